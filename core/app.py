@@ -1,0 +1,111 @@
+"""``create_app(settings)``: the Litestar application, wired from settings and plugins."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from piccolo.engine.postgres import PostgresEngine
+
+from core import __version__, db
+from core.auth.controllers import SignInAPI, SignInPages
+from core.config import Settings, load_settings
+from core.errors import EXCEPTION_HANDLERS
+from core.members.controllers import AccountPages, MembersAPI
+from core.plugins import PluginRegistry, build_registry
+from core.templating import make_environment
+from core.web.context import RequestContextMiddleware
+from core.web.pages import PlatformAPI, PlatformPages, healthz
+from core.web.security import SecurityHeadersMiddleware
+
+STATIC_DIR = Path(__file__).parent / "static"
+CSRF_COOKIE = "sip_csrf"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    registry: PluginRegistry | None = None,
+    engine: Any = None,
+) -> Litestar:
+    """Build the application. ``engine`` lets tests hand in an already-migrated database."""
+    settings = settings or load_settings()
+    registry = registry or build_registry(settings)
+    db.bind(engine or db.make_engine(settings))
+
+    template_dirs: list[str | Path] = []
+    if settings.platform.template_dir:
+        template_dirs.append(Path(settings.config_path).parent / settings.platform.template_dir)
+    for dirs in registry.hook.template_dirs():
+        template_dirs.extend(dirs)
+    environment = make_environment(template_dirs)
+    environment.globals["platform"] = settings.platform
+    environment.globals["country_names"] = {
+        code: country.name or code for code, country in settings.countries.items()
+    }
+
+    plugin_routes = [route for routes in registry.hook.register_routes() for route in routes]
+    csrf = CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name=("__Host-" if settings.cookies_secure else "") + CSRF_COOKIE,
+        cookie_secure=settings.cookies_secure,
+        cookie_httponly=True,
+        cookie_samesite="lax",
+    )
+
+    app = Litestar(
+        route_handlers=[
+            PlatformPages,
+            PlatformAPI,
+            SignInPages,
+            SignInAPI,
+            AccountPages,
+            MembersAPI,
+            healthz,
+            create_static_files_router(path="/static", directories=[STATIC_DIR]),
+            *plugin_routes,
+        ],
+        middleware=[
+            SecurityHeadersMiddleware(hsts=settings.cookies_secure),
+            RequestContextMiddleware(),
+            DefineMiddleware(CSRFMiddleware, config=csrf),
+        ],
+        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment)),
+        openapi_config=OpenAPIConfig(
+            title="Smart in Progress", version=__version__, path="/schema"
+        ),
+        exception_handlers=EXCEPTION_HANDLERS,
+        on_startup=[_start_database],
+        on_shutdown=[_stop_database],
+        debug=False,
+    )
+    app.state.settings = settings
+    app.state.registry = registry
+    return app
+
+
+async def _start_database() -> None:
+    engine = db.engine()
+    if isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(max_size=10)
+
+
+async def _stop_database() -> None:
+    engine = db.engine()
+    if isinstance(engine, PostgresEngine) and engine.pool is not None:
+        await engine.close_connection_pool()
+
+
+def create_app_from_environment() -> Litestar:
+    """The factory ``sip serve`` hands to uvicorn (each worker builds its own app)."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return create_app(load_settings())

@@ -1,0 +1,1 @@
+"""Sign-in: one-time links, passwords, server-side sessions, CSRF, rate limits."""

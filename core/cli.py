@@ -1,0 +1,264 @@
+"""The ``sip`` command: serve, database, plugins, members."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from core import db
+from core.config import ConfigError, Settings, load_settings
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    try:
+        return load_settings(ctx.obj.get("config"))
+    except ConfigError as exc:
+        errors.print(f"[bold red]Configuration error:[/] {exc}", highlight=False)
+        sys.exit(2)
+
+
+def _run(settings: Settings, work: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    """Bind the configured database and run one coroutine."""
+
+    async def main() -> Any:
+        db.bind(db.make_engine(settings))
+        return await work()
+
+    return asyncio.run(main())
+
+
+@click.group()
+@click.option("--config", type=click.Path(dir_okay=False), help="config.toml to use (SIP_CONFIG)")
+@click.pass_context
+def main(ctx: click.Context, config: str | None) -> None:
+    """Smart in Progress: the cooperative's participatory cycle."""
+    ctx.ensure_object(dict)
+    if config:
+        os.environ["SIP_CONFIG"] = str(Path(config).resolve())
+    ctx.obj["config"] = config
+
+
+@main.command()
+@click.option("--host", default=None, help="address to listen on (config: server.host)")
+@click.option("--port", type=int, default=None, help="port (config: server.port)")
+@click.option("--workers", type=int, default=None, help="worker processes (config: server.workers)")
+@click.option("--demo", is_flag=True, help="seed the demo data on first start")
+@click.pass_context
+def serve(
+    ctx: click.Context, host: str | None, port: int | None, workers: int | None, demo: bool
+) -> None:
+    """Start the web server (SQLite databases are migrated first)."""
+    import uvicorn
+
+    settings = _settings(ctx)
+    host = host or settings.server.host
+    port = port or settings.server.port
+    workers = workers or settings.server.workers
+    from core.plugins import build_registry
+
+    try:
+        build_registry(settings)  # fail before binding the port if a plugin name is wrong
+    except ConfigError as exc:
+        errors.print(f"[bold red]Configuration error:[/] {exc}", highlight=False)
+        sys.exit(2)
+
+    async def prepare() -> bool:
+        if settings.is_sqlite:
+            await db.upgrade()
+        seeded = False
+        if demo:
+            from core.demo import seed_demo
+
+            seeded = await seed_demo()
+        return seeded
+
+    seeded = _run(settings, prepare)
+    console.print(f"Database: {db.database_label(settings)}", highlight=False)
+    if demo:
+        _print_demo(settings, seeded)
+    console.print(f"Serving on [bold]http://{host}:{port}[/] ({workers} worker(s))")
+    uvicorn.run(
+        "core.app:create_app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+def _print_demo(settings: Settings, seeded: bool) -> None:
+    from core.demo import ACCOUNTS, DEMO_PASSWORD
+
+    console.print("Demo data " + ("created." if seeded else "already present (left as it is)."))
+    table = Table(title="Demo accounts: sign in at /sign-in")
+    table.add_column("role")
+    table.add_column("email")
+    table.add_column("country")
+    table.add_column("language")
+    for account in ACCOUNTS:
+        table.add_row(account.label, account.email, account.country, account.language)
+    console.print(table)
+    console.print(
+        f"Password for every demo account: [bold]{DEMO_PASSWORD}[/]. Or ask for a sign-in link "
+        "on the page (it is written to this log), or run: sip members link EMAIL",
+        highlight=False,
+    )
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database maintenance."""
+
+
+@db_group.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply every migration not yet applied (SQLite or PostgreSQL)."""
+    settings = _settings(ctx)
+    _run(settings, db.upgrade)
+    console.print(f"Database {db.database_label(settings)} is up to date.", highlight=False)
+
+
+@main.command("plugins")
+@click.pass_context
+def plugins_command(ctx: click.Context) -> None:
+    """List every installed plugin, where it comes from and which countries enable it."""
+    from core.plugins import build_registry
+
+    settings = _settings(ctx)
+    try:
+        registry = build_registry(settings)
+    except ConfigError as exc:
+        errors.print(f"[bold red]Configuration error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    table = Table(title="Plugins")
+    table.add_column("plugin")
+    table.add_column("source")
+    table.add_column("enabled for")
+    for name, source, countries in registry.rows():
+        table.add_row(name, source, ", ".join(countries) or "-")
+    Console(width=120).print(table)
+
+
+@main.group("members")
+def members_group() -> None:
+    """The member register."""
+
+
+@members_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.pass_context
+def members_import(ctx: click.Context, file: str) -> None:
+    """Import members from a CSV file (all rows or none; re-importing changes nothing)."""
+    from core.members import importer
+
+    settings = _settings(ctx)
+    try:
+        text = importer.decode(Path(file).read_bytes())
+    except ValueError as exc:
+        errors.print(f"[bold red]{file}:[/] {exc}", highlight=False)
+        sys.exit(1)
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=max(total, 1))
+            bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+        async def work() -> importer.ImportReport:
+            if settings.is_sqlite:
+                await db.upgrade()
+            return await importer.import_members(text, progress=progress)
+
+        report = _run(settings, work)
+    if report.errors:
+        errors.print(
+            f"[bold red]Nothing imported:[/] {len(report.errors)} bad row(s) in {file}",
+            highlight=False,
+        )
+        for error in report.errors:
+            errors.print(f"  line {error.line}: {error.reason}", highlight=False)
+        sys.exit(1)
+    console.print(
+        f"Imported {file}: {report.created} new, {report.updated} updated, "
+        f"{report.unchanged} unchanged.",
+        highlight=False,
+    )
+
+
+@members_group.command("link")
+@click.argument("email")
+@click.pass_context
+def members_link(ctx: click.Context, email: str) -> None:
+    """Print a one-time sign-in link for a member."""
+    from core.auth.services import create_sign_in_link
+    from core.members.services import member_by_email
+
+    settings = _settings(ctx)
+
+    async def work() -> str | None:
+        member = await member_by_email(email)
+        if member is None:
+            return None
+        return await create_sign_in_link(member.id, settings.security.sign_in_link_minutes)
+
+    token = _run(settings, work)
+    if token is None:
+        errors.print(f"No member with the email address {email}.", highlight=False)
+        sys.exit(1)
+    click.echo(f"{settings.platform.base_url.rstrip('/')}/sign-in/link/{token}")
+    errors.print(
+        f"Valid for {settings.security.sign_in_link_minutes} minutes, once.", highlight=False
+    )
+
+
+@members_group.command("role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(["facilitator", "operator", "board"]))
+@click.option("--country", type=click.Choice(["BE", "FR"]), default="", help="for operators")
+@click.option("--remove", is_flag=True, help="take the role away")
+@click.pass_context
+def members_role(ctx: click.Context, email: str, role: str, country: str, remove: bool) -> None:
+    """Give a member a role (or take it away with --remove)."""
+    from core.errors import DomainError
+    from core.members.services import grant_role, revoke_role
+
+    settings = _settings(ctx)
+
+    async def work() -> None:
+        if remove:
+            await revoke_role(email, role, country)
+        else:
+            await grant_role(email, role, country)
+
+    try:
+        _run(settings, work)
+    except DomainError as exc:
+        errors.print(exc.message, highlight=False)
+        sys.exit(1)
+    console.print(f"{email}: {role} {country} {'removed' if remove else 'granted'}.")
+
+
+if __name__ == "__main__":
+    main()

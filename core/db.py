@@ -1,0 +1,116 @@
+"""The database: one engine for the whole platform, built from the settings.
+
+SQLite is the embedded default: WAL journal, ``synchronous=FULL`` on every connection (an
+acknowledged write survives a crash), a generous busy timeout, and IMMEDIATE transactions for
+writes that read first. PostgreSQL is the choice for scale.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from core.config import Settings
+
+os.environ.setdefault("PICCOLO_CONF", "core.piccolo_conf")
+
+BUSY_TIMEOUT_SECONDS = 30.0
+
+
+class DurableConnection(sqlite3.Connection):
+    """Every SQLite connection the platform opens waits for locks and syncs each commit."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.execute("PRAGMA synchronous = FULL")
+        self.execute("PRAGMA foreign_keys = ON")
+
+
+def make_engine(settings: Settings, *, schema: str | None = None) -> Engine:
+    """An engine for the configured database. ``schema`` (PostgreSQL) isolates test runs."""
+    if settings.is_sqlite:
+        path = settings.sqlite_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(path) as conn:
+            conn.execute("PRAGMA journal_mode = WAL")  # persistent: stored in the file
+        return SQLiteEngine(path=str(path), factory=DurableConnection, timeout=BUSY_TIMEOUT_SECONDS)
+    parts = urlsplit(settings.database_url)
+    config: dict[str, Any] = {
+        "host": parts.hostname,
+        "port": parts.port or 5432,
+        "database": parts.path.lstrip("/"),
+        "user": unquote(parts.username or "postgres"),
+    }
+    if parts.password:
+        config["password"] = unquote(parts.password)
+    if schema:
+        config["server_settings"] = {"search_path": schema}
+    return PostgresEngine(config=config)
+
+
+def tables() -> list[Any]:
+    from piccolo.apps.migrations.tables import Migration
+
+    from core.piccolo_app import TABLES
+
+    return [*TABLES, Migration]
+
+
+def bind(engine: Engine) -> None:
+    """Point every table (and Piccolo's migration machinery) at ``engine``."""
+    from core import piccolo_conf
+
+    piccolo_conf.DB = engine  # type: ignore[assignment]
+    for table in tables():
+        table._meta.db = engine
+
+
+def engine() -> Engine:
+    from core import piccolo_conf
+
+    return piccolo_conf.DB
+
+
+def is_sqlite() -> bool:
+    return isinstance(engine(), SQLiteEngine)
+
+
+def write_transaction() -> Any:
+    """A transaction for a write that reads first: IMMEDIATE on SQLite, so two writers never
+    both read a stale state and then fail to upgrade their lock."""
+    db = engine()
+    if isinstance(db, SQLiteEngine):
+        return db.transaction(transaction_type=TransactionType.immediate)
+    return db.transaction()
+
+
+async def upgrade(quiet: bool = True) -> None:
+    """Run every migration not yet applied, on whichever backend is bound."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out) if quiet else contextlib.nullcontext():
+        result = await run_forwards(app_name="all")
+    if not result.success:
+        raise RuntimeError(f"database upgrade failed: {result.message}\n{out.getvalue()}")
+
+
+async def check() -> None:
+    """Raise unless the database answers; ``/healthz`` uses it."""
+    await engine().run_ddl("SELECT 1")
+
+
+def database_label(settings: Settings) -> str:
+    if settings.is_sqlite:
+        return f"SQLite {Path(settings.sqlite_path)}"
+    parts = urlsplit(settings.database_url)
+    return f"PostgreSQL {parts.hostname}:{parts.port or 5432}/{parts.path.lstrip('/')}"

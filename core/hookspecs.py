@@ -1,0 +1,60 @@
+"""The plugin API: every hook the platform calls, typed and documented.
+
+Hooks are called with keyword arguments. An implementation may accept fewer arguments than
+its spec, so specs can grow without breaking plugins. Hooks marked *per country* reach only
+the plugins that config.toml enables for that country; the others reach every enabled plugin.
+The core's own defaults are ordinary plugins registered with ``trylast=True``, so any plugin
+can replace them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core import hookspec
+
+if TYPE_CHECKING:
+    from core.events import Event
+    from core.tracks import Track
+
+
+@hookspec
+def register_tracks() -> Sequence[Track]:
+    """Per country. Return the country tracks this plugin provides (code, languages, name).
+
+    The platform uses the track whose code is the country's; without one it falls back to a
+    plain track that offers every interface language.
+    """
+
+
+@hookspec
+def template_dirs() -> Sequence[str | Path]:
+    """Return folders of Jinja2 templates that come before the core's ``templates/``.
+
+    A template in such a folder overrides the core's template of the same name; the core's
+    original stays reachable as ``default:NAME`` (``{% extends "default:base.html" %}``).
+    """
+
+
+@hookspec
+def register_routes() -> Sequence[Any]:
+    """Return Litestar route handlers or controllers to mount in the application."""
+
+
+@hookspec(firstresult=True)
+def deliver_sign_in_link(member: Any, url: str, expires_minutes: int) -> bool | None:
+    """Per country (the member's). Send a one-time sign-in link to a member.
+
+    Return ``True`` when the link was handed to a channel; the first plugin that does wins.
+    The core default writes the link to the server log.
+    """
+
+
+@hookspec
+def on_event(event: Event) -> None:
+    """Per country (the event's). Receive a domain event after its change was committed.
+
+    Notification channels, audit trails and integrations follow the platform through this.
+    """

@@ -1,0 +1,1 @@
+"""Members, their roles, and the member register import."""

@@ -1,0 +1,269 @@
+"""Import the member register from CSV.
+
+All or nothing: every row is checked first; one bad row and nothing is written, and every bad
+row is reported with its line number and reason. Importing the same file again changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from core import db
+from core.config import COUNTRIES, LANGUAGES
+from core.members.tables import Member
+
+COLUMNS = ("member_number", "email", "name", "country", "language", "shareholder")
+TRUE_WORDS = {"1", "true", "yes", "y", "ja", "oui", "x"}
+FALSE_WORDS = {"0", "false", "no", "n", "nee", "non", ""}
+EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+CHUNK = 500
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    line: int
+    member_number: str
+    email: str
+    name: str
+    country: str
+    language: str
+    shareholder: bool
+
+    def values(self) -> tuple[str, str, str, str, bool]:
+        return (self.email, self.name, self.country, self.language, self.shareholder)
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    by_country: dict[str, tuple[int, int]] = field(default_factory=dict)  # created, updated
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"the file is not UTF-8 text (byte {exc.start + 1}); save it as CSV UTF-8"
+        ) from None
+
+
+def parse(text: str) -> tuple[list[MemberRow], list[RowError]]:
+    """Check the header and every row; return the good rows and every problem found."""
+    if not text.strip():
+        return [], [RowError(1, "the file is empty; expected a header: " + ",".join(COLUMNS))]
+    first_line = text.splitlines()[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except csv.Error as exc:
+        return [], [RowError(1, f"unreadable header: {exc}")]
+    missing = [c for c in COLUMNS if c not in header]
+    unknown = [h for h in header if h not in COLUMNS]
+    duplicated = sorted({h for h in header if header.count(h) > 1})
+    if missing or unknown or duplicated:
+        parts = []
+        if missing:
+            parts.append("missing column(s): " + ", ".join(missing))
+        if unknown:
+            parts.append("unknown column(s): " + ", ".join(unknown))
+        if duplicated:
+            parts.append("repeated column(s): " + ", ".join(duplicated))
+        return [], [RowError(1, "; ".join(parts) + "; expected: " + ",".join(COLUMNS))]
+    index = {name: header.index(name) for name in COLUMNS}
+
+    rows: list[MemberRow] = []
+    errors: list[RowError] = []
+    seen_numbers: dict[str, int] = {}
+    seen_emails: dict[str, int] = {}
+    line = 1
+    while True:
+        start = reader.line_num + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            errors.append(RowError(start, f"unreadable row: {exc}"))
+            break
+        line = start
+        if not any(cell.strip() for cell in record):
+            continue
+        if len(record) != len(header):
+            errors.append(RowError(line, f"expected {len(header)} fields, found {len(record)}"))
+            continue
+        cell = {name: record[i].strip() for name, i in index.items()}
+        reasons: list[str] = []
+        number = cell["member_number"]
+        if not number:
+            reasons.append("member_number is empty")
+        elif len(number) > 32:
+            reasons.append("member_number is longer than 32 characters")
+        elif number in seen_numbers:
+            reasons.append(f"member_number {number} already on line {seen_numbers[number]}")
+        email = cell["email"].lower()
+        if not EMAIL.match(email) or len(email) > 254:
+            reasons.append(f"email {cell['email']!r} is not an email address")
+        elif email in seen_emails:
+            reasons.append(f"email {email} already on line {seen_emails[email]}")
+        if not cell["name"]:
+            reasons.append("name is empty")
+        elif len(cell["name"]) > 200:
+            reasons.append("name is longer than 200 characters")
+        country = cell["country"].upper()
+        if country not in COUNTRIES:
+            reasons.append(f"country {cell['country']!r} is not one of {', '.join(COUNTRIES)}")
+        language = cell["language"].lower()
+        if language not in LANGUAGES:
+            reasons.append(f"language {cell['language']!r} is not one of {', '.join(LANGUAGES)}")
+        flag = cell["shareholder"].lower()
+        if flag not in TRUE_WORDS | FALSE_WORDS:
+            reasons.append(f"shareholder {cell['shareholder']!r} is not yes/no (or 1/0)")
+        if reasons:
+            errors.append(RowError(line, "; ".join(reasons)))
+            continue
+        seen_numbers[number] = line
+        seen_emails[email] = line
+        rows.append(
+            MemberRow(line, number, email, cell["name"], country, language, flag in TRUE_WORDS)
+        )
+    return rows, errors
+
+
+async def import_members(
+    text: str,
+    *,
+    allowed_countries: list[str] | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Check, then write everything in one transaction, or nothing.
+
+    ``allowed_countries`` limits an operator to their countries' members (None: all).
+    """
+    rows, errors = parse(text)
+    report = ImportReport(rows=len(rows) + len(errors), errors=errors)
+    if progress:
+        progress("checked", len(rows), len(rows))
+    if allowed_countries is not None:
+        for row in rows:
+            if row.country not in allowed_countries:
+                errors.append(
+                    RowError(row.line, f"you are not an operator for country {row.country}")
+                )
+    async with db.write_transaction():
+        existing = {
+            r["member_number"]: r
+            for r in await Member.select(
+                Member.id,
+                Member.member_number,
+                Member.email,
+                Member.name,
+                Member.country,
+                Member.language,
+                Member.shareholder,
+            )
+        }
+        owner_of_email = {r["email"]: number for number, r in existing.items()}
+        to_create: list[MemberRow] = []
+        to_update: list[tuple[int, MemberRow]] = []
+        for row in rows:
+            owner = owner_of_email.get(row.email)
+            if owner is not None and owner != row.member_number:
+                errors.append(
+                    RowError(row.line, f"email {row.email} belongs to member {owner} already")
+                )
+                continue
+            current = existing.get(row.member_number)
+            if current is None:
+                to_create.append(row)
+                continue
+            if allowed_countries is not None and current["country"] not in allowed_countries:
+                errors.append(
+                    RowError(
+                        row.line,
+                        f"member {row.member_number} belongs to {current['country']}, "
+                        "which you do not operate",
+                    )
+                )
+                continue
+            before = (
+                current["email"],
+                current["name"],
+                current["country"],
+                current["language"],
+                bool(current["shareholder"]),
+            )
+            if before == row.values():
+                report.unchanged += 1
+            else:
+                to_update.append((current["id"], row))
+        if errors:
+            errors.sort(key=lambda e: e.line)
+            report.unchanged = 0
+            return report
+
+        total = len(to_create) + len(to_update)
+        done = 0
+        for start in range(0, len(to_create), CHUNK):
+            chunk = to_create[start : start + CHUNK]
+            await Member.insert(
+                *[
+                    Member(
+                        member_number=r.member_number,
+                        email=r.email,
+                        name=r.name,
+                        country=r.country,
+                        language=r.language,
+                        shareholder=r.shareholder,
+                    )
+                    for r in chunk
+                ]
+            )
+            done += len(chunk)
+            if progress:
+                progress("written", done, total)
+        for member_id, r in to_update:
+            await Member.update(
+                {
+                    Member.email: r.email,
+                    Member.name: r.name,
+                    Member.country: r.country,
+                    Member.language: r.language,
+                    Member.shareholder: r.shareholder,
+                }
+            ).where(Member.id == member_id)
+            done += 1
+            if progress and done % CHUNK == 0:
+                progress("written", done, total)
+        if progress:
+            progress("written", total, total)
+    report.created = len(to_create)
+    report.updated = len(to_update)
+    for r in to_create:
+        c, u = report.by_country.get(r.country, (0, 0))
+        report.by_country[r.country] = (c + 1, u)
+    for _id, r in to_update:
+        c, u = report.by_country.get(r.country, (0, 0))
+        report.by_country[r.country] = (c, u + 1)
+    return report

@@ -1,0 +1,79 @@
+"""Member look-ups and role changes, independent of HTTP."""
+
+from __future__ import annotations
+
+from core import db
+from core.config import COUNTRIES, LANGUAGES
+from core.errors import InvalidInput, NotFound
+from core.members.model import CurrentMember
+from core.members.tables import ROLE_OPERATOR, ROLES, Member, MemberRole
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+async def load_member(member_id: int) -> CurrentMember | None:
+    row = await Member.select().where(Member.id == member_id).first().run()
+    if row is None:
+        return None
+    roles = await MemberRole.select(MemberRole.role, MemberRole.country).where(
+        MemberRole.member == member_id
+    )
+    return CurrentMember(
+        id=row["id"],
+        member_number=row["member_number"],
+        email=row["email"],
+        name=row["name"],
+        country=row["country"],
+        language=row["language"],
+        shareholder=bool(row["shareholder"]),
+        has_password=bool(row["password_hash"]),
+        roles=tuple(sorted((r["role"], r["country"]) for r in roles)),
+    )
+
+
+async def member_by_email(email: str) -> CurrentMember | None:
+    row = await Member.select(Member.id).where(Member.email == normalise_email(email)).first().run()
+    return await load_member(row["id"]) if row else None
+
+
+async def set_language(member_id: int, language: str) -> None:
+    if language not in LANGUAGES:
+        raise InvalidInput(f"Unknown language {language!r}; choose one of {', '.join(LANGUAGES)}.")
+    await Member.update({Member.language: language}).where(Member.id == member_id)
+
+
+async def grant_role(email: str, role: str, country: str = "") -> CurrentMember:
+    """Give a member a role; an operator's role names its country, the others none."""
+    if role not in ROLES:
+        raise InvalidInput(f"Unknown role {role!r}; roles are {', '.join(ROLES)}.")
+    if role == ROLE_OPERATOR and country not in COUNTRIES:
+        raise InvalidInput(f"An operator role needs a country: {', '.join(COUNTRIES)}.")
+    if role != ROLE_OPERATOR:
+        country = ""
+    member = await member_by_email(email)
+    if member is None:
+        raise NotFound(f"No member with the email address {email}.")
+    async with db.write_transaction():
+        exists = await MemberRole.exists().where(
+            (MemberRole.member == member.id)
+            & (MemberRole.role == role)
+            & (MemberRole.country == country)
+        )
+        if not exists:
+            await MemberRole.insert(MemberRole(member=member.id, role=role, country=country))
+    refreshed = await load_member(member.id)
+    assert refreshed is not None
+    return refreshed
+
+
+async def revoke_role(email: str, role: str, country: str = "") -> None:
+    member = await member_by_email(email)
+    if member is None:
+        raise NotFound(f"No member with the email address {email}.")
+    await MemberRole.delete().where(
+        (MemberRole.member == member.id)
+        & (MemberRole.role == role)
+        & (MemberRole.country == (country if role == ROLE_OPERATOR else ""))
+    )

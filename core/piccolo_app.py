@@ -1,0 +1,18 @@
+"""The core's Piccolo app: its tables and its committed migrations."""
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from core.auth.tables import SignInFailure, SignInToken, WebSession
+from core.members.tables import Member, MemberRole
+
+TABLES = [Member, MemberRole, WebSession, SignInToken, SignInFailure]
+
+APP_CONFIG = AppConfig(
+    app_name="core",
+    migrations_folder_path=str(Path(__file__).parent / "migrations"),
+    table_classes=TABLES,
+    migration_dependencies=[],
+    commands=[],
+)

@@ -1,0 +1,158 @@
+"""The plugin manager: built-ins, the plugins shipped in ``plugins/``, and entry points "sip".
+
+Installed is not enabled. The core's defaults always run (a plugin may override them); a
+shipped or entry-point plugin is imported and called only when config.toml lists it for a
+country, and a hook called for a country reaches only that country's plugins.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+import pluggy
+
+import plugins as shipped_package
+from core import PROJECT_NAME, hookspecs
+from core.config import ConfigError, Settings
+
+# The core's own behaviour, registered as ordinary plugins (their hooks are trylast).
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "core.defaults.sign_in",
+    "core.defaults.events",
+)
+
+ENTRY_POINT_GROUP = PROJECT_NAME
+
+SOURCE_CORE = "core"
+SOURCE_SHIPPED = "shipped"
+SOURCE_ENTRY_POINT = "entry point"
+
+
+@dataclass(frozen=True)
+class InstalledPlugin:
+    name: str
+    source: str
+    target: str  # module path, or the entry point's value
+
+
+def installed_plugins() -> dict[str, InstalledPlugin]:
+    """Every plugin that could be enabled, without importing any of them."""
+    found: dict[str, InstalledPlugin] = {}
+    for name in DEFAULT_PLUGINS:
+        found[name] = InstalledPlugin(name, SOURCE_CORE, name)
+    for info in pkgutil.iter_modules(shipped_package.__path__):
+        module = f"{shipped_package.__name__}.{info.name}"
+        found[info.name] = InstalledPlugin(info.name, SOURCE_SHIPPED, module)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name not in found:
+            found[ep.name] = InstalledPlugin(ep.name, SOURCE_ENTRY_POINT, ep.value)
+    return found
+
+
+class CountryHooks:
+    """The hook relay for one country: ``registry.for_country("BE").on_event(event=...)``."""
+
+    def __init__(self, pm: pluggy.PluginManager, excluded: list[object]) -> None:
+        self._pm = pm
+        self._excluded = excluded
+        self._callers: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._callers[name]
+        except KeyError:
+            caller = self._pm.subset_hook_caller(name, remove_plugins=self._excluded)
+            self._callers[name] = caller
+            return caller
+
+
+@dataclass
+class PluginRegistry:
+    """The loaded plugins of one running platform and which countries enable each."""
+
+    pm: pluggy.PluginManager
+    installed: dict[str, InstalledPlugin]
+    countries: dict[str, list[str]]  # country -> enabled non-core plugin names
+    _by_country: dict[str, CountryHooks] = field(default_factory=dict)
+
+    @property
+    def hook(self) -> Any:
+        """Hooks called for the platform as a whole: every enabled plugin answers."""
+        return self.pm.hook
+
+    def for_country(self, country: str) -> CountryHooks:
+        if country not in self._by_country:
+            enabled = set(self.countries.get(country, []))
+            excluded = [
+                plugin
+                for name, plugin in self.pm.list_name_plugin()
+                if self.installed.get(name, InstalledPlugin(name, "", "")).source != SOURCE_CORE
+                and name not in enabled
+            ]
+            self._by_country[country] = CountryHooks(self.pm, excluded)
+        return self._by_country[country]
+
+    def enabled_in(self, name: str) -> list[str]:
+        """The countries that enable a plugin; the core's defaults run everywhere."""
+        if self.installed[name].source == SOURCE_CORE:
+            return sorted(self.countries)
+        return sorted(c for c, names in self.countries.items() if name in names)
+
+    def rows(self) -> list[tuple[str, str, list[str]]]:
+        """(name, source, countries) for every installed plugin, for ``sip plugins``."""
+        return [(p.name, p.source, self.enabled_in(p.name)) for p in self.installed.values()]
+
+
+def _load(plugin: InstalledPlugin) -> object:
+    if plugin.source == SOURCE_ENTRY_POINT:
+        for ep in entry_points(group=ENTRY_POINT_GROUP, name=plugin.name):
+            return ep.load()
+    return importlib.import_module(plugin.target)
+
+
+def build_registry(settings: Settings, extra: dict[str, object] | None = None) -> PluginRegistry:
+    """Load the core defaults and every plugin a country enables; check the names first.
+
+    ``extra`` registers additional plugin objects under a name (tests and embedding use it);
+    they are treated like shipped plugins and must still be enabled per country.
+    """
+    installed = installed_plugins()
+    for name in extra or {}:
+        installed[name] = InstalledPlugin(name, SOURCE_SHIPPED, "<object>")
+    countries: dict[str, list[str]] = {}
+    for code, country in settings.countries.items():
+        for name in country.plugins:
+            if name not in installed or installed[name].source == SOURCE_CORE:
+                available = ", ".join(
+                    sorted(n for n, p in installed.items() if p.source != SOURCE_CORE)
+                )
+                raise ConfigError(
+                    f'config.toml: countries.{code}.plugins: the plugin "{name}" is not '
+                    f"installed; installed plugins: {available or 'none'}"
+                )
+        countries[code] = list(country.plugins)
+
+    pm = pluggy.PluginManager(PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    for name in DEFAULT_PLUGINS:
+        pm.register(importlib.import_module(name), name=name)
+    wanted = {name for names in countries.values() for name in names}
+    for name in sorted(wanted):
+        plugin = (extra or {}).get(name) or _load(installed[name])
+        pm.register(plugin, name=name)
+    pm.check_pending()
+    return PluginRegistry(pm=pm, installed=installed, countries=countries)
+
+
+def hook_names() -> list[str]:
+    """Every hook spec's name, for documentation and the meta-tests."""
+    return [
+        name
+        for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
+        if hasattr(fn, f"{PROJECT_NAME}_spec")
+    ]

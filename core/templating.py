@@ -1,0 +1,37 @@
+"""The Jinja2 environment and its loader chain.
+
+Lookup order: the operator's folder (config ``platform.template_dir``), then each enabled
+plugin's folders (``template_dirs`` hook), then the core's ``templates/``. The core's templates
+stay reachable under the ``default:`` prefix so an override can extend the original.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
+
+from core import i18n
+from core.config import LANGUAGES, PROJECT_ROOT
+
+CORE_TEMPLATES = PROJECT_ROOT / "templates"
+
+
+def make_environment(extra_dirs: Iterable[str | Path]) -> Environment:
+    core = FileSystemLoader(str(CORE_TEMPLATES))
+    loaders = [FileSystemLoader(str(d)) for d in extra_dirs if d]
+    env = Environment(
+        loader=ChoiceLoader([*loaders, core, PrefixLoader({"default": core})]),
+        autoescape=select_autoescape(["html", "xml"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
+    )
+    env.globals["languages"] = LANGUAGES
+    env.globals["language_names"] = i18n.LANGUAGE_NAMES
+    env.globals["current_language"] = i18n.current_language.get
+    return env

@@ -1,0 +1,119 @@
+"""Pages of the platform as a whole: home, language switch, health."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+
+from core import db
+from core.config import LANGUAGES
+from core.errors import InvalidInput
+from core.i18n import _
+from core.members.model import CurrentMember
+from core.members.services import set_language
+from core.tracks import Track
+from core.web.context import language_cookie, member_of, page, safe_next, settings_of
+
+Req = Request[Any, Any, Any]
+
+
+class LanguageChoice(msgspec.Struct):
+    language: str = ""
+    next: str = ""
+
+
+class CountryInfo(msgspec.Struct):
+    code: str
+    name: str
+    languages: tuple[str, ...]
+
+
+class Home(msgspec.Struct):
+    platform: str
+    contact_email: str
+    countries: list[CountryInfo]
+    member: CurrentMember | None
+
+
+def track_for(request: Req, country: str) -> Track:
+    """The country's track from its enabled plugins, else a plain one with every language."""
+    settings = settings_of(request)
+    registry = request.app.state.registry
+    for tracks in registry.for_country(country).register_tracks():
+        for track in tracks:
+            if track.code == country:
+                return track
+    return Track(code=country, name=settings.countries[country].name or country)
+
+
+def home_data(request: Req) -> Home:
+    settings = settings_of(request)
+    countries = [
+        CountryInfo(code=t.code, name=t.name, languages=t.languages)
+        for t in (track_for(request, code) for code in settings.countries)
+    ]
+    return Home(
+        platform=settings.platform.name,
+        contact_email=settings.platform.contact_email,
+        countries=countries,
+        member=member_of(request),
+    )
+
+
+async def choose_language(request: Req, language: str) -> None:
+    if language not in LANGUAGES:
+        raise InvalidInput(
+            _("Choose one of the languages: %(list)s.") % {"list": ", ".join(LANGUAGES)}
+        )
+    member = member_of(request)
+    if member is not None:
+        await set_language(member.id, language)
+
+
+class PlatformPages(Controller):
+    include_in_schema = False
+
+    @get("/", name="home")
+    async def home(self, request: Req) -> Template:
+        return page(request, "home.html", {"home": home_data(request)})
+
+    @post("/language", name="language")
+    async def language(
+        self,
+        request: Req,
+        data: Annotated[LanguageChoice, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response[Any]:
+        await choose_language(request, data.language)
+        response = Redirect(safe_next(data.next, "/"), status_code=303)
+        response.set_cookie(language_cookie(settings_of(request), data.language))
+        return response
+
+
+class PlatformAPI(Controller):
+    path = "/api"
+    tags = ["platform"]
+
+    @get("/home", summary="The platform, its countries and the signed-in member")
+    async def home(self, request: Req) -> Home:
+        return home_data(request)
+
+    @post("/language", status_code=200, summary="Choose the interface language")
+    async def language(self, request: Req, data: LanguageChoice) -> Response[dict[str, str]]:
+        await choose_language(request, data.language)
+        response: Response[dict[str, str]] = Response({"language": data.language})
+        response.set_cookie(language_cookie(settings_of(request), data.language))
+        return response
+
+
+@get("/healthz", tags=["platform"], summary="Liveness and database check")
+async def healthz() -> Response[dict[str, str]]:
+    try:
+        await db.check()
+    except Exception as exc:  # the probe reports any database failure, whatever its kind
+        return Response({"status": "error", "database": str(exc)}, status_code=503)
+    return Response({"status": "ok", "database": "ok"})

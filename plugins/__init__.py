@@ -1,0 +1,1 @@
+"""Optional plugins shipped with the platform; each runs for the countries that enable it."""
