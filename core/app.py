@@ -84,8 +84,9 @@ def create_app(
             title="Smart in Progress", version=__version__, path="/schema"
         ),
         exception_handlers=EXCEPTION_HANDLERS,
-        on_startup=[_start_database],
-        on_shutdown=[_stop_database],
+        # Whoever hands in an engine owns its connection pool (tests do).
+        on_startup=[] if engine else [_start_database],
+        on_shutdown=[] if engine else [_stop_database],
         debug=False,
     )
     app.state.settings = settings

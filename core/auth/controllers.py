@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import FromPath, FromQuery, JSONBody, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.utils.empty import value_or_default
 from litestar.utils.scope.state import ScopeState
@@ -108,14 +107,14 @@ class SignInPages(Controller):
     include_in_schema = False
 
     @get("/sign-in", name="sign_in")
-    async def form(self, request: Req, next: str = "") -> Template:
+    async def form(self, request: Req, next: FromQuery[str] = "") -> Template:
         return page(request, "sign_in.html", {"next": safe_next(next, "")})
 
     @post("/sign-in/link", name="sign_in_link_request")
     async def request_link(
         self,
         request: Req,
-        data: Annotated[LinkRequest, Body(media_type=RequestEncodingType.URL_ENCODED)],
+        data: URLEncodedBody[LinkRequest],
     ) -> Template:
         try:
             await send_sign_in_link(request, data.email)
@@ -130,7 +129,7 @@ class SignInPages(Controller):
         return page(request, "link_sent.html", {"email": data.email.strip(), "minutes": minutes})
 
     @get("/sign-in/link/{token:str}", name="sign_in_link")
-    async def confirm_link(self, request: Req, token: str) -> Template:
+    async def confirm_link(self, request: Req, token: FromPath[str]) -> Template:
         # Opening the link does not use it (mail scanners open links); the button does.
         status = await auth.link_status(token)
         if status != "valid":
@@ -144,7 +143,7 @@ class SignInPages(Controller):
         return page(request, "link_confirm.html", {"token": token})
 
     @post("/sign-in/link/{token:str}", name="sign_in_link_use")
-    async def use_link(self, request: Req, token: str) -> Response[Any]:
+    async def use_link(self, request: Req, token: FromPath[str]) -> Response[Any]:
         try:
             member_id = await auth.redeem_sign_in_link(token)
         except DomainError as exc:
@@ -157,7 +156,7 @@ class SignInPages(Controller):
     async def password(
         self,
         request: Req,
-        data: Annotated[PasswordSignIn, Body(media_type=RequestEncodingType.URL_ENCODED)],
+        data: URLEncodedBody[PasswordSignIn],
     ) -> Response[Any]:
         try:
             member_id = await password_sign_in(request, data.email, data.password)
@@ -193,19 +192,21 @@ class SignInAPI(Controller):
         )
 
     @post("/sign-in/link", status_code=202, summary="Send a one-time sign-in link")
-    async def request_link(self, request: Req, data: LinkRequest) -> dict[str, str]:
+    async def request_link(self, request: Req, data: JSONBody[LinkRequest]) -> dict[str, str]:
         await send_sign_in_link(request, data.email)
         return {"detail": _("If this address is registered, a sign-in link is on its way.")}
 
     @post("/sign-in/link/{token:str}", status_code=200, summary="Use a sign-in link")
-    async def use_link(self, request: Req, token: str) -> Response[CurrentMember]:
+    async def use_link(self, request: Req, token: FromPath[str]) -> Response[CurrentMember]:
         member_id = await auth.redeem_sign_in_link(token)
         member = await load_member(member_id)
         assert member is not None
         return await sign_in(request, member_id, Response(member))
 
     @post("/sign-in/password", status_code=200, summary="Sign in with email and password")
-    async def password(self, request: Req, data: PasswordSignIn) -> Response[CurrentMember]:
+    async def password(
+        self, request: Req, data: JSONBody[PasswordSignIn]
+    ) -> Response[CurrentMember]:
         member_id = await password_sign_in(request, data.email, data.password)
         member = await load_member(member_id)
         assert member is not None

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, post, put
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import JSONBody, MultipartBody, URLEncodedBody
 from litestar.response import Template
 
 from core.auth import services as auth
@@ -104,7 +103,7 @@ class AccountPages(Controller):
     async def password(
         self,
         request: Req,
-        data: Annotated[PasswordChange, Body(media_type=RequestEncodingType.URL_ENCODED)],
+        data: URLEncodedBody[PasswordChange],
     ) -> Template:
         member = require_member(request)
         try:
@@ -123,7 +122,7 @@ class AccountPages(Controller):
     async def import_upload(
         self,
         request: Req,
-        data: Annotated[ImportForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+        data: MultipartBody[ImportForm],
     ) -> Template:
         operator = require_operator(request)
         context: dict[str, Any] = {"columns": importer.COLUMNS}
@@ -148,7 +147,7 @@ class MembersAPI(Controller):
         return require_member(request)
 
     @put("/me/language", summary="Set the signed-in member's interface language")
-    async def language(self, request: Req, data: LanguageChange) -> CurrentMember:
+    async def language(self, request: Req, data: JSONBody[LanguageChange]) -> CurrentMember:
         member = require_member(request)
         await set_language(member.id, data.language)
         updated = await load_member(member.id)
@@ -156,7 +155,7 @@ class MembersAPI(Controller):
         return updated
 
     @post("/me/password", status_code=200, summary="Set or change the member's password")
-    async def password(self, request: Req, data: PasswordChange) -> dict[str, str]:
+    async def password(self, request: Req, data: JSONBody[PasswordChange]) -> dict[str, str]:
         member = require_member(request)
         await auth.set_password(member.id, data.password, data.confirm)
         return {"detail": _("Your password is saved.")}

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import JSONBody, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from core import db
@@ -86,7 +85,7 @@ class PlatformPages(Controller):
     async def language(
         self,
         request: Req,
-        data: Annotated[LanguageChoice, Body(media_type=RequestEncodingType.URL_ENCODED)],
+        data: URLEncodedBody[LanguageChoice],
     ) -> Response[Any]:
         await choose_language(request, data.language)
         response = Redirect(safe_next(data.next, "/"), status_code=303)
@@ -103,7 +102,9 @@ class PlatformAPI(Controller):
         return home_data(request)
 
     @post("/language", status_code=200, summary="Choose the interface language")
-    async def language(self, request: Req, data: LanguageChoice) -> Response[dict[str, str]]:
+    async def language(
+        self, request: Req, data: JSONBody[LanguageChoice]
+    ) -> Response[dict[str, str]]:
         await choose_language(request, data.language)
         response: Response[dict[str, str]] = Response({"language": data.language})
         response.set_cookie(language_cookie(settings_of(request), data.language))

@@ -1,0 +1,213 @@
+"""Sign-in: one-time links, passwords, sessions, CSRF and failed-attempt limits."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core.auth import services as auth
+from core.auth.tables import SignInFailure, SignInToken, WebSession
+from core.members.tables import Member
+from tests.conftest import add_member, csrf_token, sign_in
+
+SESSION = "sip_session"
+
+
+async def test_link_signs_in_once_and_rotates_session(client):
+    member_id = await add_member("an@example.org")
+    token = await auth.create_sign_in_link(member_id, 30)
+    csrf = await csrf_token(client)
+
+    page = await client.get(f"/sign-in/link/{token}")
+    assert page.status_code == 200
+    assert "Sign me in" in page.text  # opening the link does not use it
+
+    used = await client.post(
+        f"/sign-in/link/{token}", data={"_csrf_token": csrf}, follow_redirects=False
+    )
+    assert used.status_code == 303
+    first_session = client.cookies.get(SESSION)
+    assert first_session
+    me = await client.get("/api/me")
+    assert me.json()["email"] == "an@example.org"
+
+    again = await client.post(f"/sign-in/link/{token}", data={"_csrf_token": csrf})
+    assert again.status_code == 410
+    assert "already been used" in again.text
+    # The failed reuse left the existing session alone.
+    assert (await client.get("/api/me")).status_code == 200
+
+    # Signing in again (a new link) gives a new session id and ends the old one.
+    await sign_in(client, member_id)
+    second_session = client.cookies.get(SESSION)
+    assert second_session and second_session != first_session
+    assert await WebSession.count() == 1
+
+
+async def test_link_only_hash_is_stored(client):
+    member_id = await add_member()
+    token = await auth.create_sign_in_link(member_id, 30)
+    stored = await SignInToken.select(SignInToken.token_hash).first()
+    assert stored["token_hash"] == auth.token_hash(token)
+    assert token not in stored["token_hash"]
+
+
+async def test_expired_link_is_refused_and_changes_nothing(client):
+    member_id = await add_member()
+    token = await auth.create_sign_in_link(member_id, 30)
+    await SignInToken.update({SignInToken.expires_at: auth.now() - timedelta(minutes=1)}).where(
+        SignInToken.member == member_id
+    )
+    page = await client.get(f"/sign-in/link/{token}")
+    assert page.status_code == 410
+    assert "expired" in page.text
+    response = await client.post(
+        f"/api/sign-in/link/{token}", headers={"x-csrftoken": await csrf_token(client)}
+    )
+    assert response.status_code == 410
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "expired" in response.json()["detail"]
+    assert await WebSession.count() == 0
+    assert (await SignInToken.select(SignInToken.used_at).first())["used_at"] is None
+
+
+async def test_unknown_link_is_404(client):
+    response = await client.get("/sign-in/link/not-a-real-token")
+    assert response.status_code == 404
+    assert "not valid" in response.text
+
+
+async def test_link_request_does_not_reveal_membership(client):
+    await add_member("known@example.org")
+    csrf = await csrf_token(client)
+    known = await client.post(
+        "/sign-in/link", data={"email": "known@example.org", "_csrf_token": csrf}
+    )
+    unknown = await client.post(
+        "/sign-in/link", data={"email": "nobody@example.org", "_csrf_token": csrf}
+    )
+    assert known.status_code == unknown.status_code == 200
+    assert "Check your email" in known.text and "Check your email" in unknown.text
+    assert await SignInToken.count() == 1
+
+
+async def test_link_goes_through_the_delivery_hook(client, caplog):
+    await add_member("log@example.org")
+    csrf = await csrf_token(client)
+    with caplog.at_level("WARNING", logger="sip.sign_in"):
+        await client.post(
+            "/api/sign-in/link", json={"email": "log@example.org"}, headers={"x-csrftoken": csrf}
+        )
+    assert "http://127.0.0.1:8000/sign-in/link/" in caplog.text
+    token = caplog.text.split("/sign-in/link/")[1].split()[0]
+    assert await auth.link_status(token) == "valid"
+
+
+async def test_password_sign_in_and_sign_out(client):
+    member_id = await add_member("pw@example.org")
+    await sign_in(client, member_id)
+    csrf = await csrf_token(client)
+    short = await client.post(
+        "/api/me/password",
+        json={"password": "short", "confirm": "short"},
+        headers={"x-csrftoken": csrf},
+    )
+    assert short.status_code == 400
+    assert "at least 10" in short.json()["detail"]
+    ok = await client.post(
+        "/api/me/password",
+        json={"password": "correct horse", "confirm": "correct horse"},
+        headers={"x-csrftoken": csrf},
+    )
+    assert ok.status_code == 200
+    stored = (await Member.select(Member.password_hash).first())["password_hash"]
+    assert stored.startswith("$argon2id$")
+
+    out = await client.post("/sign-out", data={"_csrf_token": csrf}, follow_redirects=False)
+    assert out.status_code == 303
+    assert (await client.get("/api/me")).status_code == 401
+    assert await WebSession.count() == 0
+
+    bad = await client.post(
+        "/sign-in/password",
+        data={"email": "pw@example.org", "password": "wrong password", "_csrf_token": csrf},
+    )
+    assert bad.status_code == 400
+    assert "do not match" in bad.text
+    assert 'value="pw@example.org"' in bad.text  # the form is shown again, filled in
+    good = await client.post(
+        "/sign-in/password",
+        data={"email": "PW@example.org", "password": "correct horse", "_csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert good.status_code == 303
+    assert (await client.get("/api/me")).json()["email"] == "pw@example.org"
+
+
+async def test_planted_session_cookie_is_ignored(client):
+    await add_member()
+    client.cookies.set(SESSION, "planted-by-an-attacker")
+    assert (await client.get("/api/me")).status_code == 401
+
+
+async def test_failed_sign_ins_are_limited_per_account(client):
+    member_id = await add_member("target@example.org")
+    await auth.set_password(member_id, "the right password", "the right password")
+    csrf = await csrf_token(client)
+    for _ in range(5):
+        r = await client.post(
+            "/api/sign-in/password",
+            json={"email": "target@example.org", "password": "guess"},
+            headers={"x-csrftoken": csrf},
+        )
+        assert r.status_code == 400
+    blocked = await client.post(
+        "/api/sign-in/password",
+        json={"email": "target@example.org", "password": "the right password"},
+        headers={"x-csrftoken": csrf},
+    )
+    assert blocked.status_code == 429
+    assert "Too many failed sign-ins" in blocked.json()["detail"]
+    assert await WebSession.count() == 0
+
+
+async def test_failed_sign_ins_are_limited_per_address(client):
+    csrf = await csrf_token(client)
+    statuses = []
+    for i in range(12):
+        r = await client.post(
+            "/api/sign-in/password",
+            json={"email": f"someone{i}@example.org", "password": "guess"},
+            headers={"x-csrftoken": csrf},
+        )
+        statuses.append(r.status_code)
+    assert statuses[:10] == [400] * 10
+    assert statuses[10:] == [429, 429]
+    assert await SignInFailure.count() == 20
+
+
+async def test_missing_or_bad_csrf_token_is_refused_and_changes_nothing(client):
+    member_id = await add_member("csrf@example.org")
+    await sign_in(client, member_id)
+    no_token = await client.post(
+        "/api/me/password", json={"password": "x" * 12, "confirm": "x" * 12}
+    )
+    assert no_token.status_code == 403
+    assert "CSRF" in no_token.json()["detail"]
+    forged = await client.post(
+        "/account/password",
+        data={"password": "y" * 12, "confirm": "y" * 12, "_csrf_token": "0" * 128},
+    )
+    assert forged.status_code == 403
+    assert "CSRF" in forged.text
+    assert (await Member.select(Member.password_hash).first())["password_hash"] is None
+
+
+async def test_session_cookie_flags(client):
+    member_id = await add_member()
+    token = await auth.create_sign_in_link(member_id, 30)
+    response = await client.post(
+        f"/api/sign-in/link/{token}", headers={"x-csrftoken": await csrf_token(client)}
+    )
+    header = response.headers["set-cookie"].lower()
+    assert "httponly" in header
+    assert "samesite=lax" in header
