@@ -13,7 +13,7 @@ import os
 import sqlite3
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
@@ -36,7 +36,10 @@ class DurableConnection(sqlite3.Connection):
 
 
 def make_engine(settings: Settings, *, schema: str | None = None) -> Engine:
-    """An engine for the configured database. ``schema`` (PostgreSQL) isolates test runs."""
+    """An engine for the configured database.
+
+    PostgreSQL may name a schema, in the URL (``...?schema=sip``) or here (tests isolate runs).
+    """
     if settings.is_sqlite:
         path = settings.sqlite_path
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -52,6 +55,7 @@ def make_engine(settings: Settings, *, schema: str | None = None) -> Engine:
     }
     if parts.password:
         config["password"] = unquote(parts.password)
+    schema = schema or parse_qs(parts.query).get("schema", [None])[0]
     if schema:
         config["server_settings"] = {"search_path": schema}
     return PostgresEngine(config=config)
