@@ -25,7 +25,7 @@ from core.plugins import PluginRegistry, build_registry
 from core.templating import make_environment
 from core.web.context import RequestContextMiddleware
 from core.web.pages import PlatformAPI, PlatformPages, healthz
-from core.web.security import SecurityHeadersMiddleware
+from core.web.security import security_headers
 
 STATIC_DIR = Path(__file__).parent / "static"
 CSRF_COOKIE = "sip_csrf"
@@ -75,7 +75,6 @@ def create_app(
             *plugin_routes,
         ],
         middleware=[
-            SecurityHeadersMiddleware(hsts=settings.cookies_secure),
             RequestContextMiddleware(),
             DefineMiddleware(CSRFMiddleware, config=csrf),
         ],
@@ -84,6 +83,7 @@ def create_app(
             title="Smart in Progress", version=__version__, path="/schema"
         ),
         exception_handlers=EXCEPTION_HANDLERS,
+        before_send=[security_headers(hsts=settings.cookies_secure)],
         # Whoever hands in an engine owns its connection pool (tests do).
         on_startup=[] if engine else [_start_database],
         on_shutdown=[] if engine else [_stop_database],

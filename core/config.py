@@ -178,18 +178,29 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
                 f"config.toml: `{forbidden}` may not be set in the file; use SIP_SECRET_KEY"
             )
     raw["config_path"] = str(config_path.resolve())
+    # Countries are converted one by one so that an error can name the country's key.
+    raw_countries = raw.pop("countries", {})
+    if not isinstance(raw_countries, dict):
+        raise ConfigError("config.toml: `countries` must be tables like [countries.BE]")
     try:
         settings = msgspec.convert(raw, Settings, strict=True)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"config.toml: {_readable(str(exc))}") from None
+    countries: dict[str, Country] = {}
+    for code, table in raw_countries.items():
+        try:
+            countries[code] = msgspec.convert(table, Country, strict=True)
+        except msgspec.ValidationError as exc:
+            raise ConfigError(f"config.toml: {_readable(str(exc), f'countries.{code}')}") from None
+    settings = msgspec.structs.replace(settings, countries=countries)
     _check(settings)
     return msgspec.structs.replace(settings, secret_key=_secret_key(config_path.resolve()))
 
 
-def _readable(message: str) -> str:
-    """Turn msgspec's ``... - at `$.server.port``` into ```server.port`: ...``."""
-    if " - at `$." in message:
-        what, _, where = message.partition(" - at `$.")
-        key = where.rstrip("`").replace("['", ".").replace("']", "")
-        return f"`{key}`: {what[0].lower()}{what[1:]}"
-    return message
+def _readable(message: str, prefix: str = "") -> str:
+    """Turn msgspec's ``Expected ... - at `$.server.port``` into ```server.port`: expected ...``."""
+    what, _sep, where = message.partition(" - at `$")
+    path = where.rstrip("`").lstrip(".")
+    key = ".".join(part for part in (prefix, path) if part)
+    what = what[0].lower() + what[1:]
+    return f"`{key}`: {what}" if key else what

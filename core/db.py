@@ -101,7 +101,16 @@ async def upgrade(quiet: bool = True) -> None:
     """Run every migration not yet applied, on whichever backend is bound."""
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
+    from piccolo.apps.migrations.tables import Migration
+
     out = io.StringIO()
+    db = engine()
+    if isinstance(db, PostgresEngine):
+        # Piccolo asks information_schema whether "migration" exists in *any* schema; another
+        # schema's table would fool it. to_regclass follows our search_path.
+        found = await db.run_ddl("SELECT to_regclass('migration') IS NOT NULL AS found")
+        if not found[0]["found"]:
+            await Migration.create_table(if_not_exists=True)
     with contextlib.redirect_stdout(out) if quiet else contextlib.nullcontext():
         result = await run_forwards(app_name="all")
     if not result.success:

@@ -91,7 +91,13 @@ def problem(
         return Response(body, status_code=status, media_type="application/problem+json")
     return Template(
         template_name="error.html",
-        context={"status": status, "title": title, "detail": detail, "errors": errors or []},
+        context={
+            "status": status,
+            "title": title,
+            "detail": detail,
+            "errors": errors or [],
+            "request_path": request.url.path,
+        },
         status_code=status,
         media_type=MediaType.HTML,
     )

@@ -22,7 +22,7 @@ def make_environment(extra_dirs: Iterable[str | Path]) -> Environment:
     core = FileSystemLoader(str(CORE_TEMPLATES))
     loaders = [FileSystemLoader(str(d)) for d in extra_dirs if d]
     env = Environment(
-        loader=ChoiceLoader([*loaders, core, PrefixLoader({"default": core})]),
+        loader=ChoiceLoader([*loaders, core, PrefixLoader({"default": core}, delimiter=":")]),
         autoescape=select_autoescape(["html", "xml"]),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,

@@ -190,7 +190,7 @@ async def add_member(
     number: str | None = None,
     name: str = "A Member",
     country: str = "BE",
-    language: str = "nl",
+    language: str = "en",
     shareholder: bool = True,
     roles: tuple[tuple[str, str], ...] = (),
 ) -> int:

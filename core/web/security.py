@@ -1,10 +1,15 @@
-"""Security headers on every response (Litestar has no helper for them)."""
+"""Security headers on every response, 404s included (Litestar has no helper for them).
+
+A ``before_send`` hook rather than a middleware: route-not-found answers never reach the
+middleware stack, but every message passes ``before_send``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from litestar.datastructures import MutableScopeHeaders
-from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -12,20 +17,15 @@ CSP = (
 )
 
 
-class SecurityHeadersMiddleware(ASGIMiddleware):
-    def __init__(self, hsts: bool) -> None:
-        self.hsts = hsts
+def security_headers(hsts: bool) -> Callable[[Message, Scope], Awaitable[None]]:
+    async def before_send(message: Message, scope: Scope) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableScopeHeaders.from_message(message)
+            headers["content-security-policy"] = CSP
+            headers["x-content-type-options"] = "nosniff"
+            headers["referrer-policy"] = "same-origin"
+            headers["x-frame-options"] = "DENY"
+            if hsts:
+                headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                headers["content-security-policy"] = CSP
-                headers["x-content-type-options"] = "nosniff"
-                headers["referrer-policy"] = "same-origin"
-                headers["x-frame-options"] = "DENY"
-                if self.hsts:
-                    headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
-            await send(message)
-
-        await next_app(scope, receive, send_with_headers)
+    return before_send

@@ -1,0 +1,176 @@
+"""One test per hook: what a plugin implementing it changes for users."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import get
+from litestar.testing import AsyncTestClient
+from msgspec.structs import replace
+
+from core import db, hookimpl
+from core.app import create_app
+from core.config import Country
+from core.events import MembersImported
+from core.plugins import build_registry
+from core.tracks import Track
+from tests.conftest import add_member, csrf_token, sign_in
+
+
+def with_plugins(settings, be: list[str], fr: list[str]):
+    return replace(
+        settings,
+        countries={
+            "BE": Country(name="Belgium", plugins=be),
+            "FR": Country(name="France", plugins=fr),
+        },
+    )
+
+
+def app_with(settings, be, fr, extra=None):
+    settings = with_plugins(settings, be, fr)
+    registry = build_registry(settings, extra=extra or {})
+    return create_app(settings, registry=registry, engine=db.engine())
+
+
+async def home(app) -> dict:
+    async with AsyncTestClient(app=app) as client:
+        return (await client.get("/api/home")).json()
+
+
+async def test_hook_register_tracks(database):
+    """The track plugins give each country its languages; disabling one touches only it."""
+    both = await home(app_with(database, ["track_be"], ["track_fr"]))
+    assert {c["code"]: c["languages"] for c in both["countries"]} == {
+        "BE": ["nl", "fr"],
+        "FR": ["fr"],
+    }
+    without_be = await home(app_with(database, [], ["track_fr"]))
+    assert {c["code"]: c["languages"] for c in without_be["countries"]} == {
+        "BE": ["nl", "fr", "en"],  # the plain fallback track
+        "FR": ["fr"],
+    }
+
+    class Override:
+        @hookimpl
+        def register_tracks(self):
+            return [Track(code="FR", name="France", languages=("fr", "en"))]
+
+    overridden = await home(
+        app_with(database, ["track_be"], ["override"], {"override": Override()})
+    )
+    assert {c["code"]: c["languages"] for c in overridden["countries"]}["FR"] == ["fr", "en"]
+
+
+async def test_hook_template_dirs(database, tmp_path: Path):
+    """A plugin's template overrides the core's and can extend the original."""
+    folder = tmp_path / "plugin-templates"
+    folder.mkdir()
+    (folder / "home.html").write_text(
+        '{% extends "default:home.html" %}'
+        "{% block content %}<p>Plugin banner</p>{{ super() }}{% endblock %}"
+    )
+
+    class Theme:
+        @hookimpl
+        def template_dirs(self):
+            return [folder]
+
+    async with AsyncTestClient(app=app_with(database, ["theme"], [], {"theme": Theme()})) as c:
+        page = (await c.get("/")).text
+    assert "Plugin banner" in page
+    assert "How a cycle works" in page  # the original page is still there
+
+    async with AsyncTestClient(app=app_with(database, ["track_be"], [])) as c:
+        assert "Plugin banner" not in (await c.get("/")).text
+
+
+async def test_operator_template_folder_overrides_plugins_and_core(database, tmp_path: Path):
+    folder = tmp_path / "operator"
+    folder.mkdir()
+    (folder / "home.html").write_text(
+        '{% extends "default:home.html" %}{% block title %}Operator home{% endblock %}'
+    )
+    settings = replace(database, platform=replace(database.platform, template_dir=str(folder)))
+    async with AsyncTestClient(app=create_app(settings, engine=db.engine())) as c:
+        assert "<title>Operator home" in (await c.get("/")).text
+
+
+async def test_hook_register_routes(database):
+    @get("/hello-from-plugin")
+    async def hello() -> dict[str, str]:
+        return {"hello": "plugin"}
+
+    class Routes:
+        @hookimpl
+        def register_routes(self):
+            return [hello]
+
+    async with AsyncTestClient(app=app_with(database, ["routes"], [], {"routes": Routes()})) as c:
+        assert (await c.get("/hello-from-plugin")).json() == {"hello": "plugin"}
+    async with AsyncTestClient(app=app_with(database, [], [])) as c:
+        assert (await c.get("/hello-from-plugin")).status_code == 404
+
+
+async def test_hook_deliver_sign_in_link(database):
+    """A channel enabled for FR gets FR members' links; BE members' links stay in the log."""
+
+    class Mailer:
+        def __init__(self) -> None:
+            self.sent: list[tuple[str, str]] = []
+
+        @hookimpl
+        def deliver_sign_in_link(self, member, url, expires_minutes):
+            self.sent.append((member.email, url))
+            return True
+
+    mailer = Mailer()
+    await add_member("fr@example.org", country="FR", language="fr")
+    await add_member("be@example.org", country="BE")
+    app = app_with(database, [], ["mailer"], {"mailer": mailer})
+    async with AsyncTestClient(app=app) as c:
+        csrf = await csrf_token(c)
+        for email in ("fr@example.org", "be@example.org"):
+            r = await c.post(
+                "/api/sign-in/link", json={"email": email}, headers={"x-csrftoken": csrf}
+            )
+            assert r.status_code == 202
+    assert [email for email, _ in mailer.sent] == ["fr@example.org"]
+    assert "/sign-in/link/" in mailer.sent[0][1]
+
+
+async def test_hook_on_event(database):
+    class Listener:
+        def __init__(self) -> None:
+            self.events: list[object] = []
+
+        @hookimpl
+        def on_event(self, event):
+            self.events.append(event)
+
+    be_listener, fr_listener = Listener(), Listener()
+    operator = await add_member("op@example.org", roles=(("operator", "BE"), ("operator", "FR")))
+    app = app_with(
+        database,
+        ["be_listener"],
+        ["fr_listener"],
+        {"be_listener": be_listener, "fr_listener": fr_listener},
+    )
+    csv = (
+        "member_number,email,name,country,language,shareholder\n"
+        "1,a@example.org,A,BE,nl,yes\n2,b@example.org,B,BE,fr,no\n3,c@example.org,C,FR,fr,yes\n"
+    )
+    async with AsyncTestClient(app=app) as c:
+        await sign_in(c, operator)
+        r = await c.post(
+            "/api/members/import",
+            content=csv.encode(),
+            headers={"x-csrftoken": await csrf_token(c), "content-type": "text/csv"},
+        )
+        assert r.status_code == 200, r.text
+    assert be_listener.events == [
+        MembersImported(country="BE", created=2, updated=0, actor_id=operator)
+    ]
+    assert fr_listener.events == [
+        MembersImported(country="FR", created=1, updated=0, actor_id=operator)
+    ]
