@@ -100,7 +100,6 @@ def write_transaction() -> Any:
 async def upgrade(quiet: bool = True) -> None:
     """Run every migration not yet applied, on whichever backend is bound."""
     from piccolo.apps.migrations.commands.forwards import run_forwards
-
     from piccolo.apps.migrations.tables import Migration
 
     out = io.StringIO()

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from msgspec.structs import replace
 
 from core import hookimpl, hookspecs
