@@ -30,5 +30,14 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+messages: $(STAMP)
+	$(BIN)/pybabel extract --mapping-file=babel.cfg --output-file=core/locale/messages.pot \
+		--project="Smart in Progress" --copyright-holder="Smart" \
+		--msgid-bugs-address=sip@smart.coop --sort-by-file .
+	for lang in nl fr en; do \
+		$(BIN)/pybabel update --input-file=core/locale/messages.pot --output-dir=core/locale \
+			--locale=$$lang --init-missing --ignore-obsolete --ignore-pot-creation-date || exit 1; \
+	done
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
