@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -17,16 +17,30 @@ from rich.table import Table
 from core import db
 from core.config import ConfigError, Settings, load_settings
 
-console = Console()
-errors = Console(stderr=True)
+if TYPE_CHECKING:
+    from core.plugins import PluginRegistry
+
+# soft_wrap: a long line (a path, a row's reasons) stays one line when the output is piped.
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 def _settings(ctx: click.Context) -> Settings:
+    """The settings, checked whole (plugin names included) before any command touches data."""
+    from core.plugins import build_registry
+
     try:
-        return load_settings(ctx.obj.get("config"))
+        settings = load_settings(ctx.obj.get("config"))
+        ctx.obj["registry"] = build_registry(settings)
     except ConfigError as exc:
         errors.print(f"[bold red]Configuration error:[/] {exc}", highlight=False)
         sys.exit(2)
+    return settings
+
+
+def _registry(ctx: click.Context) -> PluginRegistry:
+    """The plugins ``_settings`` loaded (call it first)."""
+    return ctx.obj["registry"]
 
 
 def _run(settings: Settings, work: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
@@ -62,17 +76,10 @@ def serve(
     """Start the web server (SQLite databases are migrated first)."""
     import uvicorn
 
-    settings = _settings(ctx)
+    settings = _settings(ctx)  # fails before binding the port if a plugin name is wrong
     host = host or settings.server.host
     port = port or settings.server.port
     workers = workers or settings.server.workers
-    from core.plugins import build_registry
-
-    try:
-        build_registry(settings)  # fail before binding the port if a plugin name is wrong
-    except ConfigError as exc:
-        errors.print(f"[bold red]Configuration error:[/] {exc}", highlight=False)
-        sys.exit(2)
 
     async def prepare() -> bool:
         if settings.is_sqlite:
@@ -96,6 +103,9 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        # Only configured proxies may set the client address that sign-in limits count.
+        proxy_headers=bool(settings.server.forwarded_allow_ips),
+        forwarded_allow_ips=settings.server.forwarded_allow_ips or None,
     )
 
 
@@ -136,14 +146,8 @@ def db_upgrade(ctx: click.Context) -> None:
 @click.pass_context
 def plugins_command(ctx: click.Context) -> None:
     """List every installed plugin, where it comes from and which countries enable it."""
-    from core.plugins import build_registry
-
-    settings = _settings(ctx)
-    try:
-        registry = build_registry(settings)
-    except ConfigError as exc:
-        errors.print(f"[bold red]Configuration error:[/] {exc}", highlight=False)
-        sys.exit(2)
+    _settings(ctx)
+    registry = _registry(ctx)
     table = Table(title="Plugins")
     table.add_column("plugin")
     table.add_column("source")
@@ -163,6 +167,7 @@ def members_group() -> None:
 @click.pass_context
 def members_import(ctx: click.Context, file: str) -> None:
     """Import members from a CSV file (all rows or none; re-importing changes nothing)."""
+    from core.events import MembersImported
     from core.members import importer
 
     settings = _settings(ctx)
@@ -200,6 +205,12 @@ def members_import(ctx: click.Context, file: str) -> None:
         for error in report.errors:
             errors.print(f"  line {error.line}: {error.reason}", highlight=False)
         sys.exit(1)
+    # Like an import on the web page, tell each country's plugins what changed (no actor).
+    registry = _registry(ctx)
+    for country, (created, updated) in report.by_country.items():
+        registry.for_country(country).on_event(
+            event=MembersImported(country=country, created=created, updated=updated)
+        )
     console.print(
         f"Imported {file}: {report.created} new, {report.updated} updated, "
         f"{report.unchanged} unchanged.",
@@ -218,6 +229,8 @@ def members_link(ctx: click.Context, email: str) -> None:
     settings = _settings(ctx)
 
     async def work() -> str | None:
+        if settings.is_sqlite:
+            await db.upgrade()  # like serve and import: a fresh SQLite file has no tables yet
         member = await member_by_email(email)
         if member is None:
             return None
@@ -236,17 +249,22 @@ def members_link(ctx: click.Context, email: str) -> None:
 @members_group.command("role")
 @click.argument("email")
 @click.argument("role", type=click.Choice(["facilitator", "operator", "board"]))
-@click.option("--country", type=click.Choice(["BE", "FR"]), default="", help="for operators")
+@click.option("--country", type=click.Choice(["BE", "FR"]), default=None, help="for operators")
 @click.option("--remove", is_flag=True, help="take the role away")
 @click.pass_context
-def members_role(ctx: click.Context, email: str, role: str, country: str, remove: bool) -> None:
+def members_role(
+    ctx: click.Context, email: str, role: str, country: str | None, remove: bool
+) -> None:
     """Give a member a role (or take it away with --remove)."""
     from core.errors import DomainError
     from core.members.services import grant_role, revoke_role
 
     settings = _settings(ctx)
+    country = country or ""  # no --country: a role that spans countries (or an error)
 
     async def work() -> None:
+        if settings.is_sqlite:
+            await db.upgrade()  # like serve and import: a fresh SQLite file has no tables yet
         if remove:
             await revoke_role(email, role, country)
         else:
@@ -257,7 +275,8 @@ def members_role(ctx: click.Context, email: str, role: str, country: str, remove
     except DomainError as exc:
         errors.print(exc.message, highlight=False)
         sys.exit(1)
-    console.print(f"{email}: {role} {country} {'removed' if remove else 'granted'}.")
+    scope = f" {country}" if country else ""
+    console.print(f"{email}: {role}{scope} {'removed' if remove else 'granted'}.", highlight=False)
 
 
 if __name__ == "__main__":

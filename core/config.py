@@ -39,6 +39,8 @@ class Server(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    # Addresses of reverse proxies whose X-Forwarded-For is believed ("" = none, "*" = any).
+    forwarded_allow_ips: str = ""
 
 
 class Security(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

@@ -60,11 +60,15 @@ class ImportReport:
 
 
 def decode(data: bytes) -> str:
+    """The file's text; a byte that is not UTF-8 is reported by line and byte in the file."""
+    bom = b"\xef\xbb\xbf" if data.startswith(b"\xef\xbb\xbf") else b""
     try:
-        return data.decode("utf-8-sig")
+        return data[len(bom) :].decode("utf-8")
     except UnicodeDecodeError as exc:
+        position = len(bom) + exc.start
+        line = data[:position].count(b"\n") + 1
         raise ValueError(
-            f"the file is not UTF-8 text (byte {exc.start + 1}); save it as CSV UTF-8"
+            f"the file is not UTF-8 text (line {line}, byte {position + 1}); save it as CSV UTF-8"
         ) from None
 
 
@@ -87,7 +91,10 @@ def parse(text: str) -> tuple[list[MemberRow], list[RowError]]:
         if missing:
             parts.append("missing column(s): " + ", ".join(missing))
         if unknown:
-            parts.append("unknown column(s): " + ", ".join(unknown))
+            # An empty name is usually a separator left at the end of the header line.
+            parts.append(
+                "unknown column(s): " + ", ".join(h or "(a column without a name)" for h in unknown)
+            )
         if duplicated:
             parts.append("repeated column(s): " + ", ".join(duplicated))
         return [], [RowError(1, "; ".join(parts) + "; expected: " + ",".join(COLUMNS))]
@@ -105,8 +112,9 @@ def parse(text: str) -> tuple[list[MemberRow], list[RowError]]:
         except StopIteration:
             break
         except csv.Error as exc:
+            # The reader starts afresh on the next line: keep going, so every bad row is listed.
             errors.append(RowError(start, f"unreadable row: {exc}"))
-            break
+            continue
         line = start
         if not any(cell.strip() for cell in record):
             continue
@@ -166,11 +174,11 @@ async def import_members(
     if progress:
         progress("checked", len(rows), len(rows))
     if allowed_countries is not None:
-        for row in rows:
-            if row.country not in allowed_countries:
-                errors.append(
-                    RowError(row.line, f"you are not an operator for country {row.country}")
-                )
+        refused = [row for row in rows if row.country not in allowed_countries]
+        for row in refused:
+            errors.append(RowError(row.line, f"you are not an operator for country {row.country}"))
+        # One reason per row: a refused row is not checked again below (nor counted twice).
+        rows = [row for row in rows if row.country in allowed_countries]
     async with db.write_transaction():
         existing = {
             r["member_number"]: r
