@@ -88,6 +88,7 @@ def create_app(
         on_startup=[] if engine else [_start_database],
         on_shutdown=[] if engine else [_stop_database],
         debug=False,
+        logging_config=None,  # logging is the process's (sip serve configures it), not the app's
     )
     app.state.settings = settings
     app.state.registry = registry

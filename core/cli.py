@@ -167,7 +167,8 @@ def members_group() -> None:
 @click.pass_context
 def members_import(ctx: click.Context, file: str) -> None:
     """Import members from a CSV file (all rows or none; re-importing changes nothing)."""
-    from core.events import MembersImported
+    from core.errors import DomainError
+    from core.events import MembersImported, emit
     from core.members import importer
 
     settings = _settings(ctx)
@@ -196,7 +197,11 @@ def members_import(ctx: click.Context, file: str) -> None:
                 await db.upgrade()
             return await importer.import_members(text, progress=progress)
 
-        report = _run(settings, work)
+        try:
+            report = _run(settings, work)
+        except DomainError as exc:
+            errors.print(f"[bold red]Nothing imported:[/] {exc.message}", highlight=False)
+            sys.exit(1)
     if report.errors:
         errors.print(
             f"[bold red]Nothing imported:[/] {len(report.errors)} bad row(s) in {file}",
@@ -206,11 +211,8 @@ def members_import(ctx: click.Context, file: str) -> None:
             errors.print(f"  line {error.line}: {error.reason}", highlight=False)
         sys.exit(1)
     # Like an import on the web page, tell each country's plugins what changed (no actor).
-    registry = _registry(ctx)
     for country, (created, updated) in report.by_country.items():
-        registry.for_country(country).on_event(
-            event=MembersImported(country=country, created=created, updated=updated)
-        )
+        emit(_registry(ctx), MembersImported(country=country, created=created, updated=updated))
     console.print(
         f"Imported {file}: {report.created} new, {report.updated} updated, "
         f"{report.unchanged} unchanged.",

@@ -116,6 +116,15 @@ async def upgrade(quiet: bool = True) -> None:
         raise RuntimeError(f"database upgrade failed: {result.message}\n{out.getvalue()}")
 
 
+def is_unique_violation(exc: BaseException) -> bool:
+    """Did a write fail on a unique constraint (on either backend)?"""
+    import asyncpg
+
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        return True
+    return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)
+
+
 async def check() -> None:
     """Raise unless the database answers; ``/healthz`` uses it."""
     await engine().run_ddl("SELECT 1")

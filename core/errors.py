@@ -78,6 +78,12 @@ def problem(
     detail: str,
     errors: list[dict[str, Any]] | None = None,
 ) -> Response[Any]:
+    if "member" not in request.scope.get("state", {}):
+        # No route matched, so the request context never ran: take the visitor's language.
+        from core.i18n import current_language
+        from core.web.context import settings_of, visitor_language
+
+        current_language.set(visitor_language(request, settings_of(request)))
     if wants_json(request):
         body: dict[str, Any] = {
             "type": "about:blank",

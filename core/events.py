@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from typing import TYPE_CHECKING
+
 import msgspec
+
+if TYPE_CHECKING:
+    from core.plugins import PluginRegistry
+
+log = logging.getLogger("sip.events")
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
@@ -17,3 +25,19 @@ class MembersImported(Event, frozen=True, tag="members_imported"):
     created: int
     updated: int
     actor_id: int | None = None
+
+
+def emit(registry: PluginRegistry, event: Event) -> None:
+    """Hand a committed change's event to its country's plugins.
+
+    The change is already committed, so a failing plugin is logged and does not turn the
+    user's successful action into an error.
+    """
+    try:
+        registry.for_country(event.country).on_event(event=event)
+    except Exception:  # a plugin's failure must not undo or hide a committed change
+        log.exception("a plugin failed on event %s in %s", event_type(event), event.country)
+
+
+def event_type(event: Event) -> str:
+    return type(event).__struct_config__.tag or type(event).__name__

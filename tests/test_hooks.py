@@ -174,3 +174,24 @@ async def test_hook_on_event(database):
     assert fr_listener.events == [
         MembersImported(country="FR", created=1, updated=0, actor_id=operator)
     ]
+
+
+async def test_a_failing_event_plugin_does_not_fail_a_committed_change(database, caplog):
+    class Broken:
+        @hookimpl
+        def on_event(self, event):
+            raise RuntimeError("channel down")
+
+    operator = await add_member("op@example.org", roles=(("operator", "BE"),))
+    app = app_with(database, ["broken"], [], {"broken": Broken()})
+    csv = "member_number,email,name,country,language,shareholder\n1,a@example.org,A,BE,nl,yes\n"
+    async with AsyncTestClient(app=app) as c:
+        await sign_in(c, operator)
+        r = await c.post(
+            "/api/members/import",
+            content=csv.encode(),
+            headers={"x-csrftoken": await csrf_token(c), "content-type": "text/csv"},
+        )
+    assert r.status_code == 200
+    assert r.json()["created"] == 1
+    assert "a plugin failed on event members_imported in BE" in caplog.text

@@ -662,3 +662,27 @@ async def test_import_event_reaches_only_the_plugins_of_its_country(database):
     assert recorder.events == [
         MembersImported(country="FR", created=1, updated=0, actor_id=operator_id)
     ]
+
+
+async def test_two_simultaneous_imports_of_the_same_file_create_each_member_once(database):
+    import asyncio
+
+    from core.errors import Conflict
+
+    text = "member_number,email,name,country,language,shareholder\n" + "".join(
+        f"C{i},c{i}@example.org,Member {i},BE,nl,yes\n" for i in range(200)
+    )
+
+    async def attempt():
+        try:
+            return await importer.import_members(text)
+        except Conflict as conflict:
+            return conflict
+
+    results = await asyncio.gather(attempt(), attempt())
+    assert await Member.count() == 200
+    created = [r.created for r in results if not isinstance(r, Conflict)]
+    assert sum(created) == 200  # one import created them; the other found them or was refused
+    for r in results:
+        if isinstance(r, Conflict):
+            assert "try again" in r.message

@@ -173,3 +173,20 @@ async def test_account_page_shows_the_member_and_saves_a_password(client):
     )
     assert saved.status_code == 200
     assert "Your password is saved." in saved.text
+
+
+async def test_page_not_found_is_in_the_visitors_language(client):
+    client.cookies.set("sip_lang", "fr")
+    page = await client.get("/no-such-page")
+    assert page.status_code == 404
+    assert '<html lang="fr">' in page.text
+    client.cookies.clear()
+    dutch = await client.get("/no-such-page", headers={"accept-language": "nl"})
+    assert '<html lang="nl">' in dutch.text
+
+
+async def test_signing_in_sets_the_members_language_for_every_page(client):
+    member = await add_member("fr@example.org", language="fr")
+    await sign_in(client, member)
+    assert client.cookies.get("sip_lang") == "fr"
+    assert '<html lang="fr">' in (await client.get("/no-such-page")).text

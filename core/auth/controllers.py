@@ -18,6 +18,7 @@ from core.members.model import CurrentMember
 from core.members.services import load_member, member_by_email
 from core.web.context import (
     client_address,
+    language_cookie,
     member_of,
     page,
     safe_next,
@@ -71,6 +72,9 @@ async def sign_in(request: Req, member_id: int, response: Response[Any]) -> Resp
         member_id, settings.security.session_days, request.state.get("session_token")
     )
     response.set_cookie(session_cookie(settings, token))
+    member = await load_member(member_id)
+    if member is not None:  # pages that run before sign-in is known (404s) follow it too
+        response.set_cookie(language_cookie(settings, member.language))
     return response
 
 

@@ -12,7 +12,7 @@ from litestar.response import Template
 
 from core.auth import services as auth
 from core.errors import DomainError, Forbidden, InvalidInput, NotSignedIn
-from core.events import MembersImported
+from core.events import MembersImported, emit
 from core.i18n import _
 from core.members import importer
 from core.members.model import CurrentMember
@@ -81,12 +81,12 @@ async def run_import(request: Req, operator: CurrentMember, data: bytes) -> Impo
             _("Nothing was imported: %(n)d row(s) need correcting.") % {"n": len(report.errors)},
             errors=[msgspec.to_builtins(e) for e in result.errors],
         )
-    registry = request.app.state.registry
     for country, (created, updated) in report.by_country.items():
-        registry.for_country(country).on_event(
-            event=MembersImported(
+        emit(
+            request.app.state.registry,
+            MembersImported(
                 country=country, created=created, updated=updated, actor_id=operator.id
-            )
+            ),
         )
     return result
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from core import db
 from core.config import COUNTRIES, LANGUAGES
+from core.errors import Conflict
 from core.members.tables import Member
 
 COLUMNS = ("member_number", "email", "name", "country", "language", "shareholder")
@@ -179,6 +180,25 @@ async def import_members(
             errors.append(RowError(row.line, f"you are not an operator for country {row.country}"))
         # One reason per row: a refused row is not checked again below (nor counted twice).
         rows = [row for row in rows if row.country in allowed_countries]
+    try:
+        return await _write(rows, errors, report, allowed_countries, progress)
+    except Exception as exc:
+        if db.is_unique_violation(exc):
+            # Another import wrote the same member between our read and our write.
+            raise Conflict(
+                "another change to the member register happened at the same time; "
+                "nothing was imported, try again"
+            ) from None
+        raise
+
+
+async def _write(
+    rows: list[MemberRow],
+    errors: list[RowError],
+    report: ImportReport,
+    allowed_countries: list[str] | None,
+    progress: Progress | None,
+) -> ImportReport:
     async with db.write_transaction():
         existing = {
             r["member_number"]: r

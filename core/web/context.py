@@ -76,6 +76,16 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
+def visitor_language(request: Request[Any, Any, Any], settings: Settings) -> str:
+    """The language cookie, else the browser's Accept-Language, else the platform default."""
+    language = request.cookies.get(LANGUAGE_COOKIE, "")
+    if language in LANGUAGES:
+        return language
+    return i18n.negotiate(
+        request.headers.get("accept-language"), settings.platform.default_language
+    )
+
+
 class RequestContextMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         app = scope["litestar_app"]
@@ -90,14 +100,7 @@ class RequestContextMiddleware(ASGIMiddleware):
         scope.setdefault("state", {})
         scope["state"]["member"] = member
         scope["state"]["session_token"] = token if member else None
-        if member:
-            language = member.language
-        else:
-            language = request.cookies.get(LANGUAGE_COOKIE, "")
-            if language not in LANGUAGES:
-                language = i18n.negotiate(
-                    request.headers.get("accept-language"), settings.platform.default_language
-                )
+        language = member.language if member else visitor_language(request, settings)
         reset = i18n.current_language.set(language)
         try:
             await next_app(scope, receive, send)
