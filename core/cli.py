@@ -84,6 +84,14 @@ def serve(
     async def prepare() -> bool:
         if settings.is_sqlite:
             await db.upgrade()
+        elif pending := await db.pending_migrations():
+            # Several servers share a PostgreSQL database: its upgrade is a deliberate step.
+            errors.print(
+                f"[bold red]The database needs {len(pending)} migration(s).[/] "
+                "Run `sip db upgrade` first.",
+                highlight=False,
+            )
+            sys.exit(2)
         seeded = False
         if demo:
             from core.demo import seed_demo

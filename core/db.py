@@ -116,6 +116,27 @@ async def upgrade(quiet: bool = True) -> None:
         raise RuntimeError(f"database upgrade failed: {result.message}\n{out.getvalue()}")
 
 
+async def pending_migrations() -> list[str]:
+    """The ids of the committed migrations this database has not applied yet."""
+    from piccolo.apps.migrations.commands.base import BaseMigrationManager
+    from piccolo.apps.migrations.tables import Migration
+
+    from core.piccolo_app import APP_CONFIG
+
+    manager = BaseMigrationManager()
+    known = manager.get_migration_ids(
+        manager.get_migration_modules(APP_CONFIG.resolved_migrations_folder_path)
+    )
+    db = engine()
+    if isinstance(db, PostgresEngine):
+        found = await db.run_ddl("SELECT to_regclass('migration') IS NOT NULL AS found")
+        exists = bool(found[0]["found"])
+    else:
+        exists = await Migration.table_exists()
+    applied = set(await Migration.get_migrations_which_ran(app_name="core")) if exists else set()
+    return [migration for migration in known if migration not in applied]
+
+
 def is_unique_violation(exc: BaseException) -> bool:
     """Did a write fail on a unique constraint (on either backend)?"""
     import asyncpg

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -245,6 +246,20 @@ def test_db_upgrade_creates_the_tables_in_its_postgresql_schema_and_a_second_run
         migrations
     )
     assert not site.database.exists()  # SIP_DATABASE_URL won over the config's SQLite file
+
+
+def test_serve_refuses_a_postgresql_database_that_needs_an_upgrade(tmp_path, postgres_schema_url):
+    url, schema = postgres_schema_url
+    (tmp_path / "config.toml").write_text(CONFIG)
+    site = Site(tmp_path, environment(SIP_DATABASE_URL=url))
+
+    refused = site.sip("serve", "--port", "1")  # exits before binding any port
+
+    assert refused.returncode == 2
+    assert re.search(r"needs \d+ migration\(s\)", refused.stderr)
+    assert "sip db upgrade" in refused.stderr
+    tables_sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = $1"
+    assert postgres_fetch(tables_sql, schema) == []  # serve does not migrate PostgreSQL itself
 
 
 def test_members_import_writes_into_its_postgresql_schema(tmp_path, postgres_schema_url):
