@@ -3,23 +3,29 @@
 Services raise ``DomainError`` subclasses with a message meant for the user. JSON routes
 (``/api/...``) answer with a problem-details body (RFC 9457); pages answer with the error page,
 or re-show their form with the message when the controller catches the error itself.
+
+A message is translated when it is raised (the request's language is known then); titles are
+class attributes marked with ``N_`` and translated when the response is built.
 """
 
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Template
 
+from core.i18n import N_, _, current_language
+
 log = logging.getLogger("sip.errors")
 
 
 class DomainError(Exception):
     status_code = 400
-    title = "Bad request"
+    title = N_("Bad request")
 
     def __init__(self, message: str, *, errors: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
@@ -29,37 +35,37 @@ class DomainError(Exception):
 
 class InvalidInput(DomainError):
     status_code = 400
-    title = "Invalid input"
+    title = N_("Invalid input")
 
 
 class NotSignedIn(DomainError):
     status_code = 401
-    title = "Sign-in required"
+    title = N_("Sign-in required")
 
 
 class Forbidden(DomainError):
     status_code = 403
-    title = "Forbidden"
+    title = N_("Forbidden")
 
 
 class NotFound(DomainError):
     status_code = 404
-    title = "Not found"
+    title = N_("Not found")
 
 
 class Conflict(DomainError):
     status_code = 409
-    title = "Conflict"
+    title = N_("Conflict")
 
 
 class Gone(DomainError):
     status_code = 410
-    title = "Gone"
+    title = N_("Gone")
 
 
 class TooManyAttempts(DomainError):
     status_code = 429
-    title = "Too many attempts"
+    title = N_("Too many attempts")
 
 
 def wants_json(request: Request[Any, Any, Any]) -> bool:
@@ -78,12 +84,8 @@ def problem(
     detail: str,
     errors: list[dict[str, Any]] | None = None,
 ) -> Response[Any]:
-    if "member" not in request.scope.get("state", {}):
-        # No route matched, so the request context never ran: take the visitor's language.
-        from core.i18n import current_language
-        from core.web.context import settings_of, visitor_language
-
-        current_language.set(visitor_language(request, settings_of(request)))
+    _ensure_language(request)
+    title = _(title)  # a marked constant: translated now, in the request's language
     if wants_json(request):
         body: dict[str, Any] = {
             "type": "about:blank",
@@ -114,14 +116,19 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Re
 
 
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    from core.i18n import _
-
+    _ensure_language(request)  # before the detail below is translated
     status = exc.status_code
     detail = exc.detail
     errors: list[dict[str, Any]] = []
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
         errors = [e for e in exc.extra if isinstance(e, dict)]
-    if detail == "CSRF token verification failed":
+    if detail == _http_phrase(status):
+        detail = _(_status_title(status))  # Litestar's default detail: the status phrase
+    elif isinstance(exc, ValidationException) and detail.startswith(VALIDATION_FAILED):
+        detail = _("Validation failed for %(request)s") % {
+            "request": detail.removeprefix(VALIDATION_FAILED)
+        }
+    elif detail == "CSRF token verification failed":
         detail = _(
             "This form has expired or did not come from this site (CSRF check failed). "
             "Go back, reload the page and try again."
@@ -134,16 +141,52 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return problem(request, 500, "Internal error", "Something went wrong on our side.")
+    _ensure_language(request)
+    return problem(request, 500, N_("Internal error"), _("Something went wrong on our side."))
 
 
-def _status_title(status: int) -> str:
-    from http import HTTPStatus
+# Litestar's own detail for a request whose parameters or body do not match (method and path
+# follow). In English the detail stays exactly as Litestar wrote it.
+VALIDATION_FAILED = "Validation failed for "
 
+# Titles of the statuses the platform answers with, worded as Python's HTTPStatus phrases so the
+# English output is the standard one; any other status falls back to its (English) phrase.
+STATUS_TITLES = {
+    400: N_("Bad Request"),
+    401: N_("Unauthorized"),
+    403: N_("Forbidden"),
+    404: N_("Not Found"),
+    405: N_("Method Not Allowed"),
+    409: N_("Conflict"),
+    410: N_("Gone"),
+    413: N_("Request Entity Too Large"),
+    415: N_("Unsupported Media Type"),
+    422: N_("Unprocessable Entity"),
+    429: N_("Too Many Requests"),
+    500: N_("Internal Server Error"),
+    503: N_("Service Unavailable"),
+}
+
+
+def _http_phrase(status: int) -> str | None:
     try:
         return HTTPStatus(status).phrase
     except ValueError:
-        return "Error"
+        return None
+
+
+def _status_title(status: int) -> str:
+    """The (untranslated) title of a status; ``problem`` translates it."""
+    return STATUS_TITLES.get(status) or _http_phrase(status) or N_("Error")
+
+
+def _ensure_language(request: Request[Any, Any, Any]) -> None:
+    """When no route matched, the request context never ran: take the visitor's language."""
+    if "member" in request.scope.get("state", {}):
+        return
+    from core.web.context import settings_of, visitor_language
+
+    current_language.set(visitor_language(request, settings_of(request)))
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {

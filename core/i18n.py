@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import io
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
@@ -46,6 +47,48 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 
 _ = gettext
+
+
+def N_(message: str) -> str:
+    """Mark a constant for extraction without translating it; ``_()`` translates it where shown.
+
+    For texts defined before any request has a language: class attributes, module constants.
+    """
+    return message
+
+
+# Names the platform shows in the visitor's language. Keys are the codes stored in the database.
+COUNTRY_NAMES = {"BE": N_("Belgium"), "FR": N_("France")}
+ROLE_NAMES = {
+    "operator": N_("operator"),
+    "board": N_("board member"),
+    "facilitator": N_("facilitator"),
+}
+
+
+def country_name(code: str, configured: str | None = None) -> str:
+    """A country's name in the current language.
+
+    The catalog's translation when there is one; otherwise (English, or a country the catalog
+    does not know) the name the operator configured, else the built-in English name, else the code.
+    """
+    builtin = COUNTRY_NAMES.get(code)
+    if builtin is not None:
+        translated = gettext(builtin)
+        if translated != builtin:
+            return translated
+    return configured or builtin or code
+
+
+def role_label(role: str, country: str = "") -> str:
+    """A role in the current language, with its country when it has one: "operator (BE)"."""
+    name = gettext(ROLE_NAMES[role]) if role in ROLE_NAMES else role
+    return f"{name} ({country})" if country else name
+
+
+def role_labels(roles: Iterable[tuple[str, str]]) -> list[str]:
+    """Every (role, country) pair as a label, in a stable order."""
+    return [role_label(role, country) for role, country in sorted(roles)]
 
 
 def negotiate(accept_language: str | None, default: str) -> str:

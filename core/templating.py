@@ -34,4 +34,7 @@ def make_environment(extra_dirs: Iterable[str | Path]) -> Environment:
     env.globals["languages"] = LANGUAGES
     env.globals["language_names"] = i18n.LANGUAGE_NAMES
     env.globals["current_language"] = i18n.current_language.get
+    # Translated names: country_name(code, configured name), role_labels(member.roles).
+    env.globals["country_name"] = i18n.country_name
+    env.globals["role_labels"] = i18n.role_labels
     return env

@@ -453,7 +453,7 @@ async def test_operator_uploads_a_bad_file_and_sees_every_bad_line_with_the_form
     response = await client.post("/members/import", **upload(BAD, csrf))
 
     assert response.status_code == 400
-    assert "Nothing was imported: 2 row(s) need correcting." in response.text
+    assert "Nothing was imported: 2 rows need correcting." in response.text
     assert '<form method="post" action="/members/import"' in response.text
     assert "<td>3</td><td>email &#39;not-an-email&#39; is not an email address</td>" in (
         response.text
@@ -533,7 +533,7 @@ async def test_api_import_of_a_bad_file_is_a_problem_listing_every_bad_line(clie
     assert response.headers["content-type"].startswith("application/problem+json")
     body = response.json()
     assert body["status"] == 400
-    assert "2 row(s) need correcting" in body["detail"]
+    assert "2 rows need correcting" in body["detail"]
     assert body["errors"] == [
         {"line": 3, "reason": "email 'not-an-email' is not an email address"},
         {"line": 4, "reason": "country 'XX' is not one of BE, FR"},

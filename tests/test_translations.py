@@ -33,16 +33,20 @@ PLACEHOLDER = re.compile(
 
 @cache
 def extracted() -> dict[str, list[str]]:
-    """Every msgid (and plural msgid) found in the code and templates, with where it is."""
+    """Every msgid found in the code and templates, with where it is.
+
+    A plural message (``ngettext``) is listed under its singular msgid, which is how the catalog
+    files it; its plural forms are checked through that catalog entry.
+    """
     with (PROJECT_ROOT / "babel.cfg").open() as f:
         method_map, options_map = parse_mapping_cfg(f, "babel.cfg")
     found: dict[str, list[str]] = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
         PROJECT_ROOT, method_map, options_map, keywords=DEFAULT_KEYWORDS
     ):
-        for msgid in message if isinstance(message, tuple) else (message,):
-            if msgid:
-                found.setdefault(msgid, []).append(f"{filename}:{lineno}")
+        msgid = message[0] if isinstance(message, tuple) else message
+        if msgid:
+            found.setdefault(msgid, []).append(f"{filename}:{lineno}")
     return found
 
 
@@ -220,3 +224,147 @@ async def test_every_page_renders_in_each_language(client, language):
         assert lang in response.text, path
         assert translated(language, "Sign out") in response.text, path
         assert translated(language, "My account") in response.text, path
+
+
+# -- texts built in Python: import reasons, error titles, country and role names -------------------
+
+
+def french(message: str, **values: object) -> str:
+    """A Python message in French, formatted, as a page shows it (HTML-escaped)."""
+    text = i18n.translations("fr").gettext(message)
+    assert text != message, f"{message!r} has no French translation"
+    return str(escape(text % values if values else text))
+
+
+async def test_import_page_lists_row_errors_in_the_operators_language(client):
+    operator = await add_member(
+        "operateur@example.org", number="OP-FR", language="fr", roles=(("operator", "BE"),)
+    )
+    await sign_in(client, operator)
+    csrf = await csrf_token(client)
+    bad = (
+        "member_number,email,name,country,language,shareholder\n"
+        "P1,p1@example.org,Page One,BE,nl,yes\n"
+        "P2,not-an-email,Page Two,BE,fr,no\n"
+        "P3,p3@example.org,,XX,fr,no\n"
+    )
+
+    page = await client.post(
+        "/members/import",
+        files={"file": ("members.csv", bad.encode(), "text/csv")},
+        data={"_csrf_token": csrf},
+    )
+
+    assert page.status_code == 400
+    assert '<html lang="fr">' in page.text
+    assert "Rien n’a été importé\u00a0: 2 lignes sont à corriger." in page.text
+    assert "<td>3</td><td>email &#39;not-an-email&#39; n’est pas une adresse e-mail</td>" in (
+        page.text
+    )
+    # Two problems on one line, joined the French way (a narrow no-break space before `;`).
+    assert (
+        "<td>4</td><td>name est vide\u202f; "
+        "country &#39;XX&#39; n’est pas l’une de ces valeurs\u00a0: BE, FR</td>"
+    ) in page.text
+    assert "is not an email address" not in page.text
+
+    # The JSON twin: the same reasons in `errors`, and one bad row is singular.
+    api = await client.post(
+        "/api/members/import",
+        content=b"member_number,email,name,country,language,shareholder\nF1,f@example.org,F,FR,fr,1\n",
+        headers={"content-type": "text/csv", "x-csrftoken": csrf},
+    )
+    assert api.status_code == 400
+    body = api.json()
+    assert body["title"] == "Données non valides"
+    assert body["detail"] == "Rien n’a été importé\u00a0: 1 ligne est à corriger."
+    assert body["errors"] == [{"line": 2, "reason": "vous n’êtes pas gestionnaire pour le pays FR"}]
+
+    not_utf8 = await client.post(
+        "/api/members/import",
+        content="member_number\nPägé\n".encode("latin-1"),
+        headers={"content-type": "text/csv", "x-csrftoken": csrf},
+    )
+    assert not_utf8.status_code == 400
+    assert not_utf8.json()["detail"].startswith("le fichier n’est pas un texte UTF-8 (ligne 2,")
+
+
+async def test_problem_details_for_a_french_visitor_are_in_french(client):
+    client.cookies.set("sip_lang", "fr")
+
+    anonymous = await client.get("/api/me")  # a DomainError: title and message
+    assert anonymous.status_code == 401
+    assert anonymous.headers["content-type"].startswith("application/problem+json")
+    assert anonymous.json()["title"] == "Connexion requise"
+    assert anonymous.json()["detail"] == "Connectez-vous pour voir cette page."
+
+    missing = await client.get("/api/nothing-here")  # no route: Litestar's own 404
+    assert missing.status_code == 404
+    assert missing.json()["title"] == french("Not Found") == "Introuvable"
+    assert missing.json()["detail"] == "Introuvable"
+
+    csrf = await csrf_token(client)
+    wrong_type = await client.post(
+        "/api/sign-in/password", json={"email": 5}, headers={"x-csrftoken": csrf}
+    )
+    assert wrong_type.status_code == 400
+    assert wrong_type.json()["title"] == "Requête incorrecte"
+    assert wrong_type.json()["detail"].startswith("Données non valides pour POST /api/")
+
+    page = await client.get("/account")  # the HTML error page
+    assert page.status_code == 401
+    assert "<h1>Connexion requise</h1>" in page.text
+
+    # English stays exactly as it was.
+    client.cookies.set("sip_lang", "en")
+    english = await client.get("/api/nothing-here")
+    assert (english.json()["title"], english.json()["detail"]) == ("Not Found", "Not Found")
+    assert (await client.get("/api/me")).json()["title"] == "Sign-in required"
+
+
+@pytest.mark.parametrize(
+    ("language", "country", "roles"),
+    [
+        ("nl", "België", "lid van de raad van bestuur, beheerder (BE)"),
+        ("fr", "Belgique", "membre du conseil d’administration, gestionnaire (BE)"),
+        ("en", "Belgium", "board member, operator (BE)"),
+    ],
+)
+async def test_country_and_role_names_are_in_the_members_language(client, language, country, roles):
+    member = await add_member(
+        "lid@example.org",
+        country="BE",
+        language=language,
+        roles=(("operator", "BE"), ("board", "")),
+    )
+    await sign_in(client, member)
+
+    account = await client.get("/account")
+    assert account.status_code == 200
+    assert f"<dd>{country}</dd>" in account.text
+    assert f"<dd>{roles}</dd>" in account.text
+
+    home = await client.get("/")
+    assert f"<li>{country} (BE): " in home.text
+    assert f"{roles}.</p>" in home.text
+
+
+def test_country_name_falls_back_to_the_configured_name_in_english():
+    token = i18n.current_language.set("en")
+    try:
+        assert i18n.country_name("BE", "Belgium (Smart)") == "Belgium (Smart)"
+        assert i18n.country_name("BE") == "Belgium"
+        assert i18n.country_name("XX") == "XX"
+        assert i18n.role_label("operator", "FR") == "operator (FR)"
+        assert i18n.role_label("unknown-role") == "unknown-role"
+    finally:
+        i18n.current_language.reset(token)
+    token = i18n.current_language.set("nl")
+    try:
+        assert i18n.country_name("FR", "France (Smart)") == "Frankrijk"
+        assert i18n.role_labels([("operator", "BE"), ("board", "")]) == [
+            "lid van de raad van bestuur",
+            "beheerder (BE)",
+        ]
+    finally:
+        i18n.current_language.reset(token)

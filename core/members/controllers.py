@@ -13,7 +13,7 @@ from litestar.response import Template
 from core.auth import services as auth
 from core.errors import DomainError, Forbidden, InvalidInput, NotSignedIn
 from core.events import MembersImported, emit
-from core.i18n import _
+from core.i18n import _, ngettext
 from core.members import importer
 from core.members.model import CurrentMember
 from core.members.services import load_member, set_language
@@ -77,8 +77,14 @@ async def run_import(request: Req, operator: CurrentMember, data: bytes) -> Impo
         errors=[RowErrorOut(e.line, e.reason) for e in report.errors],
     )
     if report.errors:
+        n = len(report.errors)
         raise InvalidInput(
-            _("Nothing was imported: %(n)d row(s) need correcting.") % {"n": len(report.errors)},
+            ngettext(
+                "Nothing was imported: %(n)d row needs correcting.",
+                "Nothing was imported: %(n)d rows need correcting.",
+                n,
+            )
+            % {"n": n},
             errors=[msgspec.to_builtins(e) for e in result.errors],
         )
     for country, (created, updated) in report.by_country.items():

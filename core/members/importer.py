@@ -2,6 +2,10 @@
 
 All or nothing: every row is checked first; one bad row and nothing is written, and every bad
 row is reported with its line number and reason. Importing the same file again changes nothing.
+
+Reasons are written in the language of the request (operators read them on the import page and
+in the API's ``errors``); the ``sip`` command has no request, so it gets English. Column names
+and values from the file are quoted as they are, untranslated.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass, field
 from core import db
 from core.config import COUNTRIES, LANGUAGES
 from core.errors import Conflict
+from core.i18n import _
 from core.members.tables import Member
 
 COLUMNS = ("member_number", "email", "name", "country", "language", "shareholder")
@@ -69,36 +74,51 @@ def decode(data: bytes) -> str:
         position = len(bom) + exc.start
         line = data[:position].count(b"\n") + 1
         raise ValueError(
-            f"the file is not UTF-8 text (line {line}, byte {position + 1}); save it as CSV UTF-8"
+            _("the file is not UTF-8 text (line %(line)d, byte %(byte)d); save it as CSV UTF-8")
+            % {"line": line, "byte": position + 1}
         ) from None
+
+
+def joined(reasons: list[str]) -> str:
+    """Several problems of one line (or of the header) as one reason: "a; b; c"."""
+    text = reasons[0]
+    for reason in reasons[1:]:
+        text = _("%(reasons)s; %(reason)s") % {"reasons": text, "reason": reason}
+    return text
 
 
 def parse(text: str) -> tuple[list[MemberRow], list[RowError]]:
     """Check the header and every row; return the good rows and every problem found."""
     if not text.strip():
-        return [], [RowError(1, "the file is empty; expected a header: " + ",".join(COLUMNS))]
+        return [], [
+            RowError(
+                1,
+                _("the file is empty; expected a header: %(columns)s")
+                % {"columns": ",".join(COLUMNS)},
+            )
+        ]
     first_line = text.splitlines()[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = [h.strip().lower() for h in next(reader)]
     except csv.Error as exc:
-        return [], [RowError(1, f"unreadable header: {exc}")]
+        return [], [RowError(1, _("unreadable header: %(error)s") % {"error": exc})]
     missing = [c for c in COLUMNS if c not in header]
     unknown = [h for h in header if h not in COLUMNS]
     duplicated = sorted({h for h in header if header.count(h) > 1})
     if missing or unknown or duplicated:
         parts = []
         if missing:
-            parts.append("missing column(s): " + ", ".join(missing))
+            parts.append(_("missing column(s): %(columns)s") % {"columns": ", ".join(missing)})
         if unknown:
             # An empty name is usually a separator left at the end of the header line.
-            parts.append(
-                "unknown column(s): " + ", ".join(h or "(a column without a name)" for h in unknown)
-            )
+            names = ", ".join(h or _("(a column without a name)") for h in unknown)
+            parts.append(_("unknown column(s): %(columns)s") % {"columns": names})
         if duplicated:
-            parts.append("repeated column(s): " + ", ".join(duplicated))
-        return [], [RowError(1, "; ".join(parts) + "; expected: " + ",".join(COLUMNS))]
+            parts.append(_("repeated column(s): %(columns)s") % {"columns": ", ".join(duplicated)})
+        parts.append(_("expected: %(columns)s") % {"columns": ",".join(COLUMNS)})
+        return [], [RowError(1, joined(parts))]
     index = {name: header.index(name) for name in COLUMNS}
 
     rows: list[MemberRow] = []
@@ -114,43 +134,66 @@ def parse(text: str) -> tuple[list[MemberRow], list[RowError]]:
             break
         except csv.Error as exc:
             # The reader starts afresh on the next line: keep going, so every bad row is listed.
-            errors.append(RowError(start, f"unreadable row: {exc}"))
+            errors.append(RowError(start, _("unreadable row: %(error)s") % {"error": exc}))
             continue
         line = start
         if not any(cell.strip() for cell in record):
             continue
         if len(record) != len(header):
-            errors.append(RowError(line, f"expected {len(header)} fields, found {len(record)}"))
+            errors.append(
+                RowError(
+                    line,
+                    _("expected %(expected)d fields, found %(found)d")
+                    % {"expected": len(header), "found": len(record)},
+                )
+            )
             continue
         cell = {name: record[i].strip() for name, i in index.items()}
         reasons: list[str] = []
         number = cell["member_number"]
         if not number:
-            reasons.append("member_number is empty")
+            reasons.append(_("member_number is empty"))
         elif len(number) > 32:
-            reasons.append("member_number is longer than 32 characters")
+            reasons.append(_("member_number is longer than %(n)d characters") % {"n": 32})
         elif number in seen_numbers:
-            reasons.append(f"member_number {number} already on line {seen_numbers[number]}")
+            reasons.append(
+                _("member_number %(number)s already on line %(line)d")
+                % {"number": number, "line": seen_numbers[number]}
+            )
         email = cell["email"].lower()
         if not EMAIL.match(email) or len(email) > 254:
-            reasons.append(f"email {cell['email']!r} is not an email address")
+            reasons.append(
+                _("email %(value)s is not an email address") % {"value": repr(cell["email"])}
+            )
         elif email in seen_emails:
-            reasons.append(f"email {email} already on line {seen_emails[email]}")
+            reasons.append(
+                _("email %(email)s already on line %(line)d")
+                % {"email": email, "line": seen_emails[email]}
+            )
         if not cell["name"]:
-            reasons.append("name is empty")
+            reasons.append(_("name is empty"))
         elif len(cell["name"]) > 200:
-            reasons.append("name is longer than 200 characters")
+            reasons.append(_("name is longer than %(n)d characters") % {"n": 200})
         country = cell["country"].upper()
         if country not in COUNTRIES:
-            reasons.append(f"country {cell['country']!r} is not one of {', '.join(COUNTRIES)}")
+            reasons.append(
+                _("country %(value)s is not one of %(choices)s")
+                % {"value": repr(cell["country"]), "choices": ", ".join(COUNTRIES)}
+            )
         language = cell["language"].lower()
         if language not in LANGUAGES:
-            reasons.append(f"language {cell['language']!r} is not one of {', '.join(LANGUAGES)}")
+            reasons.append(
+                _("language %(value)s is not one of %(choices)s")
+                % {"value": repr(cell["language"]), "choices": ", ".join(LANGUAGES)}
+            )
         flag = cell["shareholder"].lower()
         if flag not in TRUE_WORDS | FALSE_WORDS:
-            reasons.append(f"shareholder {cell['shareholder']!r} is not yes/no (or 1/0)")
+            reasons.append(
+                _("shareholder %(value)s is not yes/no (or 1/0)")
+                % {"value": repr(cell["shareholder"])}
+            )
         if reasons:
-            errors.append(RowError(line, "; ".join(reasons)))
+            errors.append(RowError(line, joined(reasons)))
             continue
         seen_numbers[number] = line
         seen_emails[email] = line
@@ -177,7 +220,12 @@ async def import_members(
     if allowed_countries is not None:
         refused = [row for row in rows if row.country not in allowed_countries]
         for row in refused:
-            errors.append(RowError(row.line, f"you are not an operator for country {row.country}"))
+            errors.append(
+                RowError(
+                    row.line,
+                    _("you are not an operator for country %(country)s") % {"country": row.country},
+                )
+            )
         # One reason per row: a refused row is not checked again below (nor counted twice).
         rows = [row for row in rows if row.country in allowed_countries]
     try:
@@ -186,8 +234,10 @@ async def import_members(
         if db.is_unique_violation(exc):
             # Another import wrote the same member between our read and our write.
             raise Conflict(
-                "another change to the member register happened at the same time; "
-                "nothing was imported, try again"
+                _(
+                    "another change to the member register happened at the same time; "
+                    "nothing was imported, try again"
+                )
             ) from None
         raise
 
@@ -219,7 +269,11 @@ async def _write(
             owner = owner_of_email.get(row.email)
             if owner is not None and owner != row.member_number:
                 errors.append(
-                    RowError(row.line, f"email {row.email} belongs to member {owner} already")
+                    RowError(
+                        row.line,
+                        _("email %(email)s belongs to member %(number)s already")
+                        % {"email": row.email, "number": owner},
+                    )
                 )
                 continue
             current = existing.get(row.member_number)
@@ -230,8 +284,8 @@ async def _write(
                 errors.append(
                     RowError(
                         row.line,
-                        f"member {row.member_number} belongs to {current['country']}, "
-                        "which you do not operate",
+                        _("member %(number)s belongs to %(country)s, which you do not operate")
+                        % {"number": row.member_number, "country": current["country"]},
                     )
                 )
                 continue
