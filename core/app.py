@@ -19,10 +19,12 @@ from piccolo.engine.postgres import PostgresEngine
 from core import __version__, db
 from core.auth.controllers import SignInAPI, SignInPages
 from core.config import Settings, load_settings
+from core.editions.controllers import EditionPages, EditionsAPI
 from core.errors import EXCEPTION_HANDLERS
 from core.members.controllers import AccountPages, MembersAPI
 from core.plugins import PluginRegistry, build_registry
 from core.templating import make_environment
+from core.themes.controllers import ThemePages, ThemesAPI
 from core.web.context import RequestContextMiddleware
 from core.web.pages import PlatformAPI, PlatformPages, healthz
 from core.web.security import security_headers
@@ -70,6 +72,10 @@ def create_app(
             SignInAPI,
             AccountPages,
             MembersAPI,
+            EditionPages,
+            EditionsAPI,
+            ThemePages,
+            ThemesAPI,
             healthz,
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
             *plugin_routes,

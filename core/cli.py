@@ -96,7 +96,7 @@ def serve(
         if demo:
             from core.demo import seed_demo
 
-            seeded = await seed_demo()
+            seeded = await seed_demo(settings)
         return seeded
 
     seeded = _run(settings, prepare)

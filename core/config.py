@@ -55,6 +55,8 @@ class Security(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 class Country(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     name: str = ""
     plugins: list[str] = []
+    # Supports a member's proposal needs to reach the operators' queue (support_threshold hook).
+    support_threshold: int = 25
 
 
 class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -141,9 +143,11 @@ def _check(settings: Settings) -> None:
         fail("server.workers", "at least 1", settings.server.workers)
     if not settings.countries:
         fail("countries", "at least one country table ([countries.BE] or [countries.FR])", {})
-    for code in settings.countries:
+    for code, country in settings.countries.items():
         if code not in COUNTRIES:
             fail(f"countries.{code}", f"one of {', '.join(COUNTRIES)}", code)
+        if country.support_threshold < 1:
+            fail(f"countries.{code}.support_threshold", "at least 1", country.support_threshold)
 
 
 def _secret_key(config_path: Path) -> str:

@@ -1,15 +1,62 @@
 """Demo data for ``sip serve --demo``: seeded on first start, left alone afterwards.
 
+The seed comes in parts, each with its own marker, so a database seeded by an older version
+(accounts only) gets the newer parts on its next start, and a second start changes nothing:
+
+* the demo accounts (marker: member D-0001), printed at start-up;
+* 30 plain members per country who support proposals (marker: member D-1001), not printed;
+* the cooperative's past editions 2019-2020 and 2020-2021 with their themes (marker: either
+  edition exists);
+* an open edition 2021-2022 whose proposal phase is open on the day it is seeded, with member
+  proposals at every stage (marker: the edition exists).
+
+Rows are written straight to the tables (the services check phases against today's date) but
+keep the services' invariants: a proposal runs in its proposer's country, ``support_count`` is
+the number of its support rows, nobody supports a theme twice or their own proposal, a merged
+proposal's supports moved to the target, and ``threshold_reached_at`` is set only when the
+real count reaches the country's threshold.
+
 Later parts of the platform add their own demo data through ``seed_demo``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from typing import Any
 
-from core import db
+from core import clock, db
 from core.auth.services import hash_password
+from core.config import Settings
+from core.editions.services import (
+    AGM_VOTE,
+    BOARD_REVIEW,
+    CLOSED,
+    PHASES,
+    PROPOSALS,
+    RECOMMENDATIONS,
+    REGISTRATION,
+    WORKING_GROUPS,
+    CountryCalendar,
+    EditionInfo,
+    PhaseWindow,
+    current_of,
+)
+from core.editions.tables import Edition, EditionPhase
 from core.members.tables import ROLE_BOARD, ROLE_FACILITATOR, ROLE_OPERATOR, Member, MemberRole
+from core.themes.services import (
+    ACCEPTED,
+    BOARD,
+    DRAFT,
+    EXTENDED,
+    MEMBER,
+    MERGED,
+    REJECTED,
+    SUBMITTED,
+)
+from core.themes.tables import Support, Theme, ThemeText
 
 # Not a secret: the shared password of the public demo accounts, printed at start-up.
 DEMO_PASSWORD = "smart-demo-2020"
@@ -79,14 +126,648 @@ ACCOUNTS: tuple[DemoAccount, ...] = (
 )
 
 
-async def seed_demo() -> bool:
-    """Create the demo accounts unless they exist; True when something was created."""
-    if await Member.exists().where(Member.member_number == MARKER_NUMBER):
-        return False
-    password_hash = hash_password(DEMO_PASSWORD)
+EXTRA_MARKER_NUMBER = "D-1001"
+EXTRA_MEMBERS_PER_COUNTRY = 30
+PAST_EDITIONS = ("2019-2020", "2020-2021")
+OPEN_EDITION = "2021-2022"
+
+# -- extra members: the crowd that supports proposals ------------------------------------------
+
+# First and last names of the extra members, paired in order.
+_EXTRA_NAMES: dict[str, tuple[str, str]] = {
+    "BE": (
+        "Lucas, Elise, Arthur, Louise, Noah, Marie, Victor, Lena, Jonas, Sarah, Milan, Laura, "
+        "Simon, Fien, Hamza, Anaïs, Wout, Charlotte, Bram, Yasmine, Senne, Manon, Kobe, Amélie, "
+        "Robin, Zoë, Maxime, Hanne, Adam, Olivia",
+        "Jacobs, Mertens, Wouters, Lemaire, Goossens, Renard, Declercq, Leclercq, Vermeulen, "
+        "Simon, Hermans, Collard, De Smet, Gilson, Aerts, Lejeune, Michiels, Denis, Van Damme, "
+        "Benali, Pauwels, Mathieu, Verstraete, Marchal, Smets, Dumont, Desmet, François, "
+        "Coppens, Henrard",
+    ),
+    "FR": (
+        "Gabriel, Jade, Raphaël, Louise, Arthur, Emma, Adam, Alice, Paul, Lina, Nathan, Rose, "
+        "Théo, Anna, Sacha, Mila, Tom, Zoé, Noé, Margaux, Yanis, Clara, Mathis, Sarah, Malo, "
+        "Lou, Ethan, Juliette, Nolan, Camille",
+        "Durand, Leroy, Roux, Fournier, Girard, Bonnet, Dupuis, Lefebvre, Mercier, Blanc, "
+        "Guérin, Muller, Henry, Rousseau, Nicolas, Perrin, Morin, Mathieu, Clément, Gauthier, "
+        "Dumas, Fontaine, Chevalier, Robin, Masson, Sanchez, Benoît, Garnier, Faure, Diallo",
+    ),
+}
+_EXTRA_FIRST_NUMBER = {"BE": 1001, "FR": 2001}
+
+
+def extra_numbers(country: str) -> list[str]:
+    """The member numbers of a country's extra demo members (D-1001.. BE, D-2001.. FR)."""
+    first = _EXTRA_FIRST_NUMBER[country]
+    return [f"D-{first + i}" for i in range(EXTRA_MEMBERS_PER_COUNTRY)]
+
+
+def _extra_members() -> list[Member]:
+    members = []
+    for country, names in _EXTRA_NAMES.items():
+        first_names, last_names = (part.split(", ") for part in names)
+        for i, number in enumerate(extra_numbers(country)):
+            language = ("nl", "fr")[i % 2] if country == "BE" else "fr"
+            members.append(
+                Member(
+                    member_number=number,
+                    email=f"member{number.removeprefix('D-')}@demo.smart.coop",
+                    name=f"{first_names[i]} {last_names[i]}",
+                    country=country,
+                    language=language,
+                    shareholder=i % 3 != 2,
+                    # No password: they sign in with a link (sip members link EMAIL) if ever.
+                )
+            )
+    return members
+
+
+# -- texts ----------------------------------------------------------------------------------
+
+Texts = Mapping[str, tuple[str, str]]  # language -> (title, description)
+
+GENDER_EQUALITY: Texts = {
+    "en": (
+        "Gender equality",
+        "How do we make sure that women, men and every member whatever their gender get the "
+        "same opportunities, the same pay and the same voice, in the cooperative and in the "
+        "sectors we work in?",
+    ),
+    "nl": (
+        "Gendergelijkheid",
+        "Hoe zorgen we ervoor dat vrouwen, mannen en alle leden, ongeacht hun gender, dezelfde "
+        "kansen, dezelfde verloning en dezelfde inspraak krijgen, in de coöperatie en in de "
+        "sectoren waarin we werken?",
+    ),
+    "fr": (
+        "Égalité de genre",
+        "Comment garantir que les femmes, les hommes et tous les membres, quel que soit leur "
+        "genre, aient les mêmes chances, la même rémunération et la même voix, dans la "
+        "coopérative et dans les secteurs où nous travaillons ?",
+    ),
+}
+
+SHARING_ECONOMY: Texts = {
+    "en": (
+        "Sharing economy: a viable economic model?",
+        "Platforms promise flexible work, often at the cost of social protection. Can the "
+        "sharing economy give the people who do the work a fair living, and what part can a "
+        "cooperative play in it?",
+    ),
+    "nl": (
+        "Deeleconomie: een leefbaar economisch model?",
+        "Platformen beloven flexibel werk, vaak ten koste van sociale bescherming. Kan de "
+        "deeleconomie wie het werk doet een eerlijk inkomen bieden, en welke rol kan een "
+        "coöperatie daarin spelen?",
+    ),
+    "fr": (
+        "Économie du partage : un modèle économique viable ?",
+        "Les plateformes promettent un travail flexible, souvent au prix de la protection "
+        "sociale. L'économie du partage peut-elle faire vivre dignement celles et ceux qui "
+        "travaillent, et quel rôle une coopérative peut-elle y jouer ?",
+    ),
+}
+
+FAIR_PRICE: Texts = {
+    "en": (
+        "Setting a fair price for our work",
+        "Many members find it hard to price their services. Which references, tools and "
+        "collective agreements can help everyone ask a price that really pays for the work?",
+    ),
+    "nl": (
+        "Een eerlijke prijs voor ons werk",
+        "Veel leden vinden het moeilijk om hun diensten te prijzen. Welke richtprijzen, "
+        "hulpmiddelen en collectieve afspraken helpen iedereen een prijs te vragen die het werk "
+        "echt betaalt?",
+    ),
+    "fr": (
+        "Fixer un juste prix pour notre travail",
+        "Beaucoup de membres ont du mal à fixer le prix de leurs services. Quels repères, outils "
+        "et accords collectifs peuvent aider chacun à demander un prix qui rémunère vraiment le "
+        "travail ?",
+    ),
+}
+
+GOVERNANCE: Texts = {
+    "en": (
+        "Cooperative governance: how do members take part?",
+        "Being a shareholder is one thing, having a say is another. How can members take part "
+        "in the cooperative's decisions between two general assemblies?",
+    ),
+    "nl": (
+        "Coöperatief bestuur: hoe doen leden mee?",
+        "Aandeelhouder zijn is één ding, inspraak hebben is iets anders. Hoe kunnen leden "
+        "tussen twee algemene vergaderingen meebeslissen over de koers van de coöperatie?",
+    ),
+    "fr": (
+        "Gouvernance coopérative : comment les membres participent-ils ?",
+        "Être sociétaire est une chose, avoir voix au chapitre en est une autre. Comment les "
+        "membres peuvent-ils prendre part aux décisions de la coopérative entre deux assemblées "
+        "générales ?",
+    ),
+}
+
+ACCOMPANIMENT: Texts = {
+    "en": (
+        "Accompaniment",
+        "Which support do members need to develop their activity (advice, training, exchanges "
+        "between peers) and how can Smart's advisers and the members' own networks offer it?",
+    ),
+    "nl": (
+        "Begeleiding",
+        "Welke ondersteuning hebben leden nodig om hun activiteit te ontwikkelen (advies, "
+        "opleiding, uitwisseling tussen collega's) en hoe kunnen de adviseurs van Smart en de "
+        "netwerken van de leden die bieden?",
+    ),
+    "fr": (
+        "Accompagnement",
+        "De quel soutien les membres ont-ils besoin pour développer leur activité (conseil, "
+        "formation, échanges entre pairs) et comment les conseillers de Smart et les réseaux "
+        "des membres peuvent-ils l'offrir ?",
+    ),
+}
+
+AFTER_THE_CRISIS: Texts = {
+    "en": (
+        "New prospects after the health crisis",
+        "The lockdowns stopped many activities overnight. What have we learned, and how can the "
+        "cooperative help members rebuild their work and prepare for the next crisis?",
+    ),
+    "nl": (
+        "Nieuwe perspectieven na de gezondheidscrisis",
+        "De lockdowns legden veel activiteiten van de ene dag op de andere stil. Wat hebben we "
+        "geleerd, en hoe kan de coöperatie leden helpen hun werk weer op te bouwen en zich voor "
+        "te bereiden op een volgende crisis?",
+    ),
+    "fr": (
+        "Nouvelles perspectives après la crise sanitaire",
+        "Les confinements ont arrêté du jour au lendemain de nombreuses activités. Qu'avons-nous "
+        "appris, et comment la coopérative peut-elle aider les membres à reconstruire leur "
+        "travail et à se préparer à la prochaine crise ?",
+    ),
+}
+
+GENDER_EQUALITY_YEAR_TWO: Texts = {
+    "en": (
+        GENDER_EQUALITY["en"][0],
+        "Second year. The first working groups mapped the pay gap and the obstacles women meet "
+        "among the members; this year turns their findings into concrete proposals for the "
+        "cooperative.",
+    ),
+    "nl": (
+        GENDER_EQUALITY["nl"][0],
+        "Tweede jaar. De eerste werkgroepen brachten de loonkloof en de obstakels voor vrouwelijke "
+        "leden in kaart; dit jaar maken we van hun bevindingen concrete voorstellen voor de "
+        "coöperatie.",
+    ),
+    "fr": (
+        GENDER_EQUALITY["fr"][0],
+        "Deuxième année. Les premiers groupes de travail ont mesuré l'écart de rémunération et "
+        "les obstacles que rencontrent les femmes parmi les membres ; cette année, il s'agit "
+        "d'en tirer des propositions concrètes pour la coopérative.",
+    ),
+}
+
+SHARING_ECONOMY_YEAR_TWO: Texts = {
+    "en": (
+        SHARING_ECONOMY["en"][0],
+        "Second year, in France only: the French working group continues with the platform "
+        "workers who joined it, on the conditions for a cooperative platform.",
+    ),
+    "nl": (
+        SHARING_ECONOMY["nl"][0],
+        "Tweede jaar, alleen in Frankrijk: de Franse werkgroep werkt verder met de "
+        "platformwerkers die zich bij haar aansloten, over de voorwaarden voor een coöperatief "
+        "platform.",
+    ),
+    "fr": (
+        SHARING_ECONOMY["fr"][0],
+        "Deuxième année, en France uniquement : le groupe de travail français poursuit avec les "
+        "travailleurs des plateformes qui l'ont rejoint, sur les conditions d'une plateforme "
+        "coopérative.",
+    ),
+}
+
+GENDER_EQUALITY_RATIONALE = (
+    "Needs a deeper debate: the working groups asked for a second year to turn their findings "
+    "into concrete proposals."
+)
+SHARING_ECONOMY_RATIONALE = (
+    "Needs a deeper debate in France: the dialogue with delivery riders and other platform "
+    "workers only started in the spring."
+)
+
+# -- past editions --------------------------------------------------------------------------
+
+# (phase, (month, day) start, (month, day) end, years after the edition's first year)
+_PAST_CALENDARS: dict[str, tuple[tuple[str, tuple[int, int], tuple[int, int], int], ...]] = {
+    "BE": (
+        (PROPOSALS, (3, 1), (4, 30), 0),
+        (AGM_VOTE, (6, 3), (6, 14), 0),
+        (REGISTRATION, (9, 2), (10, 18), 0),
+        (WORKING_GROUPS, (11, 4), (4, 30), 1),
+        (RECOMMENDATIONS, (5, 4), (5, 29), 1),
+        (BOARD_REVIEW, (6, 1), (6, 30), 1),
+        (CLOSED, (7, 1), (12, 31), 1),
+    ),
+    "FR": (
+        (PROPOSALS, (3, 16), (5, 15), 0),
+        (AGM_VOTE, (6, 8), (6, 22), 0),
+        (REGISTRATION, (9, 7), (10, 25), 0),
+        (WORKING_GROUPS, (11, 9), (4, 23), 1),
+        (RECOMMENDATIONS, (5, 3), (5, 28), 1),
+        (BOARD_REVIEW, (6, 7), (6, 28), 1),
+        (CLOSED, (7, 1), (12, 31), 1),
+    ),
+}
+
+
+def past_calendar(first_year: int, country: str) -> list[PhaseWindow]:
+    windows = []
+    for phase, (m1, d1), (m2, d2), later in _PAST_CALENDARS[country]:
+        start_year = first_year + later if m1 <= m2 else first_year
+        windows.append(
+            PhaseWindow(phase, date(start_year, m1, d1), date(first_year + later, m2, d2))
+        )
+    return windows
+
+
+# Days from the seeding day: the proposal phase is open when the demo is seeded.
+_OPEN_OFFSETS: dict[str, tuple[tuple[int, int], ...]] = {
+    "BE": ((-20, 40), (55, 66), (120, 165), (180, 340), (345, 370), (375, 400), (401, 550)),
+    "FR": ((-20, 40), (60, 72), (125, 170), (185, 340), (345, 372), (378, 400), (401, 550)),
+}
+
+
+def open_calendar(today: date, country: str) -> list[PhaseWindow]:
+    return [
+        PhaseWindow(phase, today + timedelta(days=start), today + timedelta(days=end))
+        for phase, (start, end) in zip(PHASES, _OPEN_OFFSETS[country], strict=True)
+    ]
+
+
+def _at(day: date, hour: int = 10) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+# -- open edition: member proposals ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoProposal:
+    """A member proposal of the open edition, in its proposer's country and language.
+
+    ``supporters`` are demo accounts of the same country; ``crowd`` adds that many extra demo
+    members. ``over_threshold`` adds as many extra members as it takes to pass the threshold.
+    A merged proposal (``merged_into``: index of the target in the country's list) had
+    ``supporters``; they moved to the target, each counted once.
+    """
+
+    proposer: str
+    status: str
+    texts: Texts
+    days_ago: int
+    supporters: tuple[str, ...] = ()
+    crowd: int = 0
+    over_threshold: bool = False
+    merged_into: int | None = None
+    rejection_reason: str = ""
+
+
+PROPOSALS_BY_COUNTRY: dict[str, tuple[DemoProposal, ...]] = {
+    "BE": (
+        DemoProposal(
+            "D-0103",
+            SUBMITTED,
+            {
+                "fr": (
+                    "Santé mentale des travailleurs autonomes",
+                    "Isolement, revenus irréguliers, pression des clients : beaucoup de membres "
+                    "s'épuisent. Que peut faire la coopérative pour prévenir le burn-out et "
+                    "orienter celles et ceux qui ont besoin d'aide ?",
+                ),
+                "nl": (
+                    "Mentale gezondheid van zelfstandig werkenden",
+                    "Isolement, onregelmatige inkomsten, druk van klanten: veel leden raken "
+                    "uitgeput. Wat kan de coöperatie doen om burn-out te voorkomen en wie hulp "
+                    "nodig heeft de weg te wijzen?",
+                ),
+                "en": (
+                    "Mental health of self-employed workers",
+                    "Isolation, irregular income, pressure from clients: many members wear "
+                    "themselves out. What can the cooperative do to prevent burn-out and show "
+                    "those who need help where to find it?",
+                ),
+            },
+            days_ago=18,
+            supporters=("D-0101", "D-0102", "D-0104", "D-0105", "D-0106"),
+            over_threshold=True,
+        ),
+        DemoProposal(
+            "D-0101",
+            SUBMITTED,
+            {
+                "nl": (
+                    "Samen werkruimtes delen",
+                    "Ateliers, repetitieruimtes en kantoren zijn duur. Kunnen leden via de "
+                    "coöperatie samen ruimtes huren en delen?",
+                ),
+                "fr": (
+                    "Partager des espaces de travail",
+                    "Ateliers, salles de répétition et bureaux coûtent cher. Les membres "
+                    "peuvent-ils louer et partager des espaces ensemble grâce à la coopérative ?",
+                ),
+                "en": (
+                    "Sharing workspaces",
+                    "Workshops, rehearsal rooms and offices are expensive. Can members rent and "
+                    "share spaces together through the cooperative?",
+                ),
+            },
+            days_ago=12,
+            supporters=("D-0102", "D-0105", "D-0106"),
+            crowd=4,
+        ),
+        DemoProposal(
+            "D-0104",
+            SUBMITTED,
+            {
+                "fr": (
+                    "Une rémunération équitable dans le secteur culturel",
+                    "Répétitions non payées, cachets qui ne bougent pas depuis des années : "
+                    "comment défendre ensemble une rémunération correcte pour les artistes et "
+                    "les techniciens ?",
+                ),
+                "nl": (
+                    "Eerlijke verloning in de culturele sector",
+                    "Onbetaalde repetities, gages die al jaren niet stijgen: hoe komen we samen "
+                    "op voor een correcte verloning van artiesten en technici?",
+                ),
+                "en": (
+                    "Fair pay in the cultural sector",
+                    "Unpaid rehearsals, fees that have not moved in years: how do we stand up "
+                    "together for fair pay for artists and technicians?",
+                ),
+            },
+            days_ago=15,
+            supporters=("D-0101", "D-0103"),
+            crowd=2,
+        ),
+        DemoProposal(
+            "D-0102",
+            MERGED,
+            {
+                "nl": (
+                    "Betaalde repetities voor muzikanten",
+                    "Repetities zijn werk. Laten we richtlijnen opstellen zodat organisatoren "
+                    "ze betalen.",
+                ),
+                "fr": (
+                    "Des répétitions payées pour les musiciens",
+                    "Les répétitions sont du travail. Établissons des repères pour que les "
+                    "organisateurs les paient.",
+                ),
+                "en": (
+                    "Paid rehearsals for musicians",
+                    "Rehearsals are work. Let us draw up guidelines so that organisers pay for "
+                    "them.",
+                ),
+            },
+            days_ago=14,
+            # D-0104 proposed the target and D-0101 supports it already: only D-0105 moves.
+            supporters=("D-0104", "D-0101", "D-0105"),
+            merged_into=2,
+        ),
+        DemoProposal(
+            "D-0105",
+            REJECTED,
+            {
+                "nl": (
+                    "Gratis koffie in elk Smart-kantoor",
+                    "Een kleine attentie die het verschil maakt voor leden die langskomen.",
+                ),
+                "fr": (
+                    "Du café gratuit dans chaque bureau Smart",
+                    "Une petite attention qui fait la différence pour les membres qui passent.",
+                ),
+                "en": (
+                    "Free coffee in every Smart office",
+                    "A small touch that makes a difference for members who drop by.",
+                ),
+            },
+            days_ago=10,
+            supporters=("D-0106",),
+            rejection_reason=(
+                "Dit is een praktische vraag voor de kantoren, geen thema voor een werkgroep. "
+                "We hebben ze doorgegeven aan het team dat de kantoren beheert."
+            ),
+        ),
+        DemoProposal(
+            "D-0106",
+            DRAFT,
+            {
+                "en": (
+                    "Pensions for freelancers: what can the cooperative do?",
+                    "Irregular careers make for small pensions. I would like to look at what a "
+                    "cooperative pension savings scheme could be.",
+                ),
+                "nl": (
+                    "Pensioen voor freelancers: wat kan de coöperatie doen?",
+                    "Onregelmatige loopbanen leveren een klein pensioen op. Ik wil bekijken hoe "
+                    "een coöperatief pensioensparen eruit kan zien.",
+                ),
+                "fr": (
+                    "La retraite des indépendants : que peut faire la coopérative ?",
+                    "Des carrières irrégulières donnent de petites retraites. Je voudrais étudier "
+                    "à quoi pourrait ressembler une épargne-retraite coopérative.",
+                ),
+            },
+            days_ago=3,
+        ),
+    ),
+    "FR": (
+        DemoProposal(
+            "D-0201",
+            SUBMITTED,
+            {
+                "fr": (
+                    "Accès au logement pour les travailleurs indépendants",
+                    "Sans CDI, trouver un logement relève du parcours du combattant. La "
+                    "coopérative peut-elle se porter garante ou négocier avec des bailleurs ?",
+                ),
+                "nl": (
+                    "Toegang tot huisvesting voor zelfstandig werkenden",
+                    "Zonder vast contract is een woning vinden een hindernissenparcours. Kan de "
+                    "coöperatie zich borg stellen of met verhuurders onderhandelen?",
+                ),
+                "en": (
+                    "Access to housing for self-employed workers",
+                    "Without a permanent contract, finding a home is an obstacle course. Can the "
+                    "cooperative stand guarantor or negotiate with landlords?",
+                ),
+            },
+            days_ago=19,
+            supporters=("D-0202", "D-0203", "D-0204", "D-0205", "D-0206"),
+            over_threshold=True,
+        ),
+        DemoProposal(
+            "D-0203",
+            SUBMITTED,
+            {
+                "fr": (
+                    "Des outils numériques libres pour les membres",
+                    "Facturation, agenda, partage de fichiers : proposons des logiciels libres "
+                    "hébergés en Europe plutôt que les outils des géants du numérique.",
+                ),
+                "nl": (
+                    "Vrije digitale tools voor de leden",
+                    "Facturatie, agenda, bestanden delen: laten we vrije software aanbieden die "
+                    "in Europa gehost wordt, in plaats van de tools van de techreuzen.",
+                ),
+                "en": (
+                    "Free software tools for members",
+                    "Invoicing, calendars, file sharing: let us offer free software hosted in "
+                    "Europe instead of the tech giants' tools.",
+                ),
+            },
+            days_ago=13,
+            supporters=("D-0202", "D-0205", "D-0206"),
+            crowd=5,
+        ),
+        DemoProposal(
+            "D-0204",
+            SUBMITTED,
+            {
+                "fr": (
+                    "Se former à la gestion de son activité",
+                    "Devis, trésorerie, négociation : des formations courtes entre membres pour "
+                    "mieux gérer son activité.",
+                ),
+                "nl": (
+                    "Leren je activiteit te beheren",
+                    "Offertes, cashflow, onderhandelen: korte opleidingen tussen leden om je "
+                    "activiteit beter te beheren.",
+                ),
+                "en": (
+                    "Learning to run one's activity",
+                    "Quotes, cash flow, negotiation: short trainings between members to run "
+                    "one's activity better.",
+                ),
+            },
+            days_ago=16,
+            supporters=("D-0201", "D-0203"),
+            crowd=1,
+        ),
+        DemoProposal(
+            "D-0202",
+            MERGED,
+            {
+                "fr": (
+                    "Des ateliers pour apprendre à négocier avec ses clients",
+                    "Beaucoup d'entre nous acceptent le premier prix proposé. Des ateliers "
+                    "pratiques aideraient à négocier.",
+                ),
+                "nl": (
+                    "Workshops om met klanten te leren onderhandelen",
+                    "Velen van ons aanvaarden de eerste prijs die wordt voorgesteld. Praktische "
+                    "workshops zouden helpen om te onderhandelen.",
+                ),
+                "en": (
+                    "Workshops to learn to negotiate with clients",
+                    "Many of us accept the first price we are offered. Practical workshops would "
+                    "help us negotiate.",
+                ),
+            },
+            days_ago=14,
+            # D-0204 proposed the target and D-0203 supports it already: D-0205, D-0206 move.
+            supporters=("D-0204", "D-0203", "D-0205", "D-0206"),
+            merged_into=2,
+        ),
+        DemoProposal(
+            "D-0205",
+            REJECTED,
+            {
+                "fr": (
+                    "Un tournoi de pétanque des membres",
+                    "Pour se rencontrer autrement qu'en réunion, un tournoi chaque été.",
+                ),
+                "nl": (
+                    "Een petanquetoernooi voor de leden",
+                    "Om elkaar eens anders dan in een vergadering te ontmoeten: elke zomer een "
+                    "toernooi.",
+                ),
+                "en": (
+                    "A pétanque tournament for members",
+                    "To meet other than in meetings: a tournament every summer.",
+                ),
+            },
+            days_ago=9,
+            supporters=("D-0202",),
+            rejection_reason=(
+                "Belle idée pour la vie de la coopérative, mais ce n'est pas un thème de "
+                "réflexion : nous l'avons transmise à l'équipe qui organise les rencontres "
+                "entre membres."
+            ),
+        ),
+        DemoProposal(
+            "D-0206",
+            DRAFT,
+            {
+                "en": (
+                    "Working across the border within the cooperative",
+                    "Members in Belgium and France rarely work together. How could a French "
+                    "member take on a job in Belgium through Smart, and the other way round?",
+                ),
+                "fr": (
+                    "Travailler par-delà la frontière au sein de la coopérative",
+                    "Les membres de Belgique et de France travaillent rarement ensemble. "
+                    "Comment un membre français pourrait-il réaliser une mission en Belgique "
+                    "via Smart, et inversement ?",
+                ),
+                "nl": (
+                    "Over de grens heen werken binnen de coöperatie",
+                    "Leden in België en Frankrijk werken zelden samen. Hoe kan een Frans lid "
+                    "via Smart een opdracht in België uitvoeren, en omgekeerd?",
+                ),
+            },
+            days_ago=2,
+        ),
+    ),
+}
+
+
+_LANGUAGE_OF = {a.member_number: a.language for a in ACCOUNTS}
+
+# -- seeding ----------------------------------------------------------------------------------
+
+
+async def seed_demo(settings: Settings) -> bool:
+    """Seed each missing part of the demo; True when something was created.
+
+    ``settings`` (and the plugins it enables) give the support thresholds.
+    """
+    created = False
+    for part in (
+        _seed_accounts,
+        _seed_extra_members,
+        _seed_past_editions,
+        partial(_seed_open_edition, settings),
+    ):
+        try:
+            created = await part() or created
+        except Exception as exc:
+            # Another start seeded the same part at the same moment: its rows stand.
+            if not db.is_unique_violation(exc):
+                raise
+    return created
+
+
+async def _seed_accounts() -> bool:
     async with db.write_transaction():
-        for account in ACCOUNTS:
-            rows = await Member.insert(
+        if await Member.exists().where(Member.member_number == MARKER_NUMBER):
+            return False
+        password_hash = hash_password(DEMO_PASSWORD)
+        await Member.insert(
+            *[
                 Member(
                     member_number=account.member_number,
                     email=account.email,
@@ -96,8 +777,259 @@ async def seed_demo() -> bool:
                     shareholder=account.shareholder,
                     password_hash=password_hash,
                 )
-            )
-            member_id = rows[0]["id"]
-            for role, country in account.roles:
-                await MemberRole.insert(MemberRole(member=member_id, role=role, country=country))
+                for account in ACCOUNTS
+            ]
+        )
+        ids = await _member_ids([a.member_number for a in ACCOUNTS])
+        roles = [
+            MemberRole(member=ids[account.member_number], role=role, country=country)
+            for account in ACCOUNTS
+            for role, country in account.roles
+        ]
+        if roles:
+            await MemberRole.insert(*roles)
     return True
+
+
+async def _seed_extra_members() -> bool:
+    async with db.write_transaction():
+        if await Member.exists().where(Member.member_number == EXTRA_MARKER_NUMBER):
+            return False
+        await Member.insert(*_extra_members())
+    return True
+
+
+async def _member_ids(numbers: list[str]) -> dict[str, int]:
+    rows = await Member.select(Member.id, Member.member_number).where(
+        Member.member_number.is_in(numbers)
+    )
+    return {r["member_number"]: r["id"] for r in rows}
+
+
+async def _add_edition(
+    slug: str, created_at: datetime, calendars: dict[str, list[PhaseWindow]]
+) -> int:
+    rows = await Edition.insert(Edition(slug=slug, created_at=created_at))
+    edition_id = int(rows[0]["id"])
+    await EditionPhase.insert(
+        *[
+            EditionPhase(
+                edition=edition_id,
+                country=country,
+                phase=w.phase,
+                starts_on=w.starts_on,
+                ends_on=w.ends_on,
+            )
+            for country, windows in calendars.items()
+            for w in windows
+        ]
+    )
+    return edition_id
+
+
+async def _add_theme(texts: Texts, **columns: Any) -> int:
+    rows = await Theme.insert(Theme(**columns))
+    theme_id = int(rows[0]["id"])
+    await ThemeText.insert(
+        *[
+            ThemeText(theme=theme_id, language=language, title=title, description=description)
+            for language, (title, description) in texts.items()
+        ]
+    )
+    return theme_id
+
+
+async def _seed_past_editions() -> bool:
+    async with db.write_transaction():
+        if await Edition.exists().where(Edition.slug.is_in(list(PAST_EDITIONS))):
+            return False
+        first = await _add_edition(
+            "2019-2020",
+            _at(date(2019, 1, 15)),
+            {c: past_calendar(2019, c) for c in _PAST_CALENDARS},
+        )
+        board_2019 = {
+            "edition": first,
+            "origin": BOARD,
+            "status": ACCEPTED,
+            "scope": "BE FR",
+            "original_language": "fr",
+            "created_at": _at(date(2019, 2, 20)),
+            "decided_at": _at(date(2019, 2, 20)),
+        }
+        gender = await _add_theme(GENDER_EQUALITY, **board_2019)
+        sharing = await _add_theme(SHARING_ECONOMY, **board_2019)
+        await _add_theme(FAIR_PRICE, **board_2019)
+        await _add_theme(GOVERNANCE, **board_2019)
+
+        second = await _add_edition(
+            "2020-2021",
+            _at(date(2020, 1, 15)),
+            {c: past_calendar(2020, c) for c in _PAST_CALENDARS},
+        )
+        voted = {  # on the ballot of the June 2020 general assemblies, and won
+            "edition": second,
+            "status": ACCEPTED,
+            "original_language": "fr",
+            "created_at": _at(date(2020, 3, 2)),
+            "decided_at": _at(date(2020, 6, 22), 18),
+        }
+        await _add_theme(ACCOMPANIMENT, origin=BOARD, scope="BE FR", **voted)
+        await _add_theme(AFTER_THE_CRISIS, origin=BOARD, scope="BE FR", **voted)
+        await _add_theme(
+            GENDER_EQUALITY_YEAR_TWO,
+            origin=EXTENDED,
+            scope="BE FR",
+            extended_from=gender,
+            extension_rationale=GENDER_EQUALITY_RATIONALE,
+            **voted,
+        )
+        await _add_theme(
+            SHARING_ECONOMY_YEAR_TWO,
+            origin=EXTENDED,
+            scope="FR",
+            extended_from=sharing,
+            extension_rationale=SHARING_ECONOMY_RATIONALE,
+            **voted,
+        )
+    return True
+
+
+def _thresholds(settings: Settings, edition: EditionInfo) -> dict[str, int]:
+    """Each country's support threshold, as the platform's rules give it (the
+    ``support_threshold`` hook: a plugin's answer, else ``countries.<C>.support_threshold``)."""
+    from core.plugins import build_registry
+
+    registry = build_registry(settings)
+    return {
+        country: int(
+            registry.for_country(country).support_threshold(
+                edition=edition, country=country, settings=settings
+            )
+        )
+        for country in PROPOSALS_BY_COUNTRY
+    }
+
+
+async def _seed_open_edition(settings: Settings) -> bool:
+    now = clock.now()
+    today = now.date()
+    calendars = {c: open_calendar(today, c) for c in PROPOSALS_BY_COUNTRY}
+    numbers = [a.member_number for a in ACCOUNTS]
+    numbers += [n for c in PROPOSALS_BY_COUNTRY for n in extra_numbers(c)]
+    async with db.write_transaction():
+        if await Edition.exists().where(Edition.slug == OPEN_EDITION):
+            return False
+        rows = await Member.select(Member.id, Member.member_number, Member.country).where(
+            Member.member_number.is_in(numbers)
+        )
+        members = {r["member_number"]: (r["id"], r["country"]) for r in rows}
+        edition_id = await _add_edition(OPEN_EDITION, now - timedelta(days=25), calendars)
+        edition = EditionInfo(
+            id=edition_id,
+            slug=OPEN_EDITION,
+            calendars=[
+                CountryCalendar(country=c, phases=w, current=current_of(w, today))
+                for c, w in calendars.items()
+            ],
+        )
+        thresholds = _thresholds(settings, edition)
+        supports: list[Support] = []
+        for country, proposals in PROPOSALS_BY_COUNTRY.items():
+            supports += await _seed_proposals(
+                edition_id, country, proposals, members, thresholds[country], now
+            )
+        if supports:
+            await Support.insert(*supports)
+    return True
+
+
+async def _seed_proposals(
+    edition_id: int,
+    country: str,
+    proposals: tuple[DemoProposal, ...],
+    members: dict[str, tuple[int, str]],
+    threshold: int,
+    now: datetime,
+) -> list[Support]:
+    """Insert one country's proposals; return their support rows, still to be inserted.
+
+    A proposal whose proposer is missing (or moved country) is left out, and so is a merged
+    proposal whose target is left out. Supporters are members of the country only.
+    """
+    crowd = [members[n][0] for n in extra_numbers(country) if n in members]
+    proposers: list[int | None] = [
+        members[p.proposer][0]
+        if p.proposer in members and members[p.proposer][1] == country
+        else None
+        for p in proposals
+    ]
+
+    def initial_supporters(i: int) -> list[int]:
+        """Who supported proposal i before any merge (nobody supports a draft)."""
+        proposal, proposer = proposals[i], proposers[i]
+        if proposal.status == DRAFT:
+            return []
+        chosen = [
+            members[n][0]
+            for n in proposal.supporters
+            if n in members and members[n][1] == country and members[n][0] != proposer
+        ]
+        wanted = threshold + 2 if proposal.over_threshold else len(chosen) + proposal.crowd
+        return chosen + [m for m in crowd if m not in chosen][: max(0, wanted - len(chosen))]
+
+    kept = [
+        i
+        for i, p in enumerate(proposals)
+        if proposers[i] is not None
+        and (p.merged_into is None or proposers[p.merged_into] is not None)
+    ]
+    supporters = {i: initial_supporters(i) for i in kept}
+    moved: dict[int, list[int]] = {i: [] for i in kept}
+    for i in kept:
+        target = proposals[i].merged_into
+        if target is not None:
+            # As merge() does: each supporter counted once, never the target's proposer.
+            already = set(supporters[target]) | {proposers[target]}
+            moved[target] += [m for m in supporters[i] if m not in already]
+            supporters[i] = []
+    ids: dict[int, int] = {}
+    rows: list[Support] = []
+    merged_at = now - timedelta(days=2)
+    # Targets first, so that a merged proposal can point at its target.
+    for i in sorted(kept, key=lambda i: proposals[i].merged_into is not None):
+        proposal = proposals[i]
+        created = now - timedelta(days=proposal.days_ago)
+        submitted = None if proposal.status == DRAFT else created + timedelta(hours=20)
+        decided = merged_at if proposal.status in (REJECTED, MERGED) else None
+        # Own supports arrive between the submission and the decision (or now); moved ones at
+        # the merge.
+        own = supporters[i]
+        times: list[datetime] = []
+        if submitted is not None and own:
+            step = ((decided or now) - submitted) / (len(own) + 1)
+            times = [submitted + step * (k + 1) for k in range(len(own))]
+        times += [merged_at] * len(moved[i])
+        everyone = own + moved[i]
+        reached = sorted(times)[threshold - 1] if len(everyone) >= threshold else None
+        ids[i] = await _add_theme(
+            proposal.texts,
+            edition=edition_id,
+            origin=MEMBER,
+            status=proposal.status,
+            scope=country,
+            original_language=_LANGUAGE_OF[proposal.proposer],
+            proposer=proposers[i],
+            merged_into=ids[proposal.merged_into] if proposal.merged_into is not None else None,
+            rejection_reason=proposal.rejection_reason,
+            support_count=len(everyone),
+            created_at=created,
+            submitted_at=submitted,
+            threshold_reached_at=reached,
+            decided_at=decided,
+        )
+        rows += [
+            Support(theme=ids[i], member=m, created_at=t)
+            for m, t in zip(everyone, times, strict=True)
+        ]
+    return rows

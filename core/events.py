@@ -27,6 +27,51 @@ class MembersImported(Event, frozen=True, tag="members_imported"):
     actor_id: int | None = None
 
 
+class ThemeEvent(Event, frozen=True):
+    """Something happened to a theme of an edition."""
+
+    theme_id: int
+    edition: str
+    title: str
+
+
+class ThemeProposed(ThemeEvent, frozen=True, tag="theme_proposed"):
+    """A member submitted a proposal; members of its country can now support it."""
+
+    proposer_id: int
+
+
+class ThresholdReached(ThemeEvent, frozen=True, tag="threshold_reached"):
+    """A proposal gathered the supports it needs and waits in the operators' queue."""
+
+    supports: int
+    threshold: int
+
+
+class ThemeAccepted(ThemeEvent, frozen=True, tag="theme_accepted"):
+    """An operator put a proposal on the ballot."""
+
+    actor_id: int
+    proposer_id: int | None = None
+
+
+class ThemeRejected(ThemeEvent, frozen=True, tag="theme_rejected"):
+    """An operator rejected a proposal, with a reason shown to the proposer."""
+
+    actor_id: int
+    reason: str
+    proposer_id: int | None = None
+
+
+class ThemeMerged(ThemeEvent, frozen=True, tag="theme_merged"):
+    """An operator merged a proposal into another theme; its supports carried over."""
+
+    actor_id: int
+    into_theme_id: int
+    supports_moved: int
+    proposer_id: int | None = None
+
+
 def emit(registry: PluginRegistry, event: Event) -> None:
     """Hand a committed change's event to its country's plugins.
 

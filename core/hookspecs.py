@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from core import hookspec
 
 if TYPE_CHECKING:
+    from core.config import Settings
+    from core.editions.services import EditionInfo
     from core.events import Event
     from core.tracks import Track
 
@@ -49,6 +51,15 @@ def deliver_sign_in_link(member: Any, url: str, expires_minutes: int) -> bool | 
 
     Return ``True`` when the link was handed to a channel; the first plugin that does wins.
     The core default writes the link to the server log.
+    """
+
+
+@hookspec(firstresult=True)
+def support_threshold(edition: EditionInfo, country: str, settings: Settings) -> int | None:
+    """Per country. How many supports a member's proposal needs to reach the operators' queue.
+
+    The first plugin that answers wins; the core default reads
+    ``countries.<country>.support_threshold`` from config.toml.
     """
 
 

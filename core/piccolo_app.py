@@ -5,9 +5,22 @@ from pathlib import Path
 from piccolo.conf.apps import AppConfig
 
 from core.auth.tables import SignInFailure, SignInToken, WebSession
+from core.editions.tables import Edition, EditionPhase
 from core.members.tables import Member, MemberRole
+from core.themes.tables import Support, Theme, ThemeText
 
-TABLES = [Member, MemberRole, WebSession, SignInToken, SignInFailure]
+TABLES = [
+    Member,
+    MemberRole,
+    WebSession,
+    SignInToken,
+    SignInFailure,
+    Edition,
+    EditionPhase,
+    Theme,
+    ThemeText,
+    Support,
+]
 
 APP_CONFIG = AppConfig(
     app_name="core",

@@ -24,6 +24,7 @@ from core.config import ConfigError, Settings
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "core.defaults.sign_in",
     "core.defaults.events",
+    "core.defaults.rules",
 )
 
 ENTRY_POINT_GROUP = PROJECT_NAME

@@ -195,3 +195,51 @@ async def test_a_failing_event_plugin_does_not_fail_a_committed_change(database,
     assert r.status_code == 200
     assert r.json()["created"] == 1
     assert "a plugin failed on event members_imported in BE" in caplog.text
+
+
+async def test_hook_support_threshold(database):
+    """A plugin enabled for BE lowers BE's threshold; FR keeps the config.toml default."""
+    from datetime import timedelta
+
+    from core import clock
+    from core.editions import services as editions
+    from core.members.services import load_member
+    from core.themes import services as themes
+
+    class LowBar:
+        @hookimpl
+        def support_threshold(self, country):
+            return 1
+
+    edition_id = await editions.create_edition("2021-2022")
+    today = clock.today()
+    for country in ("BE", "FR"):
+        await editions.set_calendar(
+            edition_id,
+            country,
+            [
+                editions.PhaseWindow(
+                    "proposals", today - timedelta(days=1), today + timedelta(days=1)
+                )
+            ],
+        )
+    app = app_with(database, ["lowbar"], [], {"lowbar": LowBar()})
+    rules = themes.Rules(registry=app.state.registry, settings=app.state.settings)
+    ids = {}
+    for country in ("BE", "FR"):
+        author = await load_member(
+            await add_member(f"author-{country}@example.org", country=country)
+        )
+        fan = await load_member(await add_member(f"fan-{country}@example.org", country=country))
+        text = themes.ThemeTextIn(title=f"A theme for {country}")
+        ids[country] = await themes.propose(rules, author, edition_id, text)
+        await themes.submit(rules, author, ids[country])
+        await themes.support(rules, fan, ids[country])
+    operator = await add_member("op@example.org", roles=(("operator", "BE"), ("operator", "FR")))
+    async with AsyncTestClient(app=app) as c:
+        await sign_in(c, operator)
+        be = (await c.get("/api/moderation/BE")).json()
+        fr = (await c.get("/api/moderation/FR")).json()
+    assert [t["id"] for t in be["over_threshold"]] == [ids["BE"]]  # 1 support is enough in BE
+    assert [t["id"] for t in fr["gathering"]] == [ids["FR"]]  # FR still needs 25
+    assert fr["over_threshold"] == []

@@ -115,6 +115,8 @@ failed_sign_in_window_minutes = 15
 [countries.BE]
 name = "Belgium"
 plugins = ["track_be"]
+# Low, so a browser test can take a proposal over it with a few demo members.
+support_threshold = 2
 
 [countries.FR]
 name = "France"

@@ -1,0 +1,13 @@
+"""The core's default rules of the cycle, from config.toml."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core import hookimpl
+from core.config import Settings
+
+
+@hookimpl(trylast=True)
+def support_threshold(edition: Any, country: str, settings: Settings) -> int:
+    return settings.countries[country].support_threshold

@@ -1,0 +1,164 @@
+"""Edition pages (list, calendar, operators' calendar editing) and their JSON twins."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get, post, put
+from litestar.params import FromPath, JSONBody
+from litestar.response import Redirect, Template
+
+from core import clock
+from core.config import COUNTRIES
+from core.editions import services as editions
+from core.editions.services import PHASES, EditionInfo, PhaseWindow, phase_label
+from core.errors import DomainError, Forbidden, InvalidInput
+from core.i18n import _
+from core.members.controllers import require_member
+from core.members.model import CurrentMember
+from core.web.context import page
+
+Req = Request[Any, Any, Any]
+
+
+class EditionCreate(msgspec.Struct):
+    slug: str
+
+
+class CalendarIn(msgspec.Struct):
+    phases: list[PhaseWindow]
+
+
+def require_operator_of(request: Req, country: str) -> CurrentMember:
+    member = require_member(request)
+    if country not in COUNTRIES:
+        raise InvalidInput(_("Unknown country %(code)s.") % {"code": country})
+    if not member.is_operator(country):
+        raise Forbidden(_("Only operators of %(countries)s can do this.") % {"countries": country})
+    return member
+
+
+def calendar_from_form(form: dict[str, Any]) -> list[PhaseWindow]:
+    """Read ``<phase>_start`` / ``<phase>_end`` pairs; a phase left empty is left out."""
+    windows = []
+    for phase in PHASES:
+        start, end = form.get(f"{phase}_start", ""), form.get(f"{phase}_end", "")
+        if not start and not end:
+            continue
+        try:
+            windows.append(PhaseWindow(phase, date.fromisoformat(start), date.fromisoformat(end)))
+        except ValueError:
+            raise InvalidInput(
+                _("Give %(phase)s a start and an end date.") % {"phase": phase_label(phase)}
+            ) from None
+    return windows
+
+
+def edition_context(edition: EditionInfo) -> dict[str, Any]:
+    return {
+        "edition": edition,
+        "phases": PHASES,
+        "phase_label": phase_label,
+        "today": clock.today(),
+    }
+
+
+class EditionPages(Controller):
+    include_in_schema = False
+
+    @get("/editions", name="editions")
+    async def list(self, request: Req) -> Template:
+        return page(
+            request,
+            "editions.html",
+            {"editions": await editions.list_editions(), "phase_label": phase_label},
+        )
+
+    @get("/editions/new", name="edition_new")
+    async def new(self, request: Req) -> Template:
+        if not require_member(request).is_operator():
+            raise Forbidden(_("Only operators can create an edition."))
+        return page(request, "edition_new.html")
+
+    @post("/editions", name="edition_create")
+    async def create(self, request: Req) -> Template | Redirect:
+        if not require_member(request).is_operator():
+            raise Forbidden(_("Only operators can create an edition."))
+        slug = str((await request.form()).get("slug", "")).strip()
+        try:
+            await editions.create_edition(slug)
+        except DomainError as exc:
+            return page(
+                request, "edition_new.html", {"error": exc.message, "slug": slug}, status_code=400
+            )
+        return Redirect(f"/editions/{slug}", status_code=303)
+
+    @get("/editions/{slug:str}", name="edition")
+    async def show(self, request: Req, slug: FromPath[str]) -> Template:
+        edition = await editions.get_edition(slug)
+        return page(request, "edition.html", edition_context(edition))
+
+    @get("/editions/{slug:str}/calendar/{country:str}", name="edition_calendar")
+    async def calendar_form(
+        self, request: Req, slug: FromPath[str], country: FromPath[str]
+    ) -> Template:
+        require_operator_of(request, country)
+        edition = await editions.get_edition(slug)
+        return page(request, "calendar_form.html", {**edition_context(edition), "country": country})
+
+    @post("/editions/{slug:str}/calendar/{country:str}", name="edition_calendar_save")
+    async def calendar_save(
+        self, request: Req, slug: FromPath[str], country: FromPath[str]
+    ) -> Template | Redirect:
+        require_operator_of(request, country)
+        edition = await editions.get_edition(slug)
+        form = dict(await request.form())
+        try:
+            await editions.set_calendar(edition.id, country, calendar_from_form(form))
+        except DomainError as exc:
+            return page(
+                request,
+                "calendar_form.html",
+                {
+                    **edition_context(edition),
+                    "country": country,
+                    "error": exc.message,
+                    "form": form,
+                },
+                status_code=exc.status_code,
+            )
+        return Redirect(f"/editions/{slug}", status_code=303)
+
+
+class EditionsAPI(Controller):
+    path = "/api/editions"
+    tags = ["editions"]
+
+    @get("/", summary="Every edition with its calendars and current phase per country")
+    async def list(self) -> list[EditionInfo]:
+        return await editions.list_editions()
+
+    @post("/", status_code=201, summary="Create an edition (operators)")
+    async def create(self, request: Req, data: JSONBody[EditionCreate]) -> EditionInfo:
+        if not require_member(request).is_operator():
+            raise Forbidden(_("Only operators can create an edition."))
+        await editions.create_edition(data.slug)
+        return await editions.get_edition(data.slug.strip())
+
+    @get("/{slug:str}", summary="One edition: its calendar per country and what is open now")
+    async def show(self, slug: FromPath[str]) -> EditionInfo:
+        return await editions.get_edition(slug)
+
+    @put(
+        "/{slug:str}/calendar/{country:str}",
+        summary="Set a country's calendar of phases (operators of that country)",
+    )
+    async def calendar(
+        self, request: Req, slug: FromPath[str], country: FromPath[str], data: JSONBody[CalendarIn]
+    ) -> EditionInfo:
+        require_operator_of(request, country)
+        edition = await editions.get_edition(slug)
+        await editions.set_calendar(edition.id, country, data.phases)
+        return await editions.get_edition(slug)

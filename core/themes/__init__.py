@@ -1,0 +1,1 @@
+"""Themes of an edition: board themes, member proposals with supports, moderation."""

@@ -1,0 +1,291 @@
+"""The demo seed: the cooperative's real cycle, idempotent, upgradable, and true to the rules."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import msgspec
+import pytest
+
+from core import clock, demo
+from core.config import Settings
+from core.demo import ACCOUNTS, EXTRA_MEMBERS_PER_COUNTRY, seed_demo
+from core.editions.services import CLOSED, PROPOSALS, get_edition, require_phase, set_calendar
+from core.editions.tables import Edition
+from core.members.services import member_by_email
+from core.members.tables import Member
+from core.piccolo_app import TABLES
+from core.plugins import build_registry
+from core.themes import services as themes
+from core.themes.tables import Support, Theme, ThemeText
+
+pytestmark = pytest.mark.usefixtures("database")
+
+
+async def counts() -> dict[str, int]:
+    return {table._meta.tablename: await table.count() for table in TABLES}
+
+
+async def titles(edition: str, language: str = "en") -> dict[str, dict]:
+    """The edition's themes by their title in ``language``."""
+    edition_id = (await Edition.select(Edition.id).where(Edition.slug == edition).first())["id"]
+    rows = await Theme.select().where(Theme.edition == edition_id)
+    texts = await ThemeText.select(ThemeText.theme, ThemeText.title).where(
+        ThemeText.language == language
+    )
+    title = {t["theme"]: t["title"] for t in texts}
+    return {title[r["id"]]: r for r in rows}
+
+
+def with_threshold(settings: Settings, threshold: int) -> Settings:
+    countries = {
+        code: msgspec.structs.replace(country, support_threshold=threshold)
+        for code, country in settings.countries.items()
+    }
+    return msgspec.structs.replace(settings, countries=countries)
+
+
+async def test_seeding_twice_changes_nothing(database):
+    assert await seed_demo(database) is True
+    first = await counts()
+    assert first["member"] == len(ACCOUNTS) + 2 * EXTRA_MEMBERS_PER_COUNTRY
+    assert first["edition"] == 3 and first["theme"] > 0 and first["support"] > 0
+    assert await seed_demo(database) is False
+    assert await counts() == first
+
+
+async def test_two_starts_at_once_seed_once(database):
+    results = await asyncio.gather(seed_demo(database), seed_demo(database))
+    assert True in results
+    once = await counts()
+    await seed_demo(database)
+    assert await counts() == once
+    assert once["edition"] == 3
+    assert once["member"] == len(ACCOUNTS) + 2 * EXTRA_MEMBERS_PER_COUNTRY
+
+
+async def test_an_accounts_only_database_gets_the_cycle_on_the_next_start(database):
+    assert await demo._seed_accounts() is True  # what the previous version of the seed wrote
+    assert await Member.count() == len(ACCOUNTS)
+    assert await Edition.count() == 0
+
+    assert await seed_demo(database) is True
+    assert await Member.count() == len(ACCOUNTS) + 2 * EXTRA_MEMBERS_PER_COUNTRY
+    slugs = sorted(r["slug"] for r in await Edition.select(Edition.slug))
+    assert slugs == ["2019-2020", "2020-2021", "2021-2022"]
+    seeded = await counts()
+    assert await seed_demo(database) is False
+    assert await counts() == seeded
+
+
+async def test_an_edition_created_by_hand_is_left_alone(database):
+    """An operator who created 2021-2022 on an accounts-only demo keeps theirs as it is."""
+    await demo._seed_accounts()
+    await Edition.insert(Edition(slug="2021-2022"))
+    assert await seed_demo(database) is True
+    edition = await get_edition("2021-2022")
+    assert edition.calendars == []
+    assert await Theme.count().where(Theme.edition == edition.id) == 0
+
+
+async def test_the_2020_2021_edition_has_its_four_themes(database):
+    await seed_demo(database)
+    earlier = await titles("2019-2020")
+    assert {"Gender equality", "Sharing economy: a viable economic model?"} <= set(earlier)
+    assert all(
+        t["origin"] == themes.BOARD and t["status"] == themes.ACCEPTED and t["scope"] == "BE FR"
+        for t in earlier.values()
+    )
+
+    themes_2020 = await titles("2020-2021")
+    assert set(themes_2020) == {
+        "Accompaniment",
+        "New prospects after the health crisis",
+        "Gender equality",
+        "Sharing economy: a viable economic model?",
+    }
+    for voted in ("Accompaniment", "New prospects after the health crisis"):
+        theme = themes_2020[voted]
+        assert theme["origin"] in (themes.BOARD, themes.MEMBER)
+        assert theme["status"] == themes.ACCEPTED and theme["scope"] == "BE FR"
+        assert theme["extended_from"] is None
+    gender = themes_2020["Gender equality"]
+    assert (gender["origin"], gender["status"], gender["scope"]) == (
+        "extended",
+        "accepted",
+        "BE FR",
+    )
+    assert gender["extended_from"] == earlier["Gender equality"]["id"]
+    assert gender["extension_rationale"].startswith("Needs a deeper debate")
+    sharing = themes_2020["Sharing economy: a viable economic model?"]
+    assert (sharing["origin"], sharing["status"], sharing["scope"]) == (
+        "extended",
+        "accepted",
+        "FR",
+    )
+    assert sharing["extended_from"] == earlier["Sharing economy: a viable economic model?"]["id"]
+    assert sharing["extension_rationale"]
+
+    nl = await titles("2020-2021", "nl")
+    fr = await titles("2020-2021", "fr")
+    assert {"Begeleiding", "Nieuwe perspectieven na de gezondheidscrisis"} <= set(nl)
+    assert {"Gendergelijkheid", "Deeleconomie: een leefbaar economisch model?"} <= set(nl)
+    assert {"Accompagnement", "Nouvelles perspectives après la crise sanitaire"} <= set(fr)
+    assert {"Égalité de genre", "Économie du partage : un modèle économique viable ?"} <= set(fr)
+
+
+async def test_every_theme_has_a_title_and_description_in_nl_fr_and_en(database):
+    await seed_demo(database)
+    texts = await ThemeText.select()
+    by_theme: dict[int, dict[str, dict]] = {}
+    for text in texts:
+        by_theme.setdefault(text["theme"], {})[text["language"]] = text
+    assert set(by_theme) == {r["id"] for r in await Theme.select(Theme.id)}
+    for languages in by_theme.values():
+        assert set(languages) == {"nl", "fr", "en"}
+        assert all(t["title"] and t["description"] for t in languages.values())
+
+
+async def test_past_editions_are_closed_and_every_calendar_follows_the_rules(database):
+    await seed_demo(database)
+    today = clock.today()
+    for slug in ("2019-2020", "2020-2021"):
+        edition = await get_edition(slug)
+        assert [c.country for c in edition.calendars] == ["BE", "FR"]
+        for calendar in edition.calendars:
+            assert calendar.current == CLOSED
+            assert all(w.ends_on < today for w in calendar.phases)
+            assert calendar.window("agm_vote").starts_on.month == 6
+    for slug in ("2019-2020", "2020-2021", "2021-2022"):
+        edition = await get_edition(slug)
+        for calendar in edition.calendars:
+            assert len(calendar.phases) == 7
+            # The operators' own calendar rules accept every demo calendar as it is.
+            await set_calendar(edition.id, calendar.country, calendar.phases)
+        assert await get_edition(slug) == edition
+
+
+async def test_the_2021_2022_proposal_phase_is_open_today(database):
+    await seed_demo(database)
+    edition = await get_edition("2021-2022")
+    for country in ("BE", "FR"):
+        assert edition.current_phase(country) == PROPOSALS
+        require_phase(edition, country, PROPOSALS)  # raises when closed
+        window = edition.calendar(country).window(PROPOSALS)
+        assert (clock.today() - window.starts_on).days == 20
+        assert (window.ends_on - clock.today()).days == 40
+
+
+async def test_supports_are_real_rows_counted_once(database):
+    await seed_demo(database)
+    theme_rows = {r["id"]: r for r in await Theme.select()}
+    supports = await Support.select(Support.theme, Support.member)
+    per_theme = Counter(s["theme"] for s in supports)
+    for theme_id, theme in theme_rows.items():
+        assert theme["support_count"] == per_theme.get(theme_id, 0), theme
+    assert max(Counter((s["theme"], s["member"]) for s in supports).values()) == 1
+    country = {r["id"]: r["country"] for r in await Member.select(Member.id, Member.country)}
+    for support in supports:
+        theme = theme_rows[support["theme"]]
+        assert support["member"] != theme["proposer"]
+        assert theme["status"] in (themes.SUBMITTED, themes.REJECTED)
+        assert country[support["member"]] in theme["scope"].split()
+
+
+async def test_open_edition_has_proposals_at_every_stage_in_each_country(database):
+    await seed_demo(database)
+    edition = await get_edition("2021-2022")
+    rows = await Theme.select().where(Theme.edition == edition.id)
+    country = {r["id"]: r["country"] for r in await Member.select(Member.id, Member.country)}
+    by_id = {r["id"]: r for r in rows}
+    for code in ("BE", "FR"):
+        mine = [r for r in rows if r["scope"] == code]
+        assert all(r["origin"] == themes.MEMBER for r in mine)
+        assert all(country[r["proposer"]] == code for r in mine)
+        statuses = Counter(r["status"] for r in mine)
+        assert statuses["draft"] == statuses["rejected"] == statuses["merged"] == 1
+        assert statuses["submitted"] >= 3
+        draft = next(r for r in mine if r["status"] == themes.DRAFT)
+        assert draft["submitted_at"] is None and draft["support_count"] == 0
+        rejected = next(r for r in mine if r["status"] == themes.REJECTED)
+        assert rejected["rejection_reason"] and rejected["decided_at"] is not None
+        merged = next(r for r in mine if r["status"] == themes.MERGED)
+        target = by_id[merged["merged_into"]]
+        assert target["scope"] == code and target["status"] == themes.SUBMITTED
+        assert merged["support_count"] == 0
+        gathering = [
+            r for r in mine if r["status"] == themes.SUBMITTED and 0 < r["support_count"] < 25
+        ]
+        assert len(gathering) >= 2
+
+
+async def test_one_proposal_per_country_is_really_over_the_threshold(database):
+    await seed_demo(database)
+    threshold = {code: c.support_threshold for code, c in database.countries.items()}
+    assert threshold == {"BE": 25, "FR": 25}
+    rows = await Theme.select().where(Theme.origin == themes.MEMBER)
+    for code in ("BE", "FR"):
+        over = [
+            r
+            for r in rows
+            if r["scope"] == code
+            and r["status"] == themes.SUBMITTED
+            and r["support_count"] >= threshold[code]
+        ]
+        assert len(over) == 1
+        assert over[0]["threshold_reached_at"] is not None
+        assert over[0]["submitted_at"] < over[0]["threshold_reached_at"] <= clock.now()
+    for row in rows:
+        reached = row["support_count"] >= threshold[row["scope"]]
+        assert (row["threshold_reached_at"] is not None) == reached, row
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_a_higher_threshold_is_not_faked(database):
+    """With 35 possible supporters and a threshold of 40, no proposal claims to be over it."""
+    await seed_demo(with_threshold(database, 40))
+    assert await Theme.count().where(Theme.threshold_reached_at.is_not_null()) == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_a_low_threshold_marks_every_proposal_that_reaches_it(database):
+    await seed_demo(with_threshold(database, 3))
+    rows = await Theme.select().where(Theme.origin == themes.MEMBER)
+    for row in rows:
+        assert (row["threshold_reached_at"] is not None) == (row["support_count"] >= 3), row
+    assert sum(r["threshold_reached_at"] is not None for r in rows) >= 6
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_the_thresholds_come_from_the_platforms_rules(database):
+    """A proposal is marked over the threshold only where its supports reach the country's."""
+    from msgspec.structs import replace
+
+    stricter = replace(
+        database,
+        countries={
+            **database.countries,
+            "BE": replace(database.countries["BE"], support_threshold=40),
+        },
+    )
+    await seed_demo(stricter)
+    over = await Theme.select(Theme.scope).where(Theme.threshold_reached_at.is_not_null())
+    assert [r["scope"] for r in over] == ["FR"]
+
+
+async def test_demo_members_can_use_the_open_edition_today(database):
+    """The services, with their phase checks, accept the seeded state."""
+    await seed_demo(database)
+    rules = themes.Rules(registry=build_registry(database), settings=database)
+    facilitator = await member_by_email("facilitator@demo.smart.coop")  # BE, supports nothing
+    workspaces = (await titles("2021-2022"))["Sharing workspaces"]
+    count = await themes.support(rules, facilitator, workspaces["id"])
+    assert count == workspaces["support_count"] + 1
+    with pytest.raises(Exception, match="already"):
+        await themes.support(rules, facilitator, workspaces["id"])
+    edition = await get_edition("2021-2022")
+    new = await themes.propose(
+        rules, facilitator, edition.id, themes.ThemeTextIn(title="Learning from each other")
+    )
+    await themes.submit(rules, facilitator, new)
