@@ -103,7 +103,16 @@ async def theme_page(
         others = [
             t for t in listing.items if t.id != theme.id and t.status in ("submitted", "accepted")
         ]
+    can_translate = (
+        viewer is not None
+        and theme.status not in ("draft", "withdrawn")
+        and (
+            all(viewer.is_operator(c) for c in theme.countries)
+            or (theme.origin == "board" and viewer.is_board)
+        )
+    )
     context = {
+        "can_translate": can_translate,
         "theme": theme,
         "edition": edition,
         "threshold": threshold,
@@ -318,6 +327,19 @@ class ThemePages(Controller):
             lambda: services.reject(rules_of(request), member, theme_id, reason),
         )
 
+    @post("/themes/{theme_id:int}/texts", name="theme_text")
+    async def text(self, request: Req, theme_id: FromPath[int]) -> Template | Redirect:
+        member = require_member(request)
+        form = dict(await request.form())
+        text = ThemeTextIn(
+            title=str(form.get("title", "")),
+            description=str(form.get("description", "")),
+            language=str(form.get("language", "")),
+        )
+        return await run_action(
+            request, theme_id, lambda: services.set_text(rules_of(request), member, theme_id, text)
+        )
+
     @post("/themes/{theme_id:int}/merge", name="theme_merge")
     async def merge(self, request: Req, theme_id: FromPath[int]) -> Template | Redirect:
         member = require_member(request)
@@ -456,6 +478,22 @@ class ThemesAPI(Controller):
         member = require_member(request)
         await services.reject(rules_of(request), member, theme_id, data.reason)
         return await queries.theme_detail(theme_id, language(), member)
+
+    @put(
+        "/themes/{theme_id:int}/texts/{language:str}",
+        summary="Add or correct a translation (operators; board members for board themes)",
+    )
+    async def text(
+        self,
+        request: Req,
+        theme_id: FromPath[int],
+        language: FromPath[str],
+        data: JSONBody[ThemeTextIn],
+    ) -> ThemeDetail:
+        member = require_member(request)
+        text = ThemeTextIn(title=data.title, description=data.description, language=language)
+        await services.set_text(rules_of(request), member, theme_id, text)
+        return await queries.theme_detail(theme_id, language, member)
 
     @post("/themes/{theme_id:int}/merge", status_code=200, summary="Merge into another theme")
     async def merge(

@@ -176,6 +176,43 @@ async def add_board_theme(
     return theme_id
 
 
+async def set_text(rules: Rules, actor: CurrentMember, theme_id: int, text: ThemeTextIn) -> None:
+    """Add or correct a theme's title and description in one language.
+
+    Operators of all the theme's countries may, and board members for board themes. The
+    original text of a member's proposal stays the author's words.
+    """
+    row = await _theme_row(theme_id)
+    countries = scope_countries(row["scope"])
+    if not (
+        all(actor.is_operator(c) for c in countries) or (row["origin"] == BOARD and actor.is_board)
+    ):
+        raise Forbidden(
+            _("Only operators of %(countries)s can do this.") % {"countries": ", ".join(countries)}
+        )
+    if row["status"] in (DRAFT, WITHDRAWN):
+        raise Conflict(_("A draft or withdrawn proposal cannot be translated."))
+    if not text.language:
+        raise InvalidInput(_("Choose the language of the translation."))
+    text = clean_text(text, text.language)
+    if row["origin"] == MEMBER and text.language == row["original_language"]:
+        raise Forbidden(
+            _("The original text of a member's proposal can only be changed by its author.")
+        )
+    async with db.write_transaction():
+        await ThemeText.delete().where(
+            (ThemeText.theme == theme_id) & (ThemeText.language == text.language)
+        )
+        await ThemeText.insert(
+            ThemeText(
+                theme=theme_id,
+                language=text.language,
+                title=text.title,
+                description=text.description,
+            )
+        )
+
+
 # -- member proposals -----------------------------------------------------------------------
 
 
