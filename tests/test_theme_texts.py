@@ -8,7 +8,7 @@ import pytest
 
 from core import clock
 from core.editions import services as editions
-from core.errors import Conflict, Forbidden, InvalidInput
+from core.errors import Forbidden, InvalidInput, NotFound
 from core.members.services import load_member
 from core.plugins import build_registry
 from core.themes import queries, services
@@ -105,7 +105,7 @@ async def test_a_draft_is_not_translated(setup):
     draft = await services.propose(
         rules, author, edition.id, services.ThemeTextIn(title="Nog een idee", language="nl")
     )
-    with pytest.raises(Conflict):
+    with pytest.raises(NotFound):  # the draft is its author's alone
         await services.set_text(
             rules, operator_be, draft, services.ThemeTextIn(title="Une idée", language="fr")
         )

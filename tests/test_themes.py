@@ -239,13 +239,18 @@ async def test_only_the_author_edits_submits_or_withdraws_a_proposal(database, r
     operator = await member(operator_of=("BE",))
     theme_id = await services.propose(rules, author, edition_id, text("Cheaper bikes"), OPEN)
     for someone in (other, operator):
-        with pytest.raises(Forbidden) as refused:
+        # A draft is its author's alone: for anybody else it does not exist.
+        with pytest.raises(NotFound) as refused:
             await services.edit_draft(rules, someone, theme_id, text("Hijacked"), OPEN)
-        assert refused.value.status_code == 403
-        with pytest.raises(Forbidden):
+        assert refused.value.status_code == 404
+        with pytest.raises(NotFound):
             await services.submit(rules, someone, theme_id, OPEN)
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound):
             await services.withdraw(rules, someone, theme_id, OPEN)
+    submitted_id = await submitted(rules, author, edition_id, "Fairer fees")
+    for someone in (other, operator):  # once public, it exists but stays the author's to change
+        with pytest.raises(Forbidden, match="Only the member who proposed"):
+            await services.withdraw(rules, someone, submitted_id, OPEN)
     assert (await theme(theme_id))["status"] == DRAFT
     assert (await theme_detail(theme_id, "en", author)).title == "Cheaper bikes"
 
@@ -414,8 +419,10 @@ async def test_a_draft_cannot_be_supported(database, rules):
     edition_id = await edition()
     author, supporter = await member(), await member()
     theme_id = await services.propose(rules, author, edition_id, text("Cheaper bikes"), OPEN)
-    with pytest.raises(Conflict, match="Only submitted proposals can be supported"):
+    with pytest.raises(NotFound):  # others cannot even see a draft
         await services.support(rules, supporter, theme_id, OPEN)
+    with pytest.raises(Conflict, match="Only submitted proposals can be supported"):
+        await services.support(rules, author, theme_id, OPEN)
     assert await Support.count() == 0
 
 
@@ -614,9 +621,9 @@ async def test_drafts_are_not_moderated(database, rules):
     edition_id = await edition()
     operator, author = await member(operator_of=("BE",)), await member()
     draft = await services.propose(rules, author, edition_id, text("Cheaper bikes"), OPEN)
-    with pytest.raises(Conflict):
+    with pytest.raises(NotFound):  # a draft is its author's alone, operators included
         await services.accept(rules, operator, draft)
-    with pytest.raises(Conflict):
+    with pytest.raises(NotFound):
         await services.reject(rules, operator, draft, "Not yet")
     assert (await theme(draft))["status"] == DRAFT
 

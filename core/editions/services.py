@@ -154,7 +154,13 @@ async def _calendars(edition_id: int, today: date) -> list[CountryCalendar]:
 
 
 async def get_edition(slug: str, today: date | None = None) -> EditionInfo:
-    row = await Edition.select(Edition.id, Edition.slug).where(Edition.slug == slug).first()
+    # Only a well-formed name is looked up (a stray byte in a URL must not reach the database).
+    found = SLUG.match(slug)
+    row = (
+        await Edition.select(Edition.id, Edition.slug).where(Edition.slug == slug).first()
+        if found
+        else None
+    )
     if row is None:
         raise NotFound(_("There is no edition %(slug)s.") % {"slug": slug})
     return EditionInfo(

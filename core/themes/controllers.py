@@ -18,7 +18,7 @@ from core.i18n import _
 from core.members.controllers import require_member
 from core.themes import queries, services
 from core.themes.queries import ThemeDetail, ThemeFilter, ThemePage, ThemeSummary
-from core.themes.services import Rules, ThemeTextIn
+from core.themes.services import ID_MAX, Rules, ThemeTextIn
 from core.web.context import member_of, page, settings_of
 
 Req = Request[Any, Any, Any]
@@ -346,7 +346,7 @@ class ThemePages(Controller):
         raw = str((await request.form()).get("into", ""))
 
         async def action() -> None:
-            if not raw.isdigit():
+            if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= ID_MAX):
                 raise InvalidInput(_("Choose the theme to merge into."))
             await services.merge(rules_of(request), member, theme_id, int(raw))
 
@@ -510,7 +510,9 @@ class ThemesAPI(Controller):
     @get("/moderation/{country:str}", summary="The operators' queue of one country")
     async def moderation(self, request: Req, country: FromPath[str]) -> ModerationQueue:
         member = require_member(request)
-        if country not in COUNTRIES or not member.is_operator(country):
+        if country not in COUNTRIES:
+            raise InvalidInput(_("Unknown country %(code)s.") % {"code": country})
+        if not member.is_operator(country):
             raise Forbidden(
                 _("Only operators of %(countries)s can do this.") % {"countries": country}
             )

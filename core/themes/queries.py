@@ -13,6 +13,7 @@ from core.members.model import CurrentMember
 from core.members.tables import Member
 from core.themes.services import (
     DRAFT,
+    ID_MAX,
     ORIGINS,
     PUBLIC_STATUSES,
     SUBMITTED,
@@ -23,6 +24,7 @@ from core.themes.tables import Support, Theme, ThemeText
 
 SORTS = ("supports", "newest", "oldest", "title")
 PER_PAGE_MAX = 100
+PAGE_MAX = 100_000
 
 
 class ThemeTextOut(msgspec.Struct):
@@ -86,7 +88,7 @@ def _check(filters: ThemeFilter) -> None:
         raise InvalidInput(_("Unknown status %(value)s.") % {"value": filters.status})
     if filters.sort not in SORTS:
         raise InvalidInput(_("Unknown sort order %(value)s.") % {"value": filters.sort})
-    if filters.page < 1 or not 1 <= filters.per_page <= PER_PAGE_MAX:
+    if not 1 <= filters.page <= PAGE_MAX or not 1 <= filters.per_page <= PER_PAGE_MAX:
         raise InvalidInput(_("Pages start at 1 and hold 1 to %(n)d themes.") % {"n": PER_PAGE_MAX})
     if len(filters.q) > 200:
         raise InvalidInput(_("Search for at most 200 characters."))
@@ -183,7 +185,11 @@ async def list_themes(edition_id: int, filters: ThemeFilter, language: str) -> T
 
 
 async def theme_detail(theme_id: int, language: str, viewer: CurrentMember | None) -> ThemeDetail:
-    row = await Theme.select().where(Theme.id == theme_id).first()
+    row = (
+        await Theme.select().where(Theme.id == theme_id).first()
+        if 1 <= theme_id <= ID_MAX
+        else None
+    )
     if row is None:
         raise NotFound(_("There is no theme %(id)d.") % {"id": theme_id})
     private = row["status"] in (DRAFT, WITHDRAWN)

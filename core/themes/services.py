@@ -7,6 +7,7 @@ to the country's plugins after the commit.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -48,6 +49,7 @@ WITHDRAWN = "withdrawn"
 STATUSES = (DRAFT, SUBMITTED, ACCEPTED, REJECTED, MERGED, WITHDRAWN)
 PUBLIC_STATUSES = (SUBMITTED, ACCEPTED, REJECTED, MERGED)
 
+ID_MAX = 2_147_483_647  # the largest id the integer columns hold on every backend
 TITLE_MIN, TITLE_MAX = 3, 200
 DESCRIPTION_MAX = 5000
 REASON_MIN, REASON_MAX = 3, 2000
@@ -80,7 +82,12 @@ class ThemeTextIn(msgspec.Struct):
 # -- validation -----------------------------------------------------------------------------
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def clean_text(text: ThemeTextIn, default_language: str) -> ThemeTextIn:
+    if CONTROL.search(text.title) or CONTROL.search(text.description):
+        raise InvalidInput(_("The text contains control characters; type it again."))
     title = " ".join(text.title.split())
     description = text.description.strip()
     language = text.language or default_language
@@ -90,13 +97,13 @@ def clean_text(text: ThemeTextIn, default_language: str) -> ThemeTextIn:
         )
     if len(title) > TITLE_MAX:
         raise InvalidInput(
-            _("The title is %(length)d characters long; keep it under %(n)d.")
-            % {"length": len(title), "n": TITLE_MAX + 1}
+            _("The title is %(length)d characters long; it may have at most %(n)d.")
+            % {"length": len(title), "n": TITLE_MAX}
         )
     if len(description) > DESCRIPTION_MAX:
         raise InvalidInput(
-            _("The description is %(length)d characters long; keep it under %(n)d.")
-            % {"length": len(description), "n": DESCRIPTION_MAX + 1}
+            _("The description is %(length)d characters long; it may have at most %(n)d.")
+            % {"length": len(description), "n": DESCRIPTION_MAX}
         )
     if language not in LANGUAGES:
         raise InvalidInput(_("Unknown language %(code)s.") % {"code": language})
@@ -119,9 +126,14 @@ def scope_countries(scope: str) -> list[str]:
 # -- reading --------------------------------------------------------------------------------
 
 
-async def _theme_row(theme_id: int) -> dict[str, Any]:
+async def _theme_row(theme_id: int, actor: CurrentMember | None = None) -> dict[str, Any]:
+    """The theme, as ``actor`` may see it: a draft or withdrawn proposal is its author's alone,
+    so for anybody else it does not exist (the answer does not reveal it)."""
+    if not 1 <= theme_id <= ID_MAX:  # cannot name a row; must not reach the database either
+        raise NotFound(_("There is no theme %(id)d.") % {"id": theme_id})
     row = await Theme.select().where(Theme.id == theme_id).first()
-    if row is None:
+    private = row is not None and row["status"] in (DRAFT, WITHDRAWN)
+    if row is None or (private and (actor is None or actor.id != row["proposer"])):
         raise NotFound(_("There is no theme %(id)d.") % {"id": theme_id})
     return row
 
@@ -182,7 +194,7 @@ async def set_text(rules: Rules, actor: CurrentMember, theme_id: int, text: Them
     Operators of all the theme's countries may, and board members for board themes. The
     original text of a member's proposal stays the author's words.
     """
-    row = await _theme_row(theme_id)
+    row = await _theme_row(theme_id, actor)
     countries = scope_countries(row["scope"])
     if not (
         all(actor.is_operator(c) for c in countries) or (row["origin"] == BOARD and actor.is_board)
@@ -251,7 +263,7 @@ async def propose(
 
 
 async def _own_proposal(actor: CurrentMember, theme_id: int) -> dict[str, Any]:
-    row = await _theme_row(theme_id)
+    row = await _theme_row(theme_id, actor)
     if row["proposer"] != actor.id:
         raise Forbidden(_("Only the member who proposed this theme can change it."))
     return row
@@ -334,7 +346,7 @@ async def support(
     rules: Rules, actor: CurrentMember, theme_id: int, today: date | None = None
 ) -> int:
     """A member of the theme's country supports a submitted proposal, once. Returns the count."""
-    row = await _theme_row(theme_id)
+    row = await _theme_row(theme_id, actor)
     if row["status"] != SUBMITTED:
         raise Conflict(_("Only submitted proposals can be supported."))
     if row["proposer"] == actor.id:
@@ -384,7 +396,7 @@ async def withdraw_support(
     rules: Rules, actor: CurrentMember, theme_id: int, today: date | None = None
 ) -> int:
     """Take a support back while the proposal phase is open. Returns the new count."""
-    row = await _theme_row(theme_id)
+    row = await _theme_row(theme_id, actor)
     edition = await get_edition_by_id(row["edition"])
     require_phase(edition, actor.country, PROPOSALS, today)
     if row["status"] != SUBMITTED:
@@ -434,7 +446,7 @@ async def _recount(theme_id: int) -> int:
 
 async def accept(rules: Rules, actor: CurrentMember, theme_id: int) -> None:
     """An operator of the theme's country puts a submitted proposal on the ballot."""
-    row = await _theme_row(theme_id)
+    row = await _theme_row(theme_id, actor)
     _require_operator(actor, scope_countries(row["scope"]))
     async with db.write_transaction():
         changed = await (
@@ -459,7 +471,7 @@ async def accept(rules: Rules, actor: CurrentMember, theme_id: int) -> None:
 
 async def reject(rules: Rules, actor: CurrentMember, theme_id: int, reason: str) -> None:
     """An operator rejects a submitted proposal; the reason is shown to the proposer."""
-    row = await _theme_row(theme_id)
+    row = await _theme_row(theme_id, actor)
     _require_operator(actor, scope_countries(row["scope"]))
     reason = reason.strip()
     if not REASON_MIN <= len(reason) <= REASON_MAX:
@@ -503,8 +515,8 @@ async def merge(rules: Rules, actor: CurrentMember, theme_id: int, into_id: int)
     """
     if theme_id == into_id:
         raise InvalidInput(_("A theme cannot be merged into itself."))
-    row = await _theme_row(theme_id)
-    target = await _theme_row(into_id)
+    row = await _theme_row(theme_id, actor)
+    target = await _theme_row(into_id, actor)
     source_countries = scope_countries(row["scope"])
     _require_operator(actor, source_countries)
     if target["edition"] != row["edition"]:
