@@ -1,4 +1,4 @@
-"""The ``sip`` command: serve, database, plugins, members."""
+"""The ``sip`` command: serve, database, plugins, members, tally."""
 
 from __future__ import annotations
 
@@ -287,6 +287,77 @@ def members_role(
         sys.exit(1)
     scope = f" {country}" if country else ""
     console.print(f"{email}: {role}{scope} {'removed' if remove else 'granted'}.", highlight=False)
+
+
+@main.command("tally")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--method", "method_name", default=None, help="voting method (a JSON export names it)"
+)
+@click.option("--seats", type=int, default=None, help="seats to fill (a JSON export says)")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object instead of text")
+@click.pass_context
+def tally_command(
+    ctx: click.Context, file: str, method_name: str | None, seats: int | None, as_json: bool
+) -> None:
+    """Count a ballot file: PrefLib .soc/.soi/.toc/.toi/.cat or the platform's .json export.
+
+    Prints the winners and the working (scores, the pairwise matrix, the STV stages). Ties are
+    broken by the order of the file's candidate list. Touches no database.
+    """
+    import json
+
+    from core.config import ConfigNotFound
+    from core.errors import InvalidInput
+    from core.plugins import build_registry
+    from core.voting import voting_methods
+    from core.voting.base import check_seats
+    from core.voting.files import BallotFileError, ballots_for, read_ballot_file
+    from core.voting.methods import CORE_METHODS
+    from core.voting.report import json_report, text_report
+
+    try:  # a plugin may add or replace a method: count with the same ones as the platform
+        methods = voting_methods(build_registry(load_settings(ctx.obj.get("config"))))
+    except ConfigNotFound:
+        # Anyone may recount, with or without an installation: the core's methods then.
+        methods = {method.name: method for method in CORE_METHODS}
+    except ConfigError as exc:
+        errors.print(f"[bold red]Configuration error:[/] {exc}", highlight=False)
+        sys.exit(2)
+
+    try:
+        with errors.status(f"Reading {file}"):
+            data = read_ballot_file(file, methods)
+        name = method_name or data.method
+        if name is None:
+            raise InvalidInput(f"--method is required; installed methods: {', '.join(methods)}")
+        if name not in methods:
+            raise InvalidInput(
+                f'unknown method "{name}"; installed methods: {", ".join(sorted(methods))}'
+            )
+        method = methods[name]
+        seats = seats if seats is not None else data.seats
+        if seats is None:
+            raise InvalidInput("--seats is required: how many candidates to elect")
+        check_seats(data.candidates, seats)
+        for given, recorded, what in ((name, data.method, "method"), (seats, data.seats, "seats")):
+            if recorded is not None and given != recorded:
+                errors.print(
+                    f"Note: the file's {what} is {recorded}; counting with {given}.",
+                    markup=False,
+                    highlight=False,
+                )
+        with errors.status(f"Counting {sum(data.ballots.values())} ballots"):
+            result = method.tally(ballots_for(data, method, seats), data.candidates, seats)
+    except InvalidInput as exc:
+        # A file's own errors start with its name (and line); others get the file named here.
+        where = "" if isinstance(exc, BallotFileError) else f" {file}"
+        errors.print(f"[bold red]Cannot tally{where}:[/] {exc.message}", highlight=False)
+        sys.exit(2)
+    if as_json:
+        click.echo(json.dumps(json_report(data, method, result), ensure_ascii=False))
+    else:
+        click.echo(text_report(data, method, result))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,10 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message says which key and why."""
 
 
+class ConfigNotFound(ConfigError):
+    """There is no configuration file where one was looked for."""
+
+
 class Platform(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     name: str = "Smart in Progress"
     contact_email: str = "sip@smart.coop"
@@ -173,7 +177,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     try:
         raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"config file not found: {config_path}") from None
+        raise ConfigNotFound(f"config file not found: {config_path}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{config_path.name} is not valid TOML: {exc}") from None
     if url := os.environ.get("SIP_DATABASE_URL"):

@@ -19,7 +19,10 @@ if TYPE_CHECKING:
     from core.config import Settings
     from core.editions.services import EditionInfo
     from core.events import Event
+    from core.members.model import CurrentMember
+    from core.polls.services import PollInfo
     from core.tracks import Track
+    from core.voting import VotingMethod
 
 
 @hookspec
@@ -45,6 +48,17 @@ def register_routes() -> Sequence[Any]:
     """Return Litestar route handlers or controllers to mount in the application."""
 
 
+@hookspec
+def register_voting_methods() -> Sequence[VotingMethod]:
+    """Return voting methods (``core.voting.VotingMethod`` objects) that polls can use.
+
+    Platform-wide: a plugin enabled for any country contributes. Methods are looked up by
+    ``name`` (``core.voting.voting_method``); a later registration replaces an earlier one of
+    the same name, so a plugin's method wins over the core's plurality, approval, borda,
+    schulze and stv.
+    """
+
+
 @hookspec(firstresult=True)
 def deliver_sign_in_link(member: Any, url: str, expires_minutes: int) -> bool | None:
     """Per country (the member's). Send a one-time sign-in link to a member.
@@ -60,6 +74,16 @@ def support_threshold(edition: EditionInfo, country: str, settings: Settings) ->
 
     The first plugin that answers wins; the core default reads
     ``countries.<country>.support_threshold`` from config.toml.
+    """
+
+
+@hookspec(firstresult=True)
+def vote_eligibility(member: CurrentMember, poll: PollInfo, settings: Settings) -> bool | None:
+    """Per country (the poll's). May this member vote in this poll?
+
+    The first plugin that answers wins; the core default lets the shareholders of the poll's
+    country vote. Proxy holders and operators entering paper ballots vote for members who are
+    eligible themselves.
     """
 
 

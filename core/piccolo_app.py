@@ -7,6 +7,7 @@ from piccolo.conf.apps import AppConfig
 from core.auth.tables import SignInFailure, SignInToken, WebSession
 from core.editions.tables import Edition, EditionPhase
 from core.members.tables import Member, MemberRole
+from core.polls.tables import Ballot, Participation, Poll, PollCandidate
 from core.themes.tables import Support, Theme, ThemeText
 
 TABLES = [
@@ -20,6 +21,10 @@ TABLES = [
     Theme,
     ThemeText,
     Support,
+    Poll,
+    PollCandidate,
+    Participation,
+    Ballot,
 ]
 
 APP_CONFIG = AppConfig(

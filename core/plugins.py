@@ -25,6 +25,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "core.defaults.sign_in",
     "core.defaults.events",
     "core.defaults.rules",
+    "core.defaults.voting",
 )
 
 ENTRY_POINT_GROUP = PROJECT_NAME

@@ -226,3 +226,18 @@ async def sign_in(client: AsyncTestClient[Any], member_id: int) -> None:
         f"/api/sign-in/link/{token}", headers={"x-csrftoken": await csrf_token(client)}
     )
     assert response.status_code == 200, response.text
+
+
+@pytest.fixture
+async def pooled(database: Settings) -> AsyncIterator[Settings]:
+    """The database with a PostgreSQL connection pool, as a server runs it (many concurrent
+    transactions would otherwise each open a connection and exhaust the server's slots).
+    Service-level tests only: the test client runs the app on its own event loop."""
+    from piccolo.engine.postgres import PostgresEngine
+
+    engine = db.engine()
+    if isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(max_size=20)
+    yield database
+    if isinstance(engine, PostgresEngine):
+        await engine.close_connection_pool()

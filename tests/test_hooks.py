@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from litestar import get
 from litestar.testing import AsyncTestClient
 from msgspec.structs import replace
@@ -243,3 +244,91 @@ async def test_hook_support_threshold(database):
     assert [t["id"] for t in be["over_threshold"]] == [ids["BE"]]  # 1 support is enough in BE
     assert [t["id"] for t in fr["gathering"]] == [ids["FR"]]  # FR still needs 25
     assert fr["over_threshold"] == []
+
+
+def test_hook_register_voting_methods(tmp_path: Path):
+    """A plugin adds a method, found by name, and replaces a core one; the others stay."""
+    from core.voting import Tally, VotingMethod, voting_method, voting_methods
+    from core.voting.methods import Borda
+    from tests.conftest import make_settings
+
+    class FirstListed(VotingMethod):
+        name = "first_listed"
+        label = "The first candidates in the list"
+        ballot_kind = "approval"
+
+        def tally(self, ballots, candidates, seats):
+            listed = list(candidates)
+            return Tally(method=self.name, seats=seats, candidates=listed, winners=listed[:seats])
+
+    class DoubleBorda(Borda):  # same name as the core's: replaces it
+        label = "Borda, counted by the plugin"
+
+    class Methods:
+        @hookimpl
+        def register_voting_methods(self):
+            return [FirstListed(), DoubleBorda()]
+
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    registry = build_registry(with_plugins(settings, [], ["methods"]), extra={"methods": Methods()})
+
+    methods = voting_methods(registry)
+    assert {"plurality", "approval", "borda", "schulze", "stv", "first_listed"} == set(methods)
+    found = voting_method(registry, "first_listed")
+    assert found.tally([], ["x", "y", "z"], 2).winners == ["x", "y"]
+    assert voting_method(registry, "borda").label == "Borda, counted by the plugin"
+    assert voting_method(registry, "schulze").label == "Schulze method"  # the core's
+
+    core_only = build_registry(with_plugins(settings, [], []))
+    assert voting_method(core_only, "borda").label == "Borda count"
+    assert "first_listed" not in voting_methods(core_only)
+
+
+async def test_hook_vote_eligibility(database):
+    """A BE-only plugin lets BE's non-shareholders vote; FR keeps the default rule."""
+    from datetime import timedelta
+
+    from core import clock
+    from core.editions import services as editions
+    from core.errors import Forbidden
+    from core.members.services import load_member
+    from core.polls import services as polls
+    from core.themes import services as themes
+
+    class Everyone:
+        @hookimpl
+        def vote_eligibility(self, member, poll):
+            return member.country == poll.country
+
+    app = app_with(database, ["everyone"], [], {"everyone": Everyone()})
+    rules = themes.Rules(registry=app.state.registry, settings=app.state.settings)
+    edition_id = await editions.create_edition("2020-2021")
+    board = await load_member(await add_member("board@example.org", roles=(("board", ""),)))
+    for title in ("Accompaniment", "New prospects", "Gender equality"):
+        await themes.add_board_theme(
+            rules, board, edition_id, ["BE", "FR"], themes.ThemeTextIn(title=title, language="en")
+        )
+    operator = await load_member(
+        await add_member("op@example.org", roles=(("operator", "BE"), ("operator", "FR")))
+    )
+    now = clock.now()
+    poll_ids = {}
+    for country in ("BE", "FR"):
+        poll_ids[country] = await polls.create_poll(
+            rules,
+            operator,
+            edition_id,
+            country,
+            "approval",
+            2,
+            now - timedelta(hours=1),
+            now + timedelta(hours=1),
+        )
+        await polls.open_poll(rules, operator, poll_ids[country])
+    be_member = await load_member(await add_member("be@example.org", shareholder=False))
+    fr_member = await load_member(
+        await add_member("fr@example.org", country="FR", shareholder=False)
+    )
+    assert await polls.cast(rules, be_member, poll_ids["BE"], [1])
+    with pytest.raises(Forbidden, match="Only shareholders of FR"):
+        await polls.cast(rules, fr_member, poll_ids["FR"], [1])

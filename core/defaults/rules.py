@@ -11,3 +11,9 @@ from core.config import Settings
 @hookimpl(trylast=True)
 def support_threshold(edition: Any, country: str, settings: Settings) -> int:
     return settings.countries[country].support_threshold
+
+
+@hookimpl(trylast=True)
+def vote_eligibility(member: Any, poll: Any) -> bool:
+    """The shareholders of the poll's country vote."""
+    return bool(member.shareholder) and member.country == poll.country

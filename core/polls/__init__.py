@@ -1,0 +1,1 @@
+"""AGM polls: secret ballots with receipts, one member one vote, recountable results."""

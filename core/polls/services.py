@@ -1,0 +1,303 @@
+"""Poll rules, independent of HTTP: creating a poll, casting secret ballots, closing, publishing.
+
+Invariants (DESIGN.md section 3) and how they hold here:
+
+1. One member, one vote: the participation row (poll, member) is unique in the database; the
+   ballot is written in the same transaction, so a refused participation leaves no ballot.
+2. Secret ballot: the ballot row holds a random key, the choice, the hash of the receipt and
+   the paper flag; who voted is only in participation. Nothing logs a choice.
+3. Anyone can recount: after publication every ballot is listed under its receipt hash (sorted
+   by hash, so the list's order says nothing about when a ballot came in).
+4. Closed is closed: casting reads the poll under a lock that closing must wait for, and is
+   refused unless the poll is open; closing and publishing are idempotent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from core import clock, db
+from core.config import COUNTRIES
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.i18n import _
+from core.members.model import CurrentMember
+from core.polls.tables import Ballot, Participation, Poll, PollCandidate
+from core.themes.services import ACCEPTED, EXTENDED, Rules
+from core.themes.tables import Theme
+from core.voting import VotingMethod, voting_method
+from core.voting.base import Tally
+
+DRAFT, OPEN, CLOSED, PUBLISHED = "draft", "open", "closed", "published"
+ONLINE, PAPER, PROXY = "online", "paper", "proxy"
+
+
+class PollInfo(msgspec.Struct, frozen=True):
+    id: int
+    edition_id: int
+    country: str
+    method: str
+    seats: int
+    opens_at: datetime
+    closes_at: datetime
+    quorum: int | None
+    state: str
+    candidates: list[tuple[int, int]]  # (number, theme id), in list order
+
+
+def receipt_hash(receipt: str) -> str:
+    return hashlib.sha256(receipt.strip().encode()).hexdigest()
+
+
+def _method(rules: Rules, name: str) -> VotingMethod:
+    try:
+        return voting_method(rules.registry, name)
+    except KeyError:
+        raise InvalidInput(_("Unknown voting method %(name)s.") % {"name": name}) from None
+
+
+def _freeze(value: Any) -> Any:
+    """JSON lists back into the tuples the voting methods count."""
+    return tuple(_freeze(v) for v in value) if isinstance(value, list) else value
+
+
+async def get_poll(poll_id: int) -> PollInfo:
+    row = await Poll.select().where(Poll.id == poll_id).first() if 1 <= poll_id < 2**31 else None
+    if row is None:
+        raise NotFound(_("There is no poll %(id)d.") % {"id": poll_id})
+    candidates = await (
+        PollCandidate.select(PollCandidate.number, PollCandidate.theme)
+        .where(PollCandidate.poll == poll_id)
+        .order_by(PollCandidate.number)
+    )
+    return PollInfo(
+        id=row["id"],
+        edition_id=row["edition"],
+        country=row["country"],
+        method=row["method"],
+        seats=row["seats"],
+        opens_at=row["opens_at"],
+        closes_at=row["closes_at"],
+        quorum=row["quorum"],
+        state=row["state"],
+        candidates=[(c["number"], c["theme"]) for c in candidates],
+    )
+
+
+def _require_operator(actor: CurrentMember, country: str) -> None:
+    if not actor.is_operator(country):
+        raise Forbidden(_("Only operators of %(countries)s can do this.") % {"countries": country})
+
+
+async def create_poll(
+    rules: Rules,
+    actor: CurrentMember,
+    edition_id: int,
+    country: str,
+    method: str,
+    seats: int,
+    opens_at: datetime,
+    closes_at: datetime,
+    quorum: int | None = None,
+) -> int:
+    """A poll on the themes accepted for the country's ballot (extended themes are not voted
+    on), in a candidate order drawn at random: that order breaks ties."""
+    if country not in COUNTRIES:
+        raise InvalidInput(_("Unknown country %(code)s.") % {"code": country})
+    _require_operator(actor, country)
+    _method(rules, method)
+    if closes_at <= opens_at:
+        raise InvalidInput(_("The poll must close after it opens."))
+    if quorum is not None and quorum < 1:
+        raise InvalidInput(_("A quorum is a number of voters, at least 1."))
+    themes = await Theme.select(Theme.id).where(
+        (Theme.edition == edition_id)
+        & (Theme.status == ACCEPTED)
+        & (Theme.origin != EXTENDED)
+        & Theme.scope.like(f"%{country}%")
+    )
+    if not 1 <= seats < len(themes):
+        raise InvalidInput(
+            _("Choose between 1 and %(n)d themes to elect: the ballot has %(m)d candidates.")
+            % {"n": max(len(themes) - 1, 1), "m": len(themes)}
+        )
+    order = [t["id"] for t in themes]
+    secrets.SystemRandom().shuffle(order)
+    async with db.write_transaction():
+        rows = await Poll.insert(
+            Poll(
+                edition=edition_id,
+                country=country,
+                method=method,
+                seats=seats,
+                opens_at=opens_at,
+                closes_at=closes_at,
+                quorum=quorum,
+                state=DRAFT,
+            )
+        )
+        poll_id = int(rows[0]["id"])
+        await PollCandidate.insert(
+            *[
+                PollCandidate(poll=poll_id, theme=theme_id, number=number)
+                for number, theme_id in enumerate(order, start=1)
+            ]
+        )
+    return poll_id
+
+
+async def open_poll(rules: Rules, actor: CurrentMember, poll_id: int) -> None:
+    poll = await get_poll(poll_id)
+    _require_operator(actor, poll.country)
+    changed = await (
+        Poll.update({Poll.state: OPEN})
+        .where((Poll.id == poll_id) & (Poll.state == DRAFT))
+        .returning(Poll.id)
+    )
+    if not changed:
+        raise Conflict(_("Only a draft poll can be opened."))
+
+
+async def close_poll(rules: Rules, actor: CurrentMember | None, poll_id: int) -> None:
+    """Close an open poll (an operator, or the clock when ``actor`` is None). Idempotent: a
+    closed or published poll stays as it is."""
+    poll = await get_poll(poll_id)
+    if actor is not None:
+        _require_operator(actor, poll.country)
+    async with db.write_transaction():
+        # The UPDATE takes the poll row's lock: casts in flight finish first, later ones see it.
+        await Poll.update({Poll.state: CLOSED, Poll.closed_at: clock.now()}).where(
+            (Poll.id == poll_id) & Poll.state.is_in([DRAFT, OPEN])
+        )
+
+
+async def _locked_poll(poll_id: int) -> dict[str, Any]:
+    query = Poll.select().where(Poll.id == poll_id)
+    if not db.is_sqlite():
+        query = query.lock_rows("SHARE")  # many casts at once; closing waits for them
+    row = await query.first()
+    if row is None:
+        raise NotFound(_("There is no poll %(id)d.") % {"id": poll_id})
+    return row
+
+
+def may_vote(rules: Rules, member: CurrentMember, poll: PollInfo) -> bool:
+    """The ``vote_eligibility`` hook of the poll's country (default: its shareholders)."""
+    answer = rules.registry.for_country(poll.country).vote_eligibility(
+        member=member, poll=poll, settings=rules.settings
+    )
+    return bool(answer)
+
+
+async def cast(
+    rules: Rules,
+    voter: CurrentMember,
+    poll_id: int,
+    choice: Any,
+    *,
+    channel: str = ONLINE,
+    cast_by: CurrentMember | None = None,
+) -> str:
+    """Record ``voter``'s ballot and return its receipt (shown once, stored only as a hash).
+
+    ``cast_by`` is the proxy holder (channel proxy) or the operator entering a paper ballot.
+    """
+    poll = await get_poll(poll_id)
+    if not may_vote(rules, voter, poll):
+        raise Forbidden(
+            _("Only shareholders of %(country)s vote in this poll.") % {"country": poll.country}
+        )
+    method = _method(rules, poll.method)
+    numbers = [number for number, _theme in poll.candidates]
+    normalised = method.validate(choice, numbers, poll.seats)
+    receipt = secrets.token_urlsafe(16)
+    now = clock.now()
+    try:
+        async with db.write_transaction():
+            row = await _locked_poll(poll_id)
+            if row["state"] != OPEN or not row["opens_at"] <= now < row["closes_at"]:
+                raise Conflict(_("This poll is not open: no ballot can be cast."))
+            await Participation.insert(
+                Participation(
+                    poll=poll_id,
+                    member=voter.id,
+                    channel=channel,
+                    cast_by=cast_by.id if cast_by else None,
+                )
+            )
+            await Ballot.insert(
+                Ballot(
+                    poll=poll_id,
+                    choice=msgspec.json.encode(normalised).decode(),
+                    receipt_hash=receipt_hash(receipt),
+                    paper=channel == PAPER,
+                )
+            )
+    except Exception as exc:
+        if db.is_unique_violation(exc):
+            raise Conflict(_("A ballot was already cast for this member.")) from None
+        raise
+    return receipt
+
+
+class PublishedBallot(msgspec.Struct):
+    receipt_hash: str
+    ballot: Any
+    paper: bool
+
+
+async def ballots_of(poll_id: int) -> list[PublishedBallot]:
+    rows = await Ballot.select(Ballot.receipt_hash, Ballot.choice, Ballot.paper).where(
+        Ballot.poll == poll_id
+    )
+    listed = [
+        PublishedBallot(r["receipt_hash"], msgspec.json.decode(r["choice"]), bool(r["paper"]))
+        for r in rows
+    ]
+    return sorted(listed, key=lambda b: b.receipt_hash)
+
+
+async def publish(rules: Rules, actor: CurrentMember, poll_id: int) -> Tally:
+    """Count a closed poll and publish the result with every ballot. Idempotent."""
+    poll = await get_poll(poll_id)
+    _require_operator(actor, poll.country)
+    if poll.state == PUBLISHED:
+        return await result_of(poll_id)
+    if poll.state != CLOSED:
+        raise Conflict(_("Close the poll before publishing its result."))
+    method = _method(rules, poll.method)
+    ballots = await ballots_of(poll_id)
+    tally = method.tally(
+        [_freeze(b.ballot) for b in ballots], [n for n, _t in poll.candidates], poll.seats
+    )
+    digest = hashlib.sha256(msgspec.json.encode([[b.receipt_hash, b.ballot] for b in ballots]))
+    async with db.write_transaction():
+        await Poll.update(
+            {
+                Poll.state: PUBLISHED,
+                Poll.published_at: clock.now(),
+                Poll.result: msgspec.json.encode(tally).decode(),
+                Poll.ballots_digest: digest.hexdigest(),
+            }
+        ).where((Poll.id == poll_id) & (Poll.state == CLOSED))
+    return await result_of(poll_id)
+
+
+async def result_of(poll_id: int) -> Tally:
+    row = await Poll.select(Poll.state, Poll.result).where(Poll.id == poll_id).first()
+    if row is None or row["state"] != PUBLISHED:
+        raise NotFound(_("The result of this poll is not published."))
+    return msgspec.json.decode(row["result"], type=Tally)
+
+
+async def receipt_is_listed(poll_id: int, receipt: str) -> bool:
+    """Does the published list hold the ballot of this receipt?"""
+    if (await get_poll(poll_id)).state != PUBLISHED:
+        raise Conflict(_("The ballots are listed once the result is published."))
+    return await Ballot.exists().where(
+        (Ballot.poll == poll_id) & (Ballot.receipt_hash == receipt_hash(receipt))
+    )

@@ -1,0 +1,243 @@
+"""The core's voting methods: plurality (block vote), approval, Borda, Schulze and STV.
+
+Every method fills ``seats`` from the poll's candidate list and breaks ties the same way: the
+candidate **earlier in the candidate list** is ahead. The poll randomises that list when it is
+created and publishes it with the ballots, so an independent recount applies the same rule from
+the ballot file alone (see ``core.voting.base`` and docs/voting.md).
+
+plurality
+    Block vote: each voter chooses up to ``seats`` candidates; the ``seats`` candidates chosen
+    most often are elected. With one seat, ordinary plurality.
+approval
+    Each voter approves any number of candidates; the most approved are elected.
+borda
+    Ranked. With n candidates a ranking gives n-1 points to the first, n-2 to the second ...
+    0 to the last. Candidates sharing a rank share the points of the places they take (the
+    average), and the candidates a voter leaves unranked count as one group sharing the
+    remaining points: with five candidates, ``A > B`` gives A 4, B 3 and C, D, E 1 each
+    ((2 + 1 + 0) / 3). The highest totals are elected. (Scores may end in .5.)
+schulze
+    Ranked, partial rankings and ties allowed (a voter prefers X to Y when X is ranked above
+    Y; unranked candidates come below the ranked ones, equal among themselves). The strength
+    of the link X -> Y is d[X, Y], the number of voters preferring X to Y, when it beats
+    d[Y, X] ("winning votes"), else 0; p[X, Y] is the strength of the strongest path. X beats
+    Y when p[X, Y] > p[Y, X]; the winners are the top ``seats`` of the Schulze ranking: seat
+    after seat, the first candidate in the list whom no remaining candidate beats.
+stv
+    Ranked: the single transferable vote under the Scottish rules (``core.voting.stv``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from core.errors import InvalidInput
+from core.voting.base import (
+    APPROVAL,
+    CHOOSE,
+    RANKED,
+    Ballots,
+    CandidateId,
+    Tally,
+    VotingMethod,
+    check_candidates,
+    check_seats,
+)
+from core.voting.profile import (
+    CandidateIndex,
+    Grouped,
+    as_number,
+    boundary_tie,
+    choice_counts,
+    order_by_scores,
+    pairwise,
+    rank_matrix,
+    strict_prefixes,
+)
+from core.voting.stv import scottish_stv
+
+
+def _prepare(
+    candidates: Sequence[CandidateId], seats: int, ballots: Ballots
+) -> tuple[CandidateIndex, Grouped]:
+    listed = check_candidates(candidates)
+    check_seats(listed, seats)
+    return CandidateIndex(listed), Grouped(ballots)
+
+
+class _ScoreMethod(VotingMethod):
+    """Methods that elect the highest scores."""
+
+    score_name = "votes"
+
+    def _result(
+        self, index: CandidateIndex, grouped: Grouped, seats: int, scores: list[float]
+    ) -> Tally:
+        order = order_by_scores(scores)
+        return Tally(
+            method=self.name,
+            seats=seats,
+            candidates=index.ids,
+            winners=[index.ids[i] for i in order[:seats]],
+            ranking=[index.ids[i] for i in order],
+            ballots=grouped.total,
+            blank=grouped.blank,
+            scores=[as_number(s) for s in scores],
+            tie_breaks=boundary_tie(scores, order, seats, index.ids, self.score_name),
+        )
+
+
+class Plurality(_ScoreMethod):
+    """Block vote: choose up to ``seats`` candidates; the most chosen are elected."""
+
+    name = "plurality"
+    label = "Plurality (block vote)"
+    ballot_kind = CHOOSE
+
+    def tally(self, ballots: Ballots, candidates: Sequence[CandidateId], seats: int) -> Tally:
+        index, grouped = _prepare(candidates, seats, ballots)
+        if len(grouped) and grouped.lengths.max() > seats:
+            raise InvalidInput(f"A ballot chooses more than {seats} candidates.")
+        scores = choice_counts(grouped, index)
+        return self._result(index, grouped, seats, scores.tolist())
+
+
+class Approval(_ScoreMethod):
+    """Approve any number of candidates; the most approved are elected."""
+
+    name = "approval"
+    label = "Approval voting"
+    ballot_kind = APPROVAL
+    score_name = "approvals"
+
+    def tally(self, ballots: Ballots, candidates: Sequence[CandidateId], seats: int) -> Tally:
+        index, grouped = _prepare(candidates, seats, ballots)
+        scores = choice_counts(grouped, index)
+        return self._result(index, grouped, seats, scores.tolist())
+
+
+class Borda(_ScoreMethod):
+    """Rank the candidates; n-1 points for a first place ... 0 for a last (shared when tied)."""
+
+    name = "borda"
+    label = "Borda count"
+    ballot_kind = RANKED
+    allows_ties = True
+    score_name = "points"
+
+    def tally(self, ballots: Ballots, candidates: Sequence[CandidateId], seats: int) -> Tally:
+        index, grouped = _prepare(candidates, seats, ballots)
+        ranks = rank_matrix(grouped, index)
+        d = pairwise(ranks, grouped.weights)
+        voting = grouped.total - grouped.blank
+        # Points of a ballot: candidates below it + half the candidates level with it (the
+        # unranked ones are level with each other), summed over ballots from d:
+        # 2 x score(c) = (n - 1) x voting + sum_j d[c, j] - sum_j d[j, c].
+        doubled = (index.n - 1) * voting + d.sum(axis=1) - d.sum(axis=0)
+        return self._result(index, grouped, seats, (doubled / 2).tolist())
+
+
+class Schulze(VotingMethod):
+    """Rank the candidates; the Schulze (beatpath) ranking's top ``seats`` are elected."""
+
+    name = "schulze"
+    label = "Schulze method"
+    ballot_kind = RANKED
+    allows_ties = True
+
+    def tally(self, ballots: Ballots, candidates: Sequence[CandidateId], seats: int) -> Tally:
+        index, grouped = _prepare(candidates, seats, ballots)
+        ranks = rank_matrix(grouped, index)
+        d = pairwise(ranks, grouped.weights)
+        p = strongest_paths(d)
+        order, notes = schulze_order(p, index.ids, seats)
+        return Tally(
+            method=self.name,
+            seats=seats,
+            candidates=index.ids,
+            winners=[index.ids[i] for i in order[:seats]],
+            ranking=[index.ids[i] for i in order],
+            ballots=grouped.total,
+            blank=grouped.blank,
+            pairwise=d.tolist(),
+            strongest_paths=p.tolist(),
+            tie_breaks=notes,
+        )
+
+
+def strongest_paths(d: np.ndarray) -> np.ndarray:
+    """p[i, j]: the strength of the strongest path from i to j (Floyd-Warshall, widest path)."""
+    n = len(d)
+    p = np.where(d > d.T, d, 0)
+    for k in range(n):
+        p = np.maximum(p, np.minimum(p[:, k : k + 1], p[k : k + 1, :]))
+    np.fill_diagonal(p, 0)
+    return p
+
+
+def schulze_order(p: np.ndarray, ids: list[CandidateId], seats: int) -> tuple[list[int], list[str]]:
+    """Seat after seat, the first listed candidate that no remaining candidate beats.
+
+    Returns the order and a note for every seat where the list chose between unbeaten
+    candidates not all of whom are elected (a tie among the elected changes only the order).
+    """
+    beats = p > p.T
+    remaining = list(range(len(ids)))
+    order: list[int] = []
+    level: list[list[int]] = []
+    while remaining:
+        unbeaten = [c for c in remaining if not beats[remaining, c].any()]
+        chosen = unbeaten[0]  # never empty: the beat relation is transitive (Schulze 2011)
+        order.append(chosen)
+        level.append(unbeaten)
+        remaining.remove(chosen)
+    elected = set(order[:seats])
+    notes = [
+        f"seat {seat}: {_names([ids[c] for c in unbeaten])} are unbeaten among the remaining "
+        f"candidates; by the candidate list, {ids[unbeaten[0]]} takes it"
+        for seat, unbeaten in enumerate(level[:seats], start=1)
+        if not elected.issuperset(unbeaten)
+    ]
+    return order, notes
+
+
+def _names(ids: list[CandidateId]) -> str:
+    names = [str(c) for c in ids]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+class Stv(VotingMethod):
+    """Rank the candidates; single transferable vote, Scottish rules (SSI 2007/42)."""
+
+    name = "stv"
+    label = "Single transferable vote (Scottish rules)"
+    ballot_kind = RANKED
+    allows_ties = False
+
+    def tally(self, ballots: Ballots, candidates: Sequence[CandidateId], seats: int) -> Tally:
+        index, grouped = _prepare(candidates, seats, ballots)
+        prefixes = strict_prefixes(grouped, index)
+        count = scottish_stv(prefixes, grouped.weights, index.ids, seats)
+        winners = [index.ids[i] for i in count.winners]
+        return Tally(
+            method=self.name,
+            seats=seats,
+            candidates=index.ids,
+            winners=winners,
+            ranking=winners,
+            ballots=grouped.total,
+            blank=count.blank,
+            quota=count.quota,
+            rounds=count.rounds,
+            tie_breaks=[
+                f"stage {stage.stage}: {note}"
+                for stage in count.rounds
+                for note in stage.notes
+                if not note.startswith("rule 52")
+            ],
+        )
+
+
+CORE_METHODS: tuple[VotingMethod, ...] = (Plurality(), Approval(), Borda(), Schulze(), Stv())
