@@ -444,66 +444,76 @@ async def _recount(theme_id: int) -> int:
 # -- moderation -----------------------------------------------------------------------------
 
 
-async def accept(rules: Rules, actor: CurrentMember, theme_id: int) -> None:
-    """An operator of the theme's country puts a submitted proposal on the ballot."""
+async def _decide(
+    rules: Rules,
+    actor: CurrentMember,
+    theme_id: int,
+    changes: dict[Any, Any],
+    refused: str,
+    event: type[ThemeAccepted] | type[ThemeRejected],
+    check: Any = None,
+    **details: Any,
+) -> None:
+    """An operator's decision on a submitted proposal: one conditional UPDATE (a proposal
+    decided meanwhile is refused with ``refused``), then the event after the commit."""
     row = await _theme_row(theme_id, actor)
     _require_operator(actor, scope_countries(row["scope"]))
+    if check is not None:
+        check()
     async with db.write_transaction():
         changed = await (
-            Theme.update({Theme.status: ACCEPTED, Theme.decided_at: clock.now()})
+            Theme.update({**changes, Theme.decided_at: clock.now()})
             .where((Theme.id == theme_id) & (Theme.status == SUBMITTED))
             .returning(Theme.id)
         )
     if not changed:
-        raise Conflict(_("Only a submitted proposal can be accepted."))
+        raise Conflict(refused)
     edition = await get_edition_by_id(row["edition"])
     rules.emit(
-        ThemeAccepted(
+        event(
             country=scope_countries(row["scope"])[0],
             theme_id=theme_id,
             edition=edition.slug,
             title=await _title(theme_id, row["original_language"]),
             actor_id=actor.id,
             proposer_id=row["proposer"],
+            **details,
         )
+    )
+
+
+async def accept(rules: Rules, actor: CurrentMember, theme_id: int) -> None:
+    """An operator of the theme's country puts a submitted proposal on the ballot."""
+    await _decide(
+        rules,
+        actor,
+        theme_id,
+        {Theme.status: ACCEPTED},
+        _("Only a submitted proposal can be accepted."),
+        ThemeAccepted,
     )
 
 
 async def reject(rules: Rules, actor: CurrentMember, theme_id: int, reason: str) -> None:
     """An operator rejects a submitted proposal; the reason is shown to the proposer."""
-    row = await _theme_row(theme_id, actor)
-    _require_operator(actor, scope_countries(row["scope"]))
     reason = reason.strip()
-    if not REASON_MIN <= len(reason) <= REASON_MAX:
-        raise InvalidInput(
-            _("Give the proposer a reason (%(min)d to %(max)d characters).")
-            % {"min": REASON_MIN, "max": REASON_MAX}
-        )
-    async with db.write_transaction():
-        changed = await (
-            Theme.update(
-                {
-                    Theme.status: REJECTED,
-                    Theme.rejection_reason: reason,
-                    Theme.decided_at: clock.now(),
-                }
+
+    def check() -> None:
+        if not REASON_MIN <= len(reason) <= REASON_MAX:
+            raise InvalidInput(
+                _("Give the proposer a reason (%(min)d to %(max)d characters).")
+                % {"min": REASON_MIN, "max": REASON_MAX}
             )
-            .where((Theme.id == theme_id) & (Theme.status == SUBMITTED))
-            .returning(Theme.id)
-        )
-    if not changed:
-        raise Conflict(_("Only a submitted proposal can be rejected."))
-    edition = await get_edition_by_id(row["edition"])
-    rules.emit(
-        ThemeRejected(
-            country=scope_countries(row["scope"])[0],
-            theme_id=theme_id,
-            edition=edition.slug,
-            title=await _title(theme_id, row["original_language"]),
-            actor_id=actor.id,
-            reason=reason,
-            proposer_id=row["proposer"],
-        )
+
+    await _decide(
+        rules,
+        actor,
+        theme_id,
+        {Theme.status: REJECTED, Theme.rejection_reason: reason},
+        _("Only a submitted proposal can be rejected."),
+        ThemeRejected,
+        check,
+        reason=reason,
     )
 
 
