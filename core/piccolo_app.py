@@ -7,7 +7,7 @@ from piccolo.conf.apps import AppConfig
 from core.auth.tables import SignInFailure, SignInToken, WebSession
 from core.editions.tables import Edition, EditionPhase
 from core.members.tables import Member, MemberRole
-from core.polls.tables import Ballot, Participation, Poll, PollCandidate
+from core.polls.tables import Ballot, Participation, Poll, PollCandidate, Presence, Proxy
 from core.themes.tables import Support, Theme, ThemeText
 
 TABLES = [
@@ -25,6 +25,8 @@ TABLES = [
     PollCandidate,
     Participation,
     Ballot,
+    Proxy,
+    Presence,
 ]
 
 APP_CONFIG = AppConfig(

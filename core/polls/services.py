@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -201,10 +202,13 @@ async def cast(
     *,
     channel: str = ONLINE,
     cast_by: CurrentMember | None = None,
+    inside: Callable[[], Awaitable[None]] | None = None,
 ) -> str:
     """Record ``voter``'s ballot and return its receipt (shown once, stored only as a hash).
 
     ``cast_by`` is the proxy holder (channel proxy) or the operator entering a paper ballot.
+    ``inside`` runs inside the transaction, after the poll is locked and found open: a check
+    that must hold at the moment of the vote (the proxy still active, the member present).
     """
     poll = await get_poll(poll_id)
     if not may_vote(rules, voter, poll):
@@ -221,6 +225,8 @@ async def cast(
             row = await _locked_poll(poll_id)
             if row["state"] != OPEN or not row["opens_at"] <= now < row["closes_at"]:
                 raise Conflict(_("This poll is not open: no ballot can be cast."))
+            if inside is not None:
+                await inside()
             await Participation.insert(
                 Participation(
                     poll=poll_id,

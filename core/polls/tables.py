@@ -79,3 +79,25 @@ class Ballot(Table, tablename="ballot"):
     choice = Text()
     receipt_hash = Varchar(length=64, unique=True)
     paper = Boolean(default=False)
+
+
+class Proxy(Table, tablename="proxy"):
+    """A shareholder (grantor) lets another shareholder of the same country (holder) vote for
+    them in a poll. One active proxy per grantor and poll (a partial unique index); a revoked
+    one keeps its row with ``revoked_at``. ``recorded_by`` is the operator of a paper proxy."""
+
+    poll = ForeignKey(references=Poll, on_delete=OnDelete.cascade)
+    grantor = ForeignKey(references=Member, on_delete=OnDelete.cascade)
+    holder = ForeignKey(references=Member, on_delete=OnDelete.cascade)
+    recorded_by = ForeignKey(references=Member, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class Presence(Table, tablename="presence"):
+    """A member checked in at the AGM room by an operator; (poll, member) is unique."""
+
+    poll = ForeignKey(references=Poll, on_delete=OnDelete.cascade)
+    member = ForeignKey(references=Member, on_delete=OnDelete.cascade)
+    checked_in_by = ForeignKey(references=Member, null=True, on_delete=OnDelete.set_null)
+    checked_in_at = Timestamptz(default=TimestamptzNow())
