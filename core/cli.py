@@ -360,5 +360,58 @@ def tally_command(
         click.echo(text_report(data, method, result))
 
 
+@main.command("verify")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.pass_context
+def verify_command(ctx: click.Context, file: str) -> None:
+    """Recount a poll's published ballot list (.json) and check the announced winners."""
+    import json
+
+    from core.config import ConfigNotFound
+    from core.plugins import build_registry
+    from core.voting import voting_methods
+    from core.voting.files import BallotFileError, ballots_for, read_ballot_file
+    from core.voting.methods import CORE_METHODS
+
+    try:
+        methods = voting_methods(build_registry(load_settings(ctx.obj.get("config"))))
+    except ConfigNotFound:
+        methods = {method.name: method for method in CORE_METHODS}
+    except ConfigError as exc:
+        errors.print(f"[bold red]Configuration error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    try:
+        data = read_ballot_file(file, methods)
+        announced = json.loads(Path(file).read_text(encoding="utf-8"))["result"]["winners"]
+    except BallotFileError as exc:
+        errors.print(f"[bold red]{exc.message}[/]", highlight=False)
+        sys.exit(2)
+    except (KeyError, TypeError, ValueError):
+        errors.print(
+            f"{file}: not a published poll export (no result.winners to check).", highlight=False
+        )
+        sys.exit(2)
+    if data.method is None or data.seats is None:
+        errors.print(f"{file}: not a published poll export.", highlight=False)
+        sys.exit(2)
+    method = methods[data.method]
+    tally = method.tally(ballots_for(data, method, data.seats), data.candidates, data.seats)
+    ballots = sum(data.ballots.values())
+    names = ", ".join(f"{n} {data.name(n)}".strip() for n in tally.winners)
+    if list(tally.winners) == list(announced):
+        console.print(
+            f"Confirmed: recounting {ballots} ballot(s) by {data.method} for {data.seats} "
+            f"seat(s) elects {names}, as announced.",
+            highlight=False,
+        )
+        return
+    errors.print(
+        f"[bold red]Mismatch:[/] the recount of {ballots} ballot(s) elects {names}; the file "
+        f"announces {', '.join(str(n) for n in announced)}.",
+        highlight=False,
+    )
+    sys.exit(1)
+
+
 if __name__ == "__main__":
     main()
