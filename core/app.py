@@ -23,6 +23,7 @@ from core.editions.controllers import EditionPages, EditionsAPI
 from core.errors import EXCEPTION_HANDLERS
 from core.members.controllers import AccountPages, MembersAPI
 from core.plugins import PluginRegistry, build_registry
+from core.polls.controllers import PollPages, PollsAPI
 from core.templating import make_environment
 from core.themes.controllers import ThemePages, ThemesAPI
 from core.web.context import RequestContextMiddleware
@@ -76,6 +77,8 @@ def create_app(
             EditionsAPI,
             ThemePages,
             ThemesAPI,
+            PollPages,
+            PollsAPI,
             healthz,
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
             *plugin_routes,

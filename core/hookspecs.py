@@ -87,6 +87,15 @@ def vote_eligibility(member: CurrentMember, poll: PollInfo, settings: Settings) 
     """
 
 
+@hookspec(firstresult=True)
+def proxy_limit(poll: PollInfo, country: str, settings: Settings) -> int | None:
+    """Per country (the poll's). How many proxies one shareholder may hold in this poll.
+
+    The first plugin that answers wins; the core default is 1. A holder carrying this many
+    active proxies is refused another one; 0 means the poll takes no proxies at all.
+    """
+
+
 @hookspec
 def on_event(event: Event) -> None:
     """Per country (the event's). Receive a domain event after its change was committed.

@@ -332,3 +332,60 @@ async def test_hook_vote_eligibility(database):
     assert await polls.cast(rules, be_member, poll_ids["BE"], [1])
     with pytest.raises(Forbidden, match="Only shareholders of FR"):
         await polls.cast(rules, fr_member, poll_ids["FR"], [1])
+
+
+async def test_hook_proxy_limit(database):
+    """A BE-only plugin lets a BE holder carry two proxies; FR keeps the core's one."""
+    from datetime import timedelta
+
+    from core import clock
+    from core.editions import services as editions
+    from core.errors import Conflict
+    from core.members.services import load_member
+    from core.polls import proxies
+    from core.polls import services as polls
+    from core.themes import services as themes
+
+    class TwoProxies:
+        @hookimpl
+        def proxy_limit(self, poll, country):
+            return 2
+
+    app = app_with(database, ["two"], [], {"two": TwoProxies()})
+    rules = themes.Rules(registry=app.state.registry, settings=app.state.settings)
+    edition_id = await editions.create_edition("2020-2021")
+    board = await load_member(await add_member("board@example.org", roles=(("board", ""),)))
+    for title in ("Accompaniment", "New prospects", "Gender equality"):
+        await themes.add_board_theme(
+            rules, board, edition_id, ["BE", "FR"], themes.ThemeTextIn(title=title, language="en")
+        )
+    operator = await load_member(
+        await add_member("op@example.org", roles=(("operator", "BE"), ("operator", "FR")))
+    )
+    now = clock.now()
+    for country, allowed in (("BE", 2), ("FR", 1)):
+        poll_id = await polls.create_poll(
+            rules,
+            operator,
+            edition_id,
+            country,
+            "approval",
+            2,
+            now + timedelta(days=1),
+            now + timedelta(days=2),
+        )
+        assert proxies.proxy_limit(rules, await polls.get_poll(poll_id)) == allowed
+        holder = await add_member(f"holder@{country.lower()}.example.org", country=country)
+        for n in range(allowed):
+            grantor = await load_member(
+                await add_member(f"grantor{n}@{country.lower()}.example.org", country=country)
+            )
+            await proxies.grant_proxy(rules, grantor, poll_id, holder)
+        one_too_many = await load_member(
+            await add_member(f"late@{country.lower()}.example.org", country=country)
+        )
+        with pytest.raises(Conflict, match=f"already holds {allowed} prox"):
+            await proxies.grant_proxy(
+                rules, one_too_many, poll_id, f"holder@{country.lower()}.example.org"
+            )
+        assert len(await proxies.proxies_held(holder, poll_id)) == allowed

@@ -17,3 +17,9 @@ def support_threshold(edition: Any, country: str, settings: Settings) -> int:
 def vote_eligibility(member: Any, poll: Any) -> bool:
     """The shareholders of the poll's country vote."""
     return bool(member.shareholder) and member.country == poll.country
+
+
+@hookimpl(trylast=True)
+def proxy_limit(poll: Any, country: str) -> int:
+    """One proxy per holder, the usual rule of a cooperative's general meeting."""
+    return 1

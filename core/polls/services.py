@@ -89,7 +89,7 @@ async def get_poll(poll_id: int) -> PollInfo:
     )
 
 
-def _require_operator(actor: CurrentMember, country: str) -> None:
+def require_operator(actor: CurrentMember, country: str) -> None:
     if not actor.is_operator(country):
         raise Forbidden(_("Only operators of %(countries)s can do this.") % {"countries": country})
 
@@ -109,7 +109,7 @@ async def create_poll(
     on), in a candidate order drawn at random: that order breaks ties."""
     if country not in COUNTRIES:
         raise InvalidInput(_("Unknown country %(code)s.") % {"code": country})
-    _require_operator(actor, country)
+    require_operator(actor, country)
     _method(rules, method)
     if closes_at <= opens_at:
         raise InvalidInput(_("The poll must close after it opens."))
@@ -153,7 +153,7 @@ async def create_poll(
 
 async def open_poll(rules: Rules, actor: CurrentMember, poll_id: int) -> None:
     poll = await get_poll(poll_id)
-    _require_operator(actor, poll.country)
+    require_operator(actor, poll.country)
     changed = await (
         Poll.update({Poll.state: OPEN})
         .where((Poll.id == poll_id) & (Poll.state == DRAFT))
@@ -168,7 +168,7 @@ async def close_poll(rules: Rules, actor: CurrentMember | None, poll_id: int) ->
     closed or published poll stays as it is."""
     poll = await get_poll(poll_id)
     if actor is not None:
-        _require_operator(actor, poll.country)
+        require_operator(actor, poll.country)
     async with db.write_transaction():
         # The UPDATE takes the poll row's lock: casts in flight finish first, later ones see it.
         await Poll.update({Poll.state: CLOSED, Poll.closed_at: clock.now()}).where(
@@ -176,7 +176,7 @@ async def close_poll(rules: Rules, actor: CurrentMember | None, poll_id: int) ->
         )
 
 
-async def _locked_poll(poll_id: int) -> dict[str, Any]:
+async def locked_poll(poll_id: int) -> dict[str, Any]:
     query = Poll.select().where(Poll.id == poll_id)
     if not db.is_sqlite():
         query = query.lock_rows("SHARE")  # many casts at once; closing waits for them
@@ -222,7 +222,7 @@ async def cast(
     now = clock.now()
     try:
         async with db.write_transaction():
-            row = await _locked_poll(poll_id)
+            row = await locked_poll(poll_id)
             if row["state"] != OPEN or not row["opens_at"] <= now < row["closes_at"]:
                 raise Conflict(_("This poll is not open: no ballot can be cast."))
             if inside is not None:
@@ -270,7 +270,7 @@ async def ballots_of(poll_id: int) -> list[PublishedBallot]:
 async def publish(rules: Rules, actor: CurrentMember, poll_id: int) -> Tally:
     """Count a closed poll and publish the result with every ballot. Idempotent."""
     poll = await get_poll(poll_id)
-    _require_operator(actor, poll.country)
+    require_operator(actor, poll.country)
     if poll.state == PUBLISHED:
         return await result_of(poll_id)
     if poll.state != CLOSED:

@@ -1,0 +1,319 @@
+"""Poll pages (operators run a poll; shareholders vote and get a receipt; anyone reads the
+result and the published list) and their JSON twins."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, JSONBody
+from litestar.response import Redirect, Template
+
+from core.editions import services as editions
+from core.errors import DomainError, InvalidInput
+from core.i18n import _, current_language
+from core.members.controllers import require_member
+from core.members.model import CurrentMember
+from core.polls import export
+from core.polls import services as polls
+from core.polls.services import PollInfo
+from core.polls.tables import Participation, Poll
+from core.themes.controllers import rules_of
+from core.themes.queries import theme_detail
+from core.voting import RANKED, voting_method, voting_methods
+from core.voting.base import Tally
+from core.web.context import member_of, page
+
+Req = Request[Any, Any, Any]
+
+
+class PollCreate(msgspec.Struct):
+    country: str
+    method: str
+    seats: int
+    opens_at: datetime
+    closes_at: datetime
+    quorum: int | None = None
+
+
+class BallotIn(msgspec.Struct):
+    choice: list[Any]
+
+
+class Receipt(msgspec.Struct):
+    poll_id: int
+    receipt: str
+    note: str
+
+
+class ReceiptCheck(msgspec.Struct):
+    receipt: str
+
+
+class ReceiptFound(msgspec.Struct):
+    listed: bool
+
+
+class Candidate(msgspec.Struct):
+    number: int
+    theme_id: int
+    title: str
+
+
+async def candidates_of(poll: PollInfo) -> list[Candidate]:
+    language = current_language.get()
+    return [
+        Candidate(number, theme_id, (await theme_detail(theme_id, language, None)).title)
+        for number, theme_id in poll.candidates
+    ]
+
+
+def parse_when(value: str, label: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(_("Give %(what)s as a date and time.") % {"what": label}) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def ballot_from_form(form: Any, kind: str, numbers: list[int]) -> list[Any]:
+    """A ranked form gives a rank per candidate (equal ranks tie); others tick candidates."""
+    if kind != RANKED:
+        return [int(v) for v in form.getall("choice")] if "choice" in form else []
+    ranks: dict[int, list[int]] = {}
+    for number in numbers:
+        value = str(form.get(f"rank_{number}", "")).strip()
+        if value:
+            if not value.isascii() or not value.isdigit():
+                raise InvalidInput(_("A rank is a whole number."))
+            ranks.setdefault(int(value), []).append(number)
+    return [group[0] if len(group) == 1 else group for _rank, group in sorted(ranks.items())]
+
+
+async def poll_context(request: Req, poll_id: int, **extra: Any) -> dict[str, Any]:
+    poll = await polls.get_poll(poll_id)
+    member = member_of(request)
+    rules = rules_of(request)
+    method = voting_method(rules.registry, poll.method)
+    edition = await editions.get_edition_by_id(poll.edition_id)
+    voted = member is not None and await Participation.exists().where(
+        (Participation.poll == poll_id) & (Participation.member == member.id)
+    )
+    turnout = None
+    if member is not None and member.is_operator(poll.country):
+        counts = await Participation.select(Participation.channel).where(
+            Participation.poll == poll_id
+        )
+        turnout = {channel: 0 for channel in ("online", "paper", "proxy")}
+        for row in counts:
+            turnout[row["channel"]] = turnout.get(row["channel"], 0) + 1
+    return {
+        "poll": poll,
+        "edition": edition,
+        "method": method,
+        "candidates": await candidates_of(poll),
+        "may_vote": member is not None and polls.may_vote(rules, member, poll),
+        "voted": voted,
+        "turnout": turnout,
+        "is_operator": member is not None and member.is_operator(poll.country),
+        **extra,
+    }
+
+
+class PollPages(Controller):
+    include_in_schema = False
+
+    @get("/editions/{slug:str}/polls", name="polls")
+    async def list(self, request: Req, slug: FromPath[str]) -> Template:
+        edition = await editions.get_edition(slug)
+        rows = await Poll.select(Poll.id, Poll.country, Poll.state, Poll.method).where(
+            Poll.edition == edition.id
+        )
+        methods = voting_methods(rules_of(request).registry)
+        return page(request, "polls.html", {"edition": edition, "polls": rows, "methods": methods})
+
+    @post("/editions/{slug:str}/polls", name="poll_create")
+    async def create(self, request: Req, slug: FromPath[str]) -> Template | Redirect:
+        member = require_member(request)
+        edition = await editions.get_edition(slug)
+        form = await request.form()
+        try:
+            seats = str(form.get("seats", ""))
+            quorum = str(form.get("quorum", "")).strip()
+            poll_id = await polls.create_poll(
+                rules_of(request),
+                member,
+                edition.id,
+                str(form.get("country", "")),
+                str(form.get("method", "")),
+                int(seats) if seats.isascii() and seats.isdigit() else 0,
+                parse_when(str(form.get("opens_at", "")), _("the opening")),
+                parse_when(str(form.get("closes_at", "")), _("the closing")),
+                int(quorum) if quorum.isascii() and quorum.isdigit() else None,
+            )
+        except DomainError as exc:
+            rows = await Poll.select(Poll.id, Poll.country, Poll.state, Poll.method).where(
+                Poll.edition == edition.id
+            )
+            return page(
+                request,
+                "polls.html",
+                {
+                    "edition": edition,
+                    "polls": rows,
+                    "methods": voting_methods(rules_of(request).registry),
+                    "error": exc.message,
+                    "form": dict(form),
+                },
+                status_code=exc.status_code,
+            )
+        return Redirect(f"/polls/{poll_id}", status_code=303)
+
+    @get("/polls/{poll_id:int}", name="poll")
+    async def show(self, request: Req, poll_id: FromPath[int]) -> Template:
+        return page(request, "poll.html", await poll_context(request, poll_id))
+
+    @post("/polls/{poll_id:int}/vote", name="poll_vote")
+    async def vote(self, request: Req, poll_id: FromPath[int]) -> Template:
+        member = require_member(request)
+        context = await poll_context(request, poll_id)
+        numbers = [c.number for c in context["candidates"]]
+        try:
+            choice = ballot_from_form(await request.form(), context["method"].ballot_kind, numbers)
+            receipt = await polls.cast(rules_of(request), member, poll_id, choice)
+        except DomainError as exc:
+            context["error"] = exc.message
+            return page(request, "poll.html", context, status_code=exc.status_code)
+        return page(request, "receipt.html", {**context, "receipt": receipt}, status_code=201)
+
+    @post("/polls/{poll_id:int}/{action:str}", name="poll_action")
+    async def action(self, request: Req, poll_id: FromPath[int], action: FromPath[str]) -> Any:
+        member = require_member(request)
+        rules = rules_of(request)
+        steps = {
+            "open": lambda: polls.open_poll(rules, member, poll_id),
+            "close": lambda: polls.close_poll(rules, member, poll_id),
+            "publish": lambda: polls.publish(rules, member, poll_id),
+        }
+        if action not in steps:
+            raise InvalidInput(_("Unknown action."))
+        try:
+            await steps[action]()
+        except DomainError as exc:
+            context = await poll_context(request, poll_id, error=exc.message)
+            return page(request, "poll.html", context, status_code=exc.status_code)
+        return Redirect(f"/polls/{poll_id}", status_code=303)
+
+    @get("/polls/{poll_id:int}/results", name="poll_results")
+    async def results(self, request: Req, poll_id: FromPath[int]) -> Template:
+        context = await poll_context(request, poll_id)
+        tally = await polls.result_of(poll_id)
+        titles = {c.number: c.title for c in context["candidates"]}
+        return page(request, "results.html", {**context, "tally": tally, "titles": titles})
+
+    @get("/polls/{poll_id:int}/ballots.json", name="poll_ballots_json")
+    async def ballots_json(self, poll_id: FromPath[int]) -> Response[bytes]:
+        return Response(
+            await export.export_json(poll_id),
+            media_type="application/json",
+            headers={"content-disposition": f'attachment; filename="poll-{poll_id}.json"'},
+        )
+
+    @get("/polls/{poll_id:int}/ballots.csv", name="poll_ballots_csv")
+    async def ballots_csv(self, poll_id: FromPath[int]) -> Response[str]:
+        return Response(
+            await export.export_csv(poll_id),
+            media_type="text/csv",
+            headers={"content-disposition": f'attachment; filename="poll-{poll_id}.csv"'},
+        )
+
+    @post("/polls/{poll_id:int}/check", name="poll_check")
+    async def check(self, request: Req, poll_id: FromPath[int]) -> Template:
+        receipt = str((await request.form()).get("receipt", ""))
+        context = await poll_context(request, poll_id)
+        tally = await polls.result_of(poll_id)
+        titles = {c.number: c.title for c in context["candidates"]}
+        listed = await polls.receipt_is_listed(poll_id, receipt)
+        return page(
+            request,
+            "results.html",
+            {**context, "tally": tally, "titles": titles, "checked": True, "listed": listed},
+        )
+
+
+class PollsAPI(Controller):
+    path = "/api"
+    tags = ["polls"]
+
+    @get("/editions/{slug:str}/polls", summary="An edition's polls")
+    async def list(self, slug: FromPath[str]) -> list[PollInfo]:
+        edition = await editions.get_edition(slug)
+        rows = await Poll.select(Poll.id).where(Poll.edition == edition.id)
+        return [await polls.get_poll(r["id"]) for r in rows]
+
+    @post("/editions/{slug:str}/polls", status_code=201, summary="Create a poll (operators)")
+    async def create(
+        self, request: Req, slug: FromPath[str], data: JSONBody[PollCreate]
+    ) -> PollInfo:
+        member = require_member(request)
+        edition = await editions.get_edition(slug)
+        poll_id = await polls.create_poll(
+            rules_of(request),
+            member,
+            edition.id,
+            data.country,
+            data.method,
+            data.seats,
+            data.opens_at if data.opens_at.tzinfo else data.opens_at.replace(tzinfo=UTC),
+            data.closes_at if data.closes_at.tzinfo else data.closes_at.replace(tzinfo=UTC),
+            data.quorum,
+        )
+        return await polls.get_poll(poll_id)
+
+    @get("/polls/{poll_id:int}", summary="A poll and its candidates")
+    async def show(self, poll_id: FromPath[int]) -> PollInfo:
+        return await polls.get_poll(poll_id)
+
+    @post(
+        "/polls/{poll_id:int}/ballot",
+        status_code=201,
+        summary="Cast the signed-in shareholder's ballot; the receipt is shown only now",
+    )
+    async def ballot(
+        self, request: Req, poll_id: FromPath[int], data: JSONBody[BallotIn]
+    ) -> Receipt:
+        member: CurrentMember = require_member(request)
+        receipt = await polls.cast(rules_of(request), member, poll_id, data.choice)
+        return Receipt(
+            poll_id=poll_id,
+            receipt=receipt,
+            note=_("Keep this receipt: it is shown only once and finds your ballot in the list."),
+        )
+
+    @post("/polls/{poll_id:int}/open", status_code=200, summary="Open a draft poll")
+    async def open(self, request: Req, poll_id: FromPath[int]) -> PollInfo:
+        await polls.open_poll(rules_of(request), require_member(request), poll_id)
+        return await polls.get_poll(poll_id)
+
+    @post("/polls/{poll_id:int}/close", status_code=200, summary="Close a poll (idempotent)")
+    async def close(self, request: Req, poll_id: FromPath[int]) -> PollInfo:
+        await polls.close_poll(rules_of(request), require_member(request), poll_id)
+        return await polls.get_poll(poll_id)
+
+    @post("/polls/{poll_id:int}/publish", status_code=200, summary="Count and publish")
+    async def publish(self, request: Req, poll_id: FromPath[int]) -> Tally:
+        return await polls.publish(rules_of(request), require_member(request), poll_id)
+
+    @get("/polls/{poll_id:int}/result", summary="The published result with its working")
+    async def result(self, poll_id: FromPath[int]) -> Tally:
+        return await polls.result_of(poll_id)
+
+    @get("/polls/{poll_id:int}/ballots", summary="The published ballot list (export format)")
+    async def ballots(self, poll_id: FromPath[int]) -> dict[str, Any]:
+        return await export.export(poll_id)
+
+    @post("/polls/{poll_id:int}/receipt", status_code=200, summary="Is my receipt's ballot listed?")
+    async def receipt(self, poll_id: FromPath[int], data: JSONBody[ReceiptCheck]) -> ReceiptFound:
+        return ReceiptFound(listed=await polls.receipt_is_listed(poll_id, data.receipt))
