@@ -23,6 +23,7 @@ from core.editions.controllers import EditionPages, EditionsAPI
 from core.errors import EXCEPTION_HANDLERS
 from core.members.controllers import AccountPages, MembersAPI
 from core.plugins import PluginRegistry, build_registry
+from core.polls.agm_controllers import AgmAPI, ProxyPages, RoomPages
 from core.polls.controllers import PollPages, PollsAPI
 from core.templating import make_environment
 from core.themes.controllers import ThemePages, ThemesAPI
@@ -79,6 +80,9 @@ def create_app(
             ThemesAPI,
             PollPages,
             PollsAPI,
+            ProxyPages,
+            RoomPages,
+            AgmAPI,
             healthz,
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
             *plugin_routes,

@@ -16,7 +16,7 @@ from core.errors import DomainError, InvalidInput
 from core.i18n import _, current_language
 from core.members.controllers import require_member
 from core.members.model import CurrentMember
-from core.polls import export
+from core.polls import export, room
 from core.polls import services as polls
 from core.polls.services import PollInfo
 from core.polls.tables import Participation, Poll
@@ -101,14 +101,8 @@ async def poll_context(request: Req, poll_id: int, **extra: Any) -> dict[str, An
     voted = member is not None and await Participation.exists().where(
         (Participation.poll == poll_id) & (Participation.member == member.id)
     )
-    turnout = None
-    if member is not None and member.is_operator(poll.country):
-        counts = await Participation.select(Participation.channel).where(
-            Participation.poll == poll_id
-        )
-        turnout = {channel: 0 for channel in ("online", "paper", "proxy")}
-        for row in counts:
-            turnout[row["channel"]] = turnout.get(row["channel"], 0) + 1
+    is_operator = member is not None and member.is_operator(poll.country)
+    turnout = await room.turnout(poll_id) if is_operator else None
     return {
         "poll": poll,
         "edition": edition,
@@ -117,7 +111,7 @@ async def poll_context(request: Req, poll_id: int, **extra: Any) -> dict[str, An
         "may_vote": member is not None and polls.may_vote(rules, member, poll),
         "voted": voted,
         "turnout": turnout,
-        "is_operator": member is not None and member.is_operator(poll.country),
+        "is_operator": is_operator,
         **extra,
     }
 
