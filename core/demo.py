@@ -8,7 +8,11 @@ The seed comes in parts, each with its own marker, so a database seeded by an ol
 * the cooperative's past editions 2019-2020 and 2020-2021 with their themes (marker: either
   edition exists);
 * an open edition 2021-2022 whose proposal phase is open on the day it is seeded, with member
-  proposals at every stage (marker: the edition exists).
+  proposals at every stage (marker: the edition exists);
+* the AGM polls (marker: any poll exists): the June 2020 polls of BE and FR on 2020-2021,
+  published, which elected Accompaniment and New prospects after the health crisis; and an
+  open poll per country on 2021-2022 with one proxy each, where the demo shareholders have not
+  voted yet.
 
 Rows are written straight to the tables (the services check phases against today's date) but
 keep the services' invariants: a proposal runs in its proposer's country, ``support_count`` is
@@ -45,7 +49,11 @@ from core.editions.services import (
     current_of,
 )
 from core.editions.tables import Edition, EditionPhase
+from core.members.services import load_member
 from core.members.tables import ROLE_BOARD, ROLE_FACILITATOR, ROLE_OPERATOR, Member, MemberRole
+from core.polls import proxies as poll_proxies
+from core.polls import services as polls
+from core.polls.tables import Participation, Poll
 from core.themes.services import (
     ACCEPTED,
     BOARD,
@@ -55,6 +63,7 @@ from core.themes.services import (
     MERGED,
     REJECTED,
     SUBMITTED,
+    Rules,
 )
 from core.themes.tables import Support, Theme, ThemeText
 
@@ -751,6 +760,7 @@ async def seed_demo(settings: Settings) -> bool:
         _seed_extra_members,
         _seed_past_editions,
         partial(_seed_open_edition, settings),
+        partial(_seed_polls, settings),
     ):
         try:
             created = await part() or created
@@ -1033,3 +1043,277 @@ async def _seed_proposals(
             for m, t in zip(everyone, times, strict=True)
         ]
     return rows
+
+
+# -- AGM polls ---------------------------------------------------------------------------------
+
+MOBILITY: Texts = {
+    "en": (
+        "Mobility of freelancers",
+        "Many members travel from job to job, by car, train or bike, sometimes across borders. "
+        "How can the cooperative make these journeys cheaper, safer and greener?",
+    ),
+    "nl": (
+        "Mobiliteit van freelancers",
+        "Veel leden reizen van opdracht naar opdracht, met de auto, de trein of de fiets, soms "
+        "over de grens. Hoe kan de coöperatie die verplaatsingen goedkoper, veiliger en groener "
+        "maken?",
+    ),
+    "fr": (
+        "La mobilité des indépendants",
+        "Beaucoup de membres se déplacent d'une mission à l'autre, en voiture, en train ou à "
+        "vélo, parfois au-delà des frontières. Comment la coopérative peut-elle rendre ces "
+        "trajets moins chers, plus sûrs et plus verts ?",
+    ),
+}
+
+SOCIAL_PROTECTION: Texts = {
+    "en": (
+        "Social protection between two contracts",
+        "Illness, parenthood, a quiet season: between two contracts, freelancers often fall "
+        "through the net. Which protection can the cooperative build or defend?",
+    ),
+    "nl": (
+        "Sociale bescherming tussen twee contracten",
+        "Ziekte, ouderschap, een rustig seizoen: tussen twee contracten vallen freelancers vaak "
+        "uit de boot. Welke bescherming kan de coöperatie uitbouwen of verdedigen?",
+    ),
+    "fr": (
+        "La protection sociale entre deux contrats",
+        "Maladie, parentalité, saison creuse : entre deux contrats, les indépendants passent "
+        "souvent entre les mailles du filet. Quelle protection la coopérative peut-elle "
+        "construire ou défendre ?",
+    ),
+}
+
+ECOLOGICAL_TRANSITION: Texts = {
+    "en": (
+        "Greening our activities",
+        "Events, productions, services: how can members cut the footprint of their work, and "
+        "how can the cooperative help them without making it more expensive?",
+    ),
+    "nl": (
+        "Onze activiteiten vergroenen",
+        "Evenementen, producties, diensten: hoe kunnen leden de voetafdruk van hun werk "
+        "verkleinen, en hoe kan de coöperatie hen daarbij helpen zonder dat het duurder wordt?",
+    ),
+    "fr": (
+        "Verdir nos activités",
+        "Événements, productions, services : comment les membres peuvent-ils réduire "
+        "l'empreinte de leur travail, et comment la coopérative peut-elle les y aider sans que "
+        "cela coûte plus cher ?",
+    ),
+}
+
+YOUNG_MEMBERS: Texts = {
+    "en": (
+        "Starting out: welcoming young members",
+        "Students and young graduates join the cooperative for their first jobs. What do they "
+        "need to learn the ropes, and what can they bring to the others?",
+    ),
+    "nl": (
+        "Van start gaan: jonge leden verwelkomen",
+        "Studenten en pas afgestudeerden worden lid van de coöperatie voor hun eerste "
+        "opdrachten. Wat hebben ze nodig om het vak te leren, en wat kunnen ze de anderen "
+        "bijbrengen?",
+    ),
+    "fr": (
+        "Se lancer : accueillir les jeunes membres",
+        "Des étudiants et de jeunes diplômés rejoignent la coopérative pour leurs premières "
+        "missions. De quoi ont-ils besoin pour apprendre le métier, et que peuvent-ils apporter "
+        "aux autres ?",
+    ),
+}
+
+RIGHT_TO_DISCONNECT: Texts = {
+    "en": (
+        "Working time and the right to disconnect",
+        "Messages at night, weekends on call: freelancers are always reachable. How do we "
+        "protect our rest and our private lives?",
+    ),
+    "nl": (
+        "Werktijd en het recht om offline te zijn",
+        "Berichten 's nachts, weekends van wacht: freelancers zijn altijd bereikbaar. Hoe "
+        "beschermen we onze rust en ons privéleven?",
+    ),
+    "fr": (
+        "Temps de travail et droit à la déconnexion",
+        "Messages la nuit, week-ends d'astreinte : les indépendants sont toujours joignables. "
+        "Comment protéger notre repos et notre vie privée ?",
+    ),
+}
+
+# The June 2020 general assemblies: method and (month, day) of the vote's first and last day.
+_POLLS_2020: dict[str, tuple[str, tuple[int, int], tuple[int, int]]] = {
+    "BE": ("schulze", (6, 3), (6, 14)),
+    "FR": ("approval", (6, 8), (6, 22)),
+}
+_POLLS_2021 = {"BE": "schulze", "FR": "stv"}
+OPERATOR_OF = {"BE": "D-0001", "FR": "D-0002"}
+# One proxy per country in the open poll: (grantor, holder), shareholders who are not operators.
+DEMO_PROXIES = {"BE": ("D-0101", "D-0105"), "FR": ("D-0203", "D-0204")}
+WON_2020 = ("Accompaniment", "New prospects after the health crisis")
+
+
+def _ballot_2020(method: str, k: int, numbers: dict[str, int]) -> list[int]:
+    """The k-th ballot of a 2020 poll: a mix in which the two voted-in themes win.
+
+    ``numbers`` maps a for A(ccompaniment), c for C(risis), m for M(obility), s for S(ocial
+    protection) to candidate numbers."""
+    if method == "approval":
+        patterns = ("ac", "a", "cm", "acs", "c", "ms", "ac")
+    else:  # ranked (schulze): a and c beat m and s pairwise
+        patterns = ("acms", "casm", "amcs", "csam", "macs")
+    return [numbers[x] for x in patterns[k % len(patterns)]]
+
+
+async def _seed_polls(settings: Settings) -> bool:
+    """The AGM polls, written through the poll services in one transaction (theirs nest in
+    it), so ballots and participations go in together and a failure leaves nothing."""
+    from core.plugins import build_registry
+
+    rules = Rules(build_registry(settings), settings)
+    async with db.write_transaction():
+        editions = await Edition.select(Edition.id, Edition.slug).where(
+            Edition.slug.is_in(["2020-2021", OPEN_EDITION])
+        )
+        if not db.is_sqlite() and editions:
+            # Two starts at once: the second waits here until the first has committed.
+            await (
+                Edition.select(Edition.id)
+                .where(Edition.id.is_in([e["id"] for e in editions]))
+                .order_by(Edition.id)
+                .lock_rows("NO KEY UPDATE")
+            )
+        if await Poll.exists():
+            return False
+        slugs = {e["slug"]: e["id"] for e in editions}
+        operators = {}
+        for country, number in OPERATOR_OF.items():
+            row = await Member.select(Member.id).where(Member.member_number == number).first()
+            operators[country] = await load_member(row["id"]) if row else None
+        if any(op is None or not op.is_operator(c) for c, op in operators.items()):
+            return False  # no demo operators to run the polls
+        created = False
+        if "2020-2021" in slugs:
+            await _seed_polls_2020(rules, slugs["2020-2021"], operators)
+            created = True
+        # Only the demo's own open edition (with its proposals), not one made by hand.
+        if OPEN_EDITION in slugs and await Theme.exists().where(
+            (Theme.edition == slugs[OPEN_EDITION]) & (Theme.origin == MEMBER)
+        ):
+            await _seed_polls_2021(rules, slugs[OPEN_EDITION], operators)
+            created = True
+    return created
+
+
+async def _titles(theme_ids: list[int]) -> dict[int, str]:
+    rows = await ThemeText.select(ThemeText.theme, ThemeText.title).where(
+        ThemeText.theme.is_in(theme_ids) & (ThemeText.language == "en")
+    )
+    return {r["theme"]: r["title"] for r in rows}
+
+
+async def _seed_polls_2020(rules: Rules, edition_id: int, operators: dict) -> None:
+    # Two more themes were on the June 2020 ballots and were not elected.
+    lost = {
+        "edition": edition_id,
+        "origin": BOARD,
+        "status": ACCEPTED,
+        "scope": "BE FR",
+        "original_language": "fr",
+        "created_at": _at(date(2020, 3, 2)),
+        "decided_at": _at(date(2020, 3, 2)),
+    }
+    await _add_theme(MOBILITY, **lost)
+    await _add_theme(SOCIAL_PROTECTION, **lost)
+    now = clock.now()
+    for country, (method, (m1, d1), (m2, d2)) in _POLLS_2020.items():
+        operator = operators[country]
+        # The services refuse a ballot outside the poll's times (checked against clock.now()),
+        # so the poll runs now for a minute, is closed and published through the services,
+        # and its times are then moved back to June 2020 by a direct UPDATE below.
+        poll_id = await polls.create_poll(
+            rules,
+            operator,
+            edition_id,
+            country,
+            method,
+            2,
+            now - timedelta(minutes=1),
+            now + timedelta(hours=1),
+        )
+        await polls.open_poll(rules, operator, poll_id)
+        poll = await polls.get_poll(poll_id)
+        title = await _titles([t for _n, t in poll.candidates])
+        letter = {
+            "Accompaniment": "a",
+            "New prospects after the health crisis": "c",
+            MOBILITY["en"][0]: "m",
+            SOCIAL_PROTECTION["en"][0]: "s",
+        }
+        numbers = {letter[title[t]]: n for n, t in poll.candidates}
+        extras = extra_numbers(country)
+        voters = [a.member_number for a in ACCOUNTS if a.country == country and a.shareholder]
+        voters += [n for i, n in enumerate(extras) if i % 5 != 4]  # not everyone voted
+        rows = await Member.select(Member.id).where(
+            Member.member_number.is_in(voters)
+            & (Member.country == country)
+            & (Member.shareholder == True)  # noqa: E712
+        )
+        for k, row in enumerate(sorted(rows, key=lambda r: r["id"])):
+            voter = await load_member(row["id"])
+            assert voter is not None
+            await polls.cast(rules, voter, poll_id, _ballot_2020(method, k, numbers))
+        await polls.close_poll(rules, operator, poll_id)
+        await polls.publish(rules, operator, poll_id)
+        opens_at = _at(date(2020, m1, d1), 9)
+        closes_at = _at(date(2020, m2, d2), 17)
+        await Poll.update(
+            {
+                Poll.created_at: opens_at - timedelta(days=14),
+                Poll.opens_at: opens_at,
+                Poll.closes_at: closes_at,
+                Poll.closed_at: closes_at,
+                Poll.published_at: closes_at + timedelta(minutes=30),
+            }
+        ).where(Poll.id == poll_id)
+        # Who voted, dated within the vote (one moment for all: it tells nothing anyway).
+        await Participation.update({Participation.created_at: opens_at + timedelta(days=1)}).where(
+            Participation.poll == poll_id
+        )
+
+
+async def _seed_polls_2021(rules: Rules, edition_id: int, operators: dict) -> None:
+    # The board's themes for the 2021 ballot (member proposals keep gathering supports).
+    now = clock.now()
+    board = {
+        "edition": edition_id,
+        "origin": BOARD,
+        "status": ACCEPTED,
+        "scope": "BE FR",
+        "original_language": "fr",
+        "created_at": now - timedelta(days=24),
+        "decided_at": now - timedelta(days=24),
+    }
+    for texts in (ECOLOGICAL_TRANSITION, YOUNG_MEMBERS, RIGHT_TO_DISCONNECT):
+        await _add_theme(texts, **board)
+    for country, method in _POLLS_2021.items():
+        operator = operators[country]
+        poll_id = await polls.create_poll(
+            rules,
+            operator,
+            edition_id,
+            country,
+            method,
+            2,
+            now - timedelta(minutes=1),
+            now + timedelta(days=30),
+        )
+        grantor_number, holder_number = DEMO_PROXIES[country]
+        ids = await _member_ids([grantor_number, holder_number])
+        grantor = await load_member(ids[grantor_number]) if grantor_number in ids else None
+        if grantor is not None and holder_number in ids:
+            # Online proxies are given until the poll opens: while it is a draft.
+            await poll_proxies.grant_proxy(rules, grantor, poll_id, ids[holder_number])
+        await polls.open_poll(rules, operator, poll_id)

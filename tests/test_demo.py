@@ -17,6 +17,8 @@ from core.members.services import member_by_email
 from core.members.tables import Member
 from core.piccolo_app import TABLES
 from core.plugins import build_registry
+from core.polls import services as polls
+from core.polls.tables import Ballot, Participation, Poll, PollCandidate, Proxy
 from core.themes import services as themes
 from core.themes.tables import Support, Theme, ThemeText
 
@@ -51,6 +53,8 @@ async def test_seeding_twice_changes_nothing(database):
     first = await counts()
     assert first["member"] == len(ACCOUNTS) + 2 * EXTRA_MEMBERS_PER_COUNTRY
     assert first["edition"] == 3 and first["theme"] > 0 and first["support"] > 0
+    for table in (Poll, PollCandidate, Participation, Ballot, Proxy):
+        assert first[table._meta.tablename] > 0, table
     assert await seed_demo(database) is False
     assert await counts() == first
 
@@ -104,6 +108,9 @@ async def test_the_2020_2021_edition_has_its_four_themes(database):
         "New prospects after the health crisis",
         "Gender equality",
         "Sharing economy: a viable economic model?",
+        # on the June 2020 ballots, not elected
+        "Mobility of freelancers",
+        "Social protection between two contracts",
     }
     for voted in ("Accompaniment", "New prospects after the health crisis"):
         theme = themes_2020[voted]
@@ -289,3 +296,93 @@ async def test_demo_members_can_use_the_open_edition_today(database):
         rules, facilitator, edition.id, themes.ThemeTextIn(title="Learning from each other")
     )
     await themes.submit(rules, facilitator, new)
+
+
+async def poll_titles(poll_id: int) -> dict[int, str]:
+    """The poll's candidates: number -> English title."""
+    candidates = await PollCandidate.select(PollCandidate.number, PollCandidate.theme).where(
+        PollCandidate.poll == poll_id
+    )
+    texts = await ThemeText.select(ThemeText.theme, ThemeText.title).where(
+        ThemeText.language == "en"
+    )
+    title = {t["theme"]: t["title"] for t in texts}
+    return {c["number"]: title[c["theme"]] for c in candidates}
+
+
+async def test_the_june_2020_polls_are_published_and_elected_the_two_themes(database):
+    await seed_demo(database)
+    edition = await get_edition("2020-2021")
+    rows = await Poll.select().where(Poll.edition == edition.id).order_by(Poll.country)
+    assert [(r["country"], r["method"], r["seats"]) for r in rows] == [
+        ("BE", "schulze", 2),
+        ("FR", "approval", 2),
+    ]
+    for row in rows:
+        assert row["state"] == polls.PUBLISHED
+        for moment in ("opens_at", "closes_at", "closed_at", "published_at"):
+            assert (row[moment].year, row[moment].month) == (2020, 6), moment
+        assert row["opens_at"] < row["closes_at"] <= row["published_at"]
+        titles_of = await poll_titles(row["id"])
+        # The ballot: the accepted themes of the country, not the extended ones.
+        assert set(titles_of.values()) == {
+            "Accompaniment",
+            "New prospects after the health crisis",
+            "Mobility of freelancers",
+            "Social protection between two contracts",
+        }
+        result = await polls.result_of(row["id"])
+        assert {titles_of[n] for n in result.winners} == set(demo.WON_2020)
+        ballots = await Ballot.count().where(Ballot.poll == row["id"])
+        assert ballots == await Participation.count().where(Participation.poll == row["id"])
+        assert ballots == result.ballots >= 20
+        voters = await Participation.select(Participation.member.country).where(
+            Participation.poll == row["id"]
+        )
+        assert {v["member.country"] for v in voters} == {row["country"]}
+
+
+async def test_the_2021_polls_are_open_now_with_one_proxy_each(database):
+    await seed_demo(database)
+    rules = themes.Rules(registry=build_registry(database), settings=database)
+    edition = await get_edition("2021-2022")
+    rows = await Poll.select().where(Poll.edition == edition.id).order_by(Poll.country)
+    assert [(r["country"], r["method"], r["seats"]) for r in rows] == [
+        ("BE", "schulze", 2),
+        ("FR", "stv", 2),
+    ]
+    now = clock.now()
+    for row in rows:
+        assert row["state"] == polls.OPEN
+        assert row["opens_at"] <= now < row["closes_at"]
+        assert 29 <= (row["closes_at"] - now).days <= 30
+        assert len(await poll_titles(row["id"])) >= 3
+        assert await Participation.count().where(Participation.poll == row["id"]) == 0
+        active = await Proxy.select(Proxy.grantor.email, Proxy.holder.email).where(
+            (Proxy.poll == row["id"]) & Proxy.revoked_at.is_null()
+        )
+        expected = {
+            "BE": ("an.claes@demo.smart.coop", "emma.willems@demo.smart.coop"),
+            "FR": ("chloe.robert@demo.smart.coop", "louis.richard@demo.smart.coop"),
+        }[row["country"]]
+        assert [(p["grantor.email"], p["holder.email"]) for p in active] == [expected]
+
+    # A demo shareholder votes today.
+    be = rows[0]
+    voter = await member_by_email("julie.lambert@demo.smart.coop")
+    numbers = sorted(await poll_titles(be["id"]))
+    receipt = await polls.cast(rules, voter, be["id"], numbers)
+    assert await polls.get_poll(be["id"]) and receipt
+
+
+async def test_a_database_of_the_previous_seed_gets_the_polls(database):
+    await demo._seed_accounts()
+    await demo._seed_extra_members()
+    await demo._seed_past_editions()
+    await demo._seed_open_edition(database)
+    assert await Poll.count() == 0
+    assert await seed_demo(database) is True
+    assert await Poll.count() == 4
+    seeded = await counts()
+    assert await seed_demo(database) is False
+    assert await counts() == seeded
