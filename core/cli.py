@@ -289,6 +289,23 @@ def members_role(
     console.print(f"{email}: {role}{scope} {'removed' if remove else 'granted'}.", highlight=False)
 
 
+def _recount_methods(ctx: click.Context) -> dict[str, Any]:
+    """The voting methods a recount uses: the installation's (a plugin may add or replace
+    one) or, where there is no installation, the core's: anyone may recount."""
+    from core.config import ConfigNotFound
+    from core.plugins import build_registry
+    from core.voting import voting_methods
+    from core.voting.methods import CORE_METHODS
+
+    try:
+        return voting_methods(build_registry(load_settings(ctx.obj.get("config"))))
+    except ConfigNotFound:
+        return {method.name: method for method in CORE_METHODS}
+    except ConfigError as exc:
+        errors.print(f"[bold red]Configuration error:[/] {exc}", highlight=False)
+        sys.exit(2)
+
+
 @main.command("tally")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option(
@@ -307,23 +324,12 @@ def tally_command(
     """
     import json
 
-    from core.config import ConfigNotFound
     from core.errors import InvalidInput
-    from core.plugins import build_registry
-    from core.voting import voting_methods
     from core.voting.base import check_seats
     from core.voting.files import BallotFileError, ballots_for, read_ballot_file
-    from core.voting.methods import CORE_METHODS
     from core.voting.report import json_report, text_report
 
-    try:  # a plugin may add or replace a method: count with the same ones as the platform
-        methods = voting_methods(build_registry(load_settings(ctx.obj.get("config"))))
-    except ConfigNotFound:
-        # Anyone may recount, with or without an installation: the core's methods then.
-        methods = {method.name: method for method in CORE_METHODS}
-    except ConfigError as exc:
-        errors.print(f"[bold red]Configuration error:[/] {exc}", highlight=False)
-        sys.exit(2)
+    methods = _recount_methods(ctx)
 
     try:
         with errors.status(f"Reading {file}"):
@@ -367,19 +373,9 @@ def verify_command(ctx: click.Context, file: str) -> None:
     """Recount a poll's published ballot list (.json) and check the announced winners."""
     import json
 
-    from core.config import ConfigNotFound
-    from core.plugins import build_registry
-    from core.voting import voting_methods
     from core.voting.files import BallotFileError, ballots_for, read_ballot_file
-    from core.voting.methods import CORE_METHODS
 
-    try:
-        methods = voting_methods(build_registry(load_settings(ctx.obj.get("config"))))
-    except ConfigNotFound:
-        methods = {method.name: method for method in CORE_METHODS}
-    except ConfigError as exc:
-        errors.print(f"[bold red]Configuration error:[/] {exc}", highlight=False)
-        sys.exit(2)
+    methods = _recount_methods(ctx)
     try:
         data = read_ballot_file(file, methods)
         announced = json.loads(Path(file).read_text(encoding="utf-8"))["result"]["winners"]

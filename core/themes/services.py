@@ -177,15 +177,24 @@ async def add_board_theme(
             )
         )
         theme_id = int(rows[0]["id"])
-        await ThemeText.insert(
-            ThemeText(
-                theme=theme_id,
-                language=text.language,
-                title=text.title,
-                description=text.description,
-            )
-        )
+        await _insert_text(theme_id, text)
     return theme_id
+
+
+async def _insert_text(theme_id: int, text: ThemeTextIn) -> None:
+    await ThemeText.insert(
+        ThemeText(
+            theme=theme_id, language=text.language, title=text.title, description=text.description
+        )
+    )
+
+
+async def _replace_text(theme_id: int, text: ThemeTextIn) -> None:
+    """A theme's text in one language, replacing the one it had (inside a transaction)."""
+    await ThemeText.delete().where(
+        (ThemeText.theme == theme_id) & (ThemeText.language == text.language)
+    )
+    await _insert_text(theme_id, text)
 
 
 async def set_text(rules: Rules, actor: CurrentMember, theme_id: int, text: ThemeTextIn) -> None:
@@ -212,17 +221,7 @@ async def set_text(rules: Rules, actor: CurrentMember, theme_id: int, text: Them
             _("The original text of a member's proposal can only be changed by its author.")
         )
     async with db.write_transaction():
-        await ThemeText.delete().where(
-            (ThemeText.theme == theme_id) & (ThemeText.language == text.language)
-        )
-        await ThemeText.insert(
-            ThemeText(
-                theme=theme_id,
-                language=text.language,
-                title=text.title,
-                description=text.description,
-            )
-        )
+        await _replace_text(theme_id, text)
 
 
 # -- member proposals -----------------------------------------------------------------------
@@ -251,14 +250,7 @@ async def propose(
             )
         )
         theme_id = int(rows[0]["id"])
-        await ThemeText.insert(
-            ThemeText(
-                theme=theme_id,
-                language=text.language,
-                title=text.title,
-                description=text.description,
-            )
-        )
+        await _insert_text(theme_id, text)
     return theme_id
 
 
@@ -279,17 +271,7 @@ async def edit_draft(
     require_phase(edition, row["scope"], PROPOSALS, today)
     text = clean_text(text, row["original_language"])
     async with db.write_transaction():
-        await ThemeText.delete().where(
-            (ThemeText.theme == theme_id) & (ThemeText.language == text.language)
-        )
-        await ThemeText.insert(
-            ThemeText(
-                theme=theme_id,
-                language=text.language,
-                title=text.title,
-                description=text.description,
-            )
-        )
+        await _replace_text(theme_id, text)
         if text.language != row["original_language"]:
             await Theme.update({Theme.original_language: text.language}).where(Theme.id == theme_id)
             await ThemeText.delete().where(
