@@ -17,8 +17,7 @@ from core.errors import DomainError, InvalidInput, NotFound
 from core.i18n import _
 from core.members.controllers import require_member
 from core.members.model import CurrentMember
-from core.members.services import load_member, member_by_email
-from core.members.tables import Member
+from core.members.services import load_member
 from core.polls import proxies, room
 from core.polls import services as polls
 from core.polls.controllers import Receipt, ballot_from_form, poll_context
@@ -27,7 +26,6 @@ from core.polls.room import Turnout
 from core.polls.services import DRAFT, OPEN
 from core.polls.tables import Participation, Presence
 from core.themes.controllers import rules_of
-from core.themes.services import ID_MAX
 from core.web.context import page
 
 Req = Request[Any, Any, Any]
@@ -79,16 +77,7 @@ def receipt_of(poll_id: int, receipt: str) -> Receipt:
 
 async def find_member(ref: str | int) -> CurrentMember:
     """A member by email address, member number or (in JSON, as a number) id."""
-    found: CurrentMember | None = None
-    if isinstance(ref, int) and not isinstance(ref, bool):
-        found = await load_member(ref) if 1 <= ref <= ID_MAX else None
-    elif isinstance(ref, str) and ref.strip():
-        text = ref.strip()
-        if "@" in text:
-            found = await member_by_email(text)
-        else:
-            row = await Member.select(Member.id).where(Member.member_number == text).first()
-            found = await load_member(row["id"]) if row else None
+    found = await proxies.member_from_ref(ref)
     if found is None:
         raise NotFound(
             _("No member has the email address or member number %(ref)s.") % {"ref": ref}

@@ -18,6 +18,7 @@ from core.members.controllers import require_member
 from core.members.model import CurrentMember
 from core.polls import export, room
 from core.polls import services as polls
+from core.polls.pictures import pictures
 from core.polls.services import PollInfo
 from core.polls.tables import Participation, Poll
 from core.themes.controllers import rules_of
@@ -60,6 +61,16 @@ class Candidate(msgspec.Struct):
     number: int
     theme_id: int
     title: str
+
+
+class PollResult(msgspec.Struct):
+    """A published poll's result: the elected themes, turnout per channel and the working."""
+
+    poll: PollInfo
+    winners: list[int]  # candidate numbers, best first (STV: in the order of election)
+    elected: list[Candidate]
+    turnout: room.Turnout
+    tally: Tally
 
 
 async def candidates_of(poll: PollInfo) -> list[Candidate]:
@@ -113,6 +124,20 @@ async def poll_context(request: Req, poll_id: int, **extra: Any) -> dict[str, An
         "turnout": turnout,
         "is_operator": is_operator,
         **extra,
+    }
+
+
+async def results_context(request: Req, poll_id: int, **extra: Any) -> dict[str, Any]:
+    """A published poll's results page: winners, working, pictures and turnout per channel."""
+    tally = await polls.result_of(poll_id)
+    context = await poll_context(request, poll_id, **extra)
+    titles = {c.number: c.title for c in context["candidates"]}
+    return {
+        **context,
+        "tally": tally,
+        "titles": titles,
+        "turnout": context["turnout"] or await room.turnout(poll_id),
+        **pictures(tally),
     }
 
 
@@ -202,10 +227,7 @@ class PollPages(Controller):
 
     @get("/polls/{poll_id:int}/results", name="poll_results")
     async def results(self, request: Req, poll_id: FromPath[int]) -> Template:
-        context = await poll_context(request, poll_id)
-        tally = await polls.result_of(poll_id)
-        titles = {c.number: c.title for c in context["candidates"]}
-        return page(request, "results.html", {**context, "tally": tally, "titles": titles})
+        return page(request, "results.html", await results_context(request, poll_id))
 
     @get("/polls/{poll_id:int}/ballots.json", name="poll_ballots_json")
     async def ballots_json(self, poll_id: FromPath[int]) -> Response[bytes]:
@@ -226,15 +248,9 @@ class PollPages(Controller):
     @post("/polls/{poll_id:int}/check", name="poll_check")
     async def check(self, request: Req, poll_id: FromPath[int]) -> Template:
         receipt = str((await request.form()).get("receipt", ""))
-        context = await poll_context(request, poll_id)
-        tally = await polls.result_of(poll_id)
-        titles = {c.number: c.title for c in context["candidates"]}
         listed = await polls.receipt_is_listed(poll_id, receipt)
-        return page(
-            request,
-            "results.html",
-            {**context, "tally": tally, "titles": titles, "checked": True, "listed": listed},
-        )
+        context = await results_context(request, poll_id, checked=True, listed=listed)
+        return page(request, "results.html", context)
 
 
 class PollsAPI(Controller):
@@ -301,8 +317,17 @@ class PollsAPI(Controller):
         return await polls.publish(rules_of(request), require_member(request), poll_id)
 
     @get("/polls/{poll_id:int}/result", summary="The published result with its working")
-    async def result(self, poll_id: FromPath[int]) -> Tally:
-        return await polls.result_of(poll_id)
+    async def result(self, poll_id: FromPath[int]) -> PollResult:
+        tally = await polls.result_of(poll_id)
+        poll = await polls.get_poll(poll_id)
+        by_number = {c.number: c for c in await candidates_of(poll)}
+        return PollResult(
+            poll=poll,
+            winners=[int(n) for n in tally.winners],
+            elected=[by_number[int(n)] for n in tally.winners],
+            turnout=await room.turnout(poll_id),
+            tally=tally,
+        )
 
     @get("/polls/{poll_id:int}/ballots", summary="The published ballot list (export format)")
     async def ballots(self, poll_id: FromPath[int]) -> dict[str, Any]:

@@ -179,17 +179,21 @@ async def proxy_given(grantor: CurrentMember | int, poll_id: int) -> ProxyInfo |
 # -- giving -----------------------------------------------------------------------------------
 
 
-async def _find_member(ref: MemberRef) -> CurrentMember | None:
-    """A member from a ``CurrentMember``, an id (an int or a string of digits) or an email."""
+async def member_from_ref(ref: MemberRef) -> CurrentMember | None:
+    """A member from a ``CurrentMember``, an id (an int), or a text: an email address or a
+    member number, as the AGM room reads it (a text of digits is a member number, not an id)."""
     if isinstance(ref, CurrentMember):
         return ref
     if isinstance(ref, bool):
         return None
     if isinstance(ref, str):
         text = ref.strip()
-        if not (text.isascii() and text.isdigit()):
-            return await member_by_email(text) if "@" in text else None
-        ref = int(text)
+        if not text:
+            return None
+        if "@" in text:
+            return await member_by_email(text)
+        row = await Member.select(Member.id).where(Member.member_number == text).first()
+        return await load_member(row["id"]) if row else None
     return await load_member(ref) if 1 <= ref <= ID_MAX else None
 
 
@@ -274,7 +278,7 @@ async def _give(
     country = poll.country
     if operator is not None and not operator.is_operator(country):
         raise Forbidden(_("Only operators of %(countries)s can do this.") % {"countries": country})
-    grantor = await _find_member(grantor_ref)
+    grantor = await member_from_ref(grantor_ref)
     if grantor is None or not polls.may_vote(rules, grantor, poll):
         if not paper:
             raise Forbidden(
@@ -285,7 +289,7 @@ async def _give(
             _("%(who)s is not a shareholder of %(country)s who votes in this poll.")
             % {"who": _label(grantor_ref), "country": country}
         )
-    holder = await _find_member(holder_ref)
+    holder = await member_from_ref(holder_ref)
     if holder is not None and holder.id == grantor.id:
         if not paper:
             raise InvalidInput(_("You cannot give a proxy to yourself."))
@@ -465,7 +469,7 @@ async def cast_as_proxy(
             _("Only shareholders of %(country)s vote in this poll.") % {"country": poll.country}
         )
     no_proxy = Forbidden(_("You hold no active proxy of this member in this poll."))
-    grantor = await _find_member(grantor_id) if isinstance(grantor_id, int) else None
+    grantor = await member_from_ref(grantor_id) if isinstance(grantor_id, int) else None
     if grantor is None or grantor.id == holder.id:
         raise no_proxy
 

@@ -25,7 +25,7 @@ import msgspec
 from core import clock, db
 from core.config import COUNTRIES
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from core.i18n import _
+from core.i18n import N_, _
 from core.members.model import CurrentMember
 from core.polls.tables import Ballot, Participation, Poll, PollCandidate
 from core.themes.services import ACCEPTED, EXTENDED, Rules
@@ -35,6 +35,8 @@ from core.voting.base import Tally
 
 DRAFT, OPEN, CLOSED, PUBLISHED = "draft", "open", "closed", "published"
 ONLINE, PAPER, PROXY = "online", "paper", "proxy"
+# The states as people read them, for extraction: pages show ``_(poll.state)``.
+STATE_NAMES = (N_("draft"), N_("open"), N_("closed"), N_("published"))
 
 
 class PollInfo(msgspec.Struct, frozen=True):

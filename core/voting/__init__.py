@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from core.errors import InvalidInput
+from core.i18n import _
 from core.voting.base import (
     APPROVAL,
     BALLOT_KINDS,
@@ -50,7 +51,8 @@ def voting_method(registry: PluginRegistry, name: str) -> VotingMethod:
         return methods[name]
     except KeyError:
         raise InvalidInput(
-            f'Unknown voting method "{name}"; installed methods: {", ".join(sorted(methods))}.'
+            _('Unknown voting method "%(name)s"; installed methods: %(known)s.')
+            % {"name": name, "known": ", ".join(sorted(methods))}
         ) from None
 
 

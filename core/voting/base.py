@@ -33,6 +33,7 @@ from typing import Any
 import msgspec
 
 from core.errors import InvalidInput
+from core.i18n import _
 
 CandidateId = int | str
 RankItem = CandidateId | tuple[CandidateId, ...]
@@ -136,30 +137,39 @@ def check_candidates(candidates: Sequence[CandidateId]) -> list[CandidateId]:
     """The candidate list: ids that are whole numbers or strings, each once."""
     listed = list(candidates)
     if not listed:
-        raise InvalidInput("A poll needs at least one candidate.")
+        raise InvalidInput(_("A poll needs at least one candidate."))
     seen: set[CandidateId] = set()
     for candidate in listed:
         if isinstance(candidate, bool) or not isinstance(candidate, int | str):
-            raise InvalidInput(f"Candidate ids are numbers or texts, not {candidate!r}.")
+            raise InvalidInput(
+                _("Candidate ids are numbers or texts, not %(value)s.") % {"value": repr(candidate)}
+            )
         if candidate in seen:
-            raise InvalidInput(f"Candidate {candidate} is listed twice.")
+            raise InvalidInput(
+                _("Candidate %(candidate)s is listed twice.") % {"candidate": candidate}
+            )
         seen.add(candidate)
     return listed
 
 
 def check_seats(candidates: Sequence[CandidateId], seats: int) -> None:
     if isinstance(seats, bool) or not isinstance(seats, int):
-        raise InvalidInput(f"The number of seats must be a whole number, not {seats!r}.")
+        raise InvalidInput(
+            _("The number of seats must be a whole number, not %(value)s.") % {"value": repr(seats)}
+        )
     if seats < 1 or seats >= len(candidates):
         raise InvalidInput(
-            f"The number of seats must be at least 1 and less than the number of candidates "
-            f"({len(candidates)}); got {seats}."
+            _(
+                "The number of seats must be at least 1 and less than the number of candidates "
+                "(%(candidates)d); got %(seats)d."
+            )
+            % {"candidates": len(candidates), "seats": seats}
         )
 
 
 def _candidate(item: Any, known: Mapping[CandidateId, int]) -> CandidateId:
     if isinstance(item, bool) or not isinstance(item, int | str) or item not in known:
-        raise InvalidInput(f"Unknown candidate {item!r}.")
+        raise InvalidInput(_("Unknown candidate %(value)s.") % {"value": repr(item)})
     return item
 
 
@@ -167,26 +177,31 @@ def normalise_ranking(ballot: Any, candidates: Sequence[CandidateId], *, ties: b
     """A ranking: candidates (or, with ``ties``, groups sharing a rank), each at most once."""
     position = {c: i for i, c in enumerate(candidates)}
     if isinstance(ballot, str | bytes) or not isinstance(ballot, Sequence):
-        raise InvalidInput("A ranked ballot is a list of candidates, most preferred first.")
+        raise InvalidInput(_("A ranked ballot is a list of candidates, most preferred first."))
     if not ballot:
-        raise InvalidInput("The ballot is empty: rank at least one candidate.")
+        raise InvalidInput(_("The ballot is empty: rank at least one candidate."))
     seen: set[CandidateId] = set()
     items: list[RankItem] = []
     for rank, item in enumerate(ballot, start=1):
         if isinstance(item, list | tuple | set | frozenset):
             if not ties:
                 raise InvalidInput(
-                    f"Rank {rank} holds several candidates; this method ranks candidates one "
-                    "at a time."
+                    _(
+                        "Rank %(rank)d holds several candidates; this method ranks candidates "
+                        "one at a time."
+                    )
+                    % {"rank": rank}
                 )
             group = [_candidate(c, position) for c in item]
             if not group:
-                raise InvalidInput(f"Rank {rank} is an empty group.")
+                raise InvalidInput(_("Rank %(rank)d is an empty group.") % {"rank": rank})
         else:
             group = [_candidate(item, position)]
         for candidate in group:
             if candidate in seen:
-                raise InvalidInput(f"Candidate {candidate} is ranked twice.")
+                raise InvalidInput(
+                    _("Candidate %(candidate)s is ranked twice.") % {"candidate": candidate}
+                )
             seen.add(candidate)
         group.sort(key=position.__getitem__)
         items.append(group[0] if len(group) == 1 else tuple(group))
@@ -199,17 +214,20 @@ def normalise_choice(
     """A set of candidates (approved, or chosen up to ``limit``), in candidate-list order."""
     position = {c: i for i, c in enumerate(candidates)}
     if isinstance(ballot, str | bytes) or not isinstance(ballot, Iterable):
-        raise InvalidInput("A ballot is a list of candidates.")
+        raise InvalidInput(_("A ballot is a list of candidates."))
     chosen: set[CandidateId] = set()
     for item in ballot:
         candidate = _candidate(item, position)
         if candidate in chosen:
-            raise InvalidInput(f"Candidate {candidate} is chosen twice.")
+            raise InvalidInput(
+                _("Candidate %(candidate)s is chosen twice.") % {"candidate": candidate}
+            )
         chosen.add(candidate)
     if not chosen:
-        raise InvalidInput("The ballot is empty: choose at least one candidate.")
+        raise InvalidInput(_("The ballot is empty: choose at least one candidate."))
     if limit is not None and len(chosen) > limit:
         raise InvalidInput(
-            f"Too many choices: {len(chosen)} candidates chosen, at most {limit} allowed."
+            _("Too many choices: %(chosen)d candidates chosen, at most %(limit)d allowed.")
+            % {"chosen": len(chosen), "limit": limit}
         )
     return tuple(sorted(chosen, key=position.__getitem__))

@@ -34,6 +34,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from core.errors import InvalidInput
+from core.i18n import N_, _
 from core.voting.base import (
     APPROVAL,
     CHOOSE,
@@ -93,13 +94,15 @@ class Plurality(_ScoreMethod):
     """Block vote: choose up to ``seats`` candidates; the most chosen are elected."""
 
     name = "plurality"
-    label = "Plurality (block vote)"
+    label = N_("Plurality (block vote)")
     ballot_kind = CHOOSE
 
     def tally(self, ballots: Ballots, candidates: Sequence[CandidateId], seats: int) -> Tally:
         index, grouped = _prepare(candidates, seats, ballots)
         if len(grouped) and grouped.lengths.max() > seats:
-            raise InvalidInput(f"A ballot chooses more than {seats} candidates.")
+            raise InvalidInput(
+                _("A ballot chooses more than %(seats)d candidates.") % {"seats": seats}
+            )
         scores = choice_counts(grouped, index)
         return self._result(index, grouped, seats, scores.tolist())
 
@@ -108,7 +111,7 @@ class Approval(_ScoreMethod):
     """Approve any number of candidates; the most approved are elected."""
 
     name = "approval"
-    label = "Approval voting"
+    label = N_("Approval voting")
     ballot_kind = APPROVAL
     score_name = "approvals"
 
@@ -122,7 +125,7 @@ class Borda(_ScoreMethod):
     """Rank the candidates; n-1 points for a first place ... 0 for a last (shared when tied)."""
 
     name = "borda"
-    label = "Borda count"
+    label = N_("Borda count")
     ballot_kind = RANKED
     allows_ties = True
     score_name = "points"
@@ -143,7 +146,7 @@ class Schulze(VotingMethod):
     """Rank the candidates; the Schulze (beatpath) ranking's top ``seats`` are elected."""
 
     name = "schulze"
-    label = "Schulze method"
+    label = N_("Schulze method")
     ballot_kind = RANKED
     allows_ties = True
 
@@ -212,7 +215,7 @@ class Stv(VotingMethod):
     """Rank the candidates; single transferable vote, Scottish rules (SSI 2007/42)."""
 
     name = "stv"
-    label = "Single transferable vote (Scottish rules)"
+    label = N_("Single transferable vote (Scottish rules)")
     ballot_kind = RANKED
     allows_ties = False
 
