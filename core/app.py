@@ -22,6 +22,9 @@ from core.config import Settings, load_settings
 from core.editions.controllers import EditionPages, EditionsAPI
 from core.errors import EXCEPTION_HANDLERS
 from core.members.controllers import AccountPages, MembersAPI
+from core.notifications.controllers import NotificationPages, NotificationsAPI
+from core.notifications.inapp import unread_count
+from core.notifications.relay import Relay, RelayTask
 from core.plugins import PluginRegistry, build_registry
 from core.polls.agm_controllers import AgmAPI, ProxyPages, RoomPages
 from core.polls.controllers import PollPages, PollsAPI
@@ -29,6 +32,7 @@ from core.templating import make_environment
 from core.themes.controllers import ThemePages, ThemesAPI
 from core.web.context import RequestContextMiddleware
 from core.web.pages import PlatformAPI, PlatformPages, healthz
+from core.web.plugin_pages import PluginPages, PluginsAPI
 from core.web.security import security_headers
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -40,8 +44,13 @@ def create_app(
     *,
     registry: PluginRegistry | None = None,
     engine: Any = None,
+    relay: bool | None = None,
 ) -> Litestar:
-    """Build the application. ``engine`` lets tests hand in an already-migrated database."""
+    """Build the application. ``engine`` lets tests hand in an already-migrated database.
+
+    ``relay`` runs the notification relay as a background task of the server; by default it
+    does when the application owns its database and ``notifications.relay_in_server`` is on.
+    """
     settings = settings or load_settings()
     registry = registry or build_registry(settings)
     db.bind(engine or db.make_engine(settings))
@@ -66,6 +75,9 @@ def create_app(
         cookie_samesite="lax",
     )
 
+    if relay is None:
+        relay = engine is None and settings.notifications.relay_in_server
+
     app = Litestar(
         route_handlers=[
             PlatformPages,
@@ -83,6 +95,10 @@ def create_app(
             ProxyPages,
             RoomPages,
             AgmAPI,
+            NotificationPages,
+            NotificationsAPI,
+            PluginPages,
+            PluginsAPI,
             healthz,
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
             *plugin_routes,
@@ -97,9 +113,10 @@ def create_app(
         ),
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[security_headers(hsts=settings.cookies_secure)],
+        before_request=_count_unread,
         # Whoever hands in an engine owns its connection pool (tests do).
-        on_startup=[] if engine else [_start_database],
-        on_shutdown=[] if engine else [_stop_database],
+        on_startup=([] if engine else [_start_database]) + ([_start_relay] if relay else []),
+        on_shutdown=([_stop_relay] if relay else []) + ([] if engine else [_stop_database]),
         debug=False,
         logging_config=None,  # logging is the process's (sip serve configures it), not the app's
     )
@@ -112,6 +129,26 @@ async def _start_database() -> None:
     engine = db.engine()
     if isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(max_size=10)
+
+
+async def _start_relay(app: Litestar) -> None:
+    """Deliver the outbox from inside the server (each worker runs one; claims are safe)."""
+    task = RelayTask(Relay(app.state.registry, app.state.settings))
+    task.start()
+    app.state.relay = task
+
+
+async def _stop_relay(app: Litestar) -> None:
+    task = app.state.get("relay")
+    if task is not None:
+        await task.stop()
+
+
+async def _count_unread(request: Any) -> None:
+    """The unread count the header's Notifications link shows, for a signed-in member's pages."""
+    member = request.scope.get("state", {}).get("member")
+    if member is not None and not request.url.path.startswith(("/api/", "/static/")):
+        request.state.unread_notifications = await unread_count(member.id)
 
 
 async def _stop_database() -> None:

@@ -1,4 +1,4 @@
-"""The ``sip`` command: serve, database, plugins, members, tally."""
+"""The ``sip`` command: serve, database, plugins, members, notifications, tally."""
 
 from __future__ import annotations
 
@@ -287,6 +287,69 @@ def members_role(
         sys.exit(1)
     scope = f" {country}" if country else ""
     console.print(f"{email}: {role}{scope} {'removed' if remove else 'granted'}.", highlight=False)
+
+
+@main.group("notify")
+def notify_group() -> None:
+    """Notifications: the outbox relay."""
+
+
+@notify_group.command("run")
+@click.option("--once", is_flag=True, help="deliver what is due now, then exit")
+@click.pass_context
+def notify_run(ctx: click.Context, once: bool) -> None:
+    """Deliver the notification outbox, with retries; runs until stopped (or --once).
+
+    `sip serve` runs the same relay inside the server unless notifications.relay_in_server is
+    false. Several relays may run at once: each message is claimed by one of them.
+    """
+    import logging
+    import signal
+
+    from piccolo.engine.postgres import PostgresEngine
+
+    from core.notifications.relay import Relay, Round
+
+    settings = _settings(ctx)
+    registry = _registry(ctx)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    async def work() -> Round | None:
+        if settings.is_sqlite:
+            await db.upgrade()
+        elif pending := await db.pending_migrations():
+            errors.print(
+                f"[bold red]The database needs {len(pending)} migration(s).[/] "
+                "Run `sip db upgrade` first.",
+                highlight=False,
+            )
+            sys.exit(2)
+        engine = db.engine()
+        if isinstance(engine, PostgresEngine):
+            await engine.start_connection_pool(
+                min_size=1, max_size=settings.notifications.concurrency + 2
+            )
+        relay = Relay(registry, settings)
+        try:
+            if once:
+                return await relay.drain()
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, stop.set)
+            await relay.run(stop)
+            return None
+        finally:
+            if isinstance(engine, PostgresEngine) and engine.pool is not None:
+                await engine.close_connection_pool()
+
+    done = _run(settings, work)
+    if done is not None:
+        console.print(
+            f"Outbox: {done.sent} sent, {done.retrying} to retry later, {done.failed} failed "
+            f"({done.reminders} closing reminder message(s) written).",
+            highlight=False,
+        )
 
 
 def _recount_methods(ctx: click.Context) -> dict[str, Any]:

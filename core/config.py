@@ -10,6 +10,7 @@ import os
 import secrets
 import tomllib
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import msgspec
@@ -17,6 +18,8 @@ import msgspec
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 COUNTRIES = ("BE", "FR")
 LANGUAGES = ("nl", "fr", "en")
+
+Options = TypeVar("Options")
 
 
 class ConfigError(Exception):
@@ -56,11 +59,71 @@ class Security(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     failed_sign_in_window_minutes: int = 15
 
 
+DEFAULT_SUPPORT_THRESHOLD = 25
+
+
 class Country(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     name: str = ""
     plugins: list[str] = []
     # Supports a member's proposal needs to reach the operators' queue (support_threshold hook).
-    support_threshold: int = 25
+    support_threshold: int = DEFAULT_SUPPORT_THRESHOLD
+    # The keys the country's table sets in config.toml, filled when the file is read (so a
+    # track's own default can tell a threshold written there from the built-in one).
+    set_in_file: frozenset[str] = frozenset()
+
+
+class EmailSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """The SMTP server of the ``notify_email`` plugin; the password comes from SIP_SMTP_PASSWORD."""
+
+    host: str = "127.0.0.1"
+    port: int = 25
+    # "none" (plain, e.g. a local relay), "starttls" (upgrade on port 587) or "tls" (port 465).
+    security: str = "none"
+    username: str = ""
+    password: str = ""
+    from_address: str = ""  # empty: platform.contact_email
+    timeout_seconds: float = 30.0
+
+    def __repr__(self) -> str:  # the password is never printed
+        return (
+            f"EmailSettings(host={self.host!r}, port={self.port}, security={self.security!r}, "
+            f"username={self.username!r}, password={'***' if self.password else ''!r})"
+        )
+
+    def __rich_repr__(self) -> Any:
+        yield "host", self.host
+        yield "port", self.port
+        yield "password", "***" if self.password else ""
+
+
+class WebhookSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """Where ``notify_webhook`` posts events; the secret comes from SIP_WEBHOOK_SECRET."""
+
+    url: str = ""
+    secret: str = ""  # "whsec_" + base64 of random bytes (Standard Webhooks)
+    timeout_seconds: float = 10.0
+
+    def __repr__(self) -> str:  # the secret is never printed
+        return f"WebhookSettings(url={self.url!r}, secret={'***' if self.secret else ''!r})"
+
+    def __rich_repr__(self) -> Any:
+        yield "url", self.url
+        yield "secret", "***" if self.secret else ""
+
+
+class Notifications(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """The outbox relay: how often it looks, how it retries, and the channels' settings."""
+
+    relay_in_server: bool = True  # `sip serve` runs the relay; false: run `sip notify run`
+    poll_seconds: float = 2.0
+    batch_size: int = 50
+    concurrency: int = 4
+    max_attempts: int = 8
+    backoff_seconds: float = 30.0  # first retry; each next one waits twice as long
+    backoff_max_seconds: float = 6 * 3600.0
+    lease_seconds: float = 300.0  # a claimed message is re-delivered after this (relay killed)
+    email: EmailSettings = EmailSettings()
+    webhook: WebhookSettings = WebhookSettings()
 
 
 class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -68,7 +131,11 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     database: Database = Database()
     server: Server = Server()
     security: Security = Security()
+    notifications: Notifications = Notifications()
     countries: dict[str, Country] = {}
+    # Plugin options: [plugins.<name>] for every country, [plugins.<name>.<country>] for one.
+    # Each plugin reads them typed through ``plugin_options``.
+    plugins: dict[str, dict[str, Any]] = {}
     secret_key: str = ""
     config_path: str = ""
 
@@ -147,11 +214,54 @@ def _check(settings: Settings) -> None:
         fail("server.workers", "at least 1", settings.server.workers)
     if not settings.countries:
         fail("countries", "at least one country table ([countries.BE] or [countries.FR])", {})
+    _check_notifications(settings, fail)
     for code, country in settings.countries.items():
         if code not in COUNTRIES:
             fail(f"countries.{code}", f"one of {', '.join(COUNTRIES)}", code)
         if country.support_threshold < 1:
             fail(f"countries.{code}.support_threshold", "at least 1", country.support_threshold)
+
+
+def _check_notifications(settings: Settings, fail: Any) -> None:
+    n = settings.notifications
+    enabled = {name for country in settings.countries.values() for name in country.plugins}
+    if "notify_webhook" in enabled and not (n.webhook.url and n.webhook.secret):
+        raise ConfigError(
+            "config.toml: a country enables notify_webhook: set `notifications.webhook.url` "
+            "and the environment variable SIP_WEBHOOK_SECRET"
+        )
+    for key in ("poll_seconds", "backoff_seconds", "backoff_max_seconds", "lease_seconds"):
+        if getattr(n, key) <= 0:
+            fail(f"notifications.{key}", "a number of seconds above 0", getattr(n, key))
+    for key in ("batch_size", "concurrency", "max_attempts"):
+        if getattr(n, key) < 1:
+            fail(f"notifications.{key}", "a whole number of at least 1", getattr(n, key))
+    if n.email.security not in ("none", "starttls", "tls"):
+        fail("notifications.email.security", '"none", "starttls" or "tls"', n.email.security)
+    if not 1 <= n.email.port <= 65535:
+        fail("notifications.email.port", "a port number between 1 and 65535", n.email.port)
+    if n.email.from_address and "@" not in n.email.from_address:
+        fail("notifications.email.from_address", "an email address", n.email.from_address)
+    if n.webhook.url and urlsplit(n.webhook.url).scheme not in ("http", "https"):
+        fail("notifications.webhook.url", "an http:// or https:// address", n.webhook.url)
+    if n.webhook.secret and not webhook_secret_is_valid(n.webhook.secret):
+        # never echo the secret itself
+        raise ConfigError(
+            'SIP_WEBHOOK_SECRET must be "whsec_" followed by the base64 of at least 24 random '
+            "bytes (Standard Webhooks)"
+        )
+
+
+def webhook_secret_is_valid(secret: str) -> bool:
+    import base64
+    import binascii
+
+    if not secret.startswith("whsec_"):
+        return False
+    try:
+        return len(base64.b64decode(secret.removeprefix("whsec_"), validate=True)) >= 24
+    except (binascii.Error, ValueError):
+        return False
 
 
 def _secret_key(config_path: Path) -> str:
@@ -187,6 +297,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
             raise ConfigError(
                 f"config.toml: `{forbidden}` may not be set in the file; use SIP_SECRET_KEY"
             )
+    _notification_secrets(raw)
     raw["config_path"] = str(config_path.resolve())
     # Countries are converted one by one so that an error can name the country's key.
     raw_countries = raw.pop("countries", {})
@@ -198,13 +309,81 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         raise ConfigError(f"config.toml: {_readable(str(exc))}") from None
     countries: dict[str, Country] = {}
     for code, table in raw_countries.items():
+        if isinstance(table, dict) and "set_in_file" in table:
+            raise ConfigError(f"config.toml: `countries.{code}.set_in_file` is not a setting")
         try:
             countries[code] = msgspec.convert(table, Country, strict=True)
         except msgspec.ValidationError as exc:
             raise ConfigError(f"config.toml: {_readable(str(exc), f'countries.{code}')}") from None
+        countries[code] = msgspec.structs.replace(countries[code], set_in_file=frozenset(table))
     settings = msgspec.structs.replace(settings, countries=countries)
     _check(settings)
     return msgspec.structs.replace(settings, secret_key=_secret_key(config_path.resolve()))
+
+
+def _notification_secrets(raw: dict[str, Any]) -> None:
+    """The SMTP password and the webhook secret come from the environment, never the file."""
+    notifications = raw.get("notifications")
+    if notifications is not None and not isinstance(notifications, dict):
+        return  # the type check below names the key
+    for section, key, variable in (
+        ("email", "password", "SIP_SMTP_PASSWORD"),
+        ("webhook", "secret", "SIP_WEBHOOK_SECRET"),
+    ):
+        table = (notifications or {}).get(section)
+        if isinstance(table, dict) and key in table:
+            raise ConfigError(
+                f"config.toml: `notifications.{section}.{key}` may not be set in the file; "
+                f"use {variable}"
+            )
+        if value := os.environ.get(variable):
+            notifications = raw.setdefault("notifications", {})
+            target = notifications.setdefault(section, {})
+            if isinstance(target, dict):
+                target[key] = value
+
+
+def configured_support_threshold(settings: Settings, country: str) -> int | None:
+    """``countries.<country>.support_threshold`` when config.toml sets it (or a caller changed
+    it from the built-in 25), else None: a country track's own threshold may then apply."""
+    table = settings.countries.get(country)
+    if table is None:
+        return None
+    if (
+        "support_threshold" in table.set_in_file
+        or table.support_threshold != DEFAULT_SUPPORT_THRESHOLD
+    ):
+        return table.support_threshold
+    return None
+
+
+def plugin_options(
+    settings: Settings, plugin: str, country: str, options: type[Options]
+) -> Options:
+    """A plugin's typed options for one country.
+
+    ``[plugins.<plugin>]`` holds the options of every country, ``[plugins.<plugin>.<country>]``
+    overrides them for one. ``options`` is a msgspec Struct (``forbid_unknown_fields=True``)
+    whose defaults apply where the file says nothing; a wrong value raises ``ConfigError``
+    naming the key as written in the file.
+    """
+    table = settings.plugins.get(plugin, {})
+    shared = {k: v for k, v in table.items() if k not in COUNTRIES}
+    own = table.get(country, {})
+    if not isinstance(own, dict):
+        raise ConfigError(
+            f"config.toml: `plugins.{plugin}.{country}` must be a table like "
+            f"[plugins.{plugin}.{country}]"
+        )
+    try:
+        return msgspec.convert({**shared, **own}, options, strict=True)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        field = message.partition(" - at `$.")[2].rstrip("`").split(".")[0].split("[")[0]
+        unknown = message.partition("unknown field `")[2].partition("`")[0]
+        written_for_country = (field or unknown) in own
+        prefix = f"plugins.{plugin}.{country}" if written_for_country else f"plugins.{plugin}"
+        raise ConfigError(f"config.toml: {_readable(message, prefix)}") from None
 
 
 def _readable(message: str, prefix: str = "") -> str:

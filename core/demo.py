@@ -14,8 +14,10 @@ The seed comes in parts, each with its own marker, so a database seeded by an ol
   open poll per country on 2021-2022 with one proxy each, where the demo shareholders have not
   voted yet.
 
-Rows are written straight to the tables (the services check phases against today's date) but
-keep the services' invariants: a proposal runs in its proposer's country, ``support_count`` is
+Rows are written straight to the tables (the services check phases against today's date),
+except the 2020-2021 extensions, made through the ``extend_theme`` plugin's service and its
+rules (enabled in both countries for the seed), and the polls; the rows keep the services'
+invariants: a proposal runs in its proposer's country, ``support_count`` is
 the number of its support rows, nobody supports a theme twice or their own proposal, a merged
 proposal's supports moved to the target, and ``threshold_reached_at`` is set only when the
 real count reaches the country's threshold.
@@ -31,9 +33,11 @@ from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
+import msgspec
+
 from core import clock, db
 from core.auth.services import hash_password
-from core.config import Settings
+from core.config import Country, Settings
 from core.editions.services import (
     AGM_VOTE,
     BOARD_REVIEW,
@@ -49,6 +53,7 @@ from core.editions.services import (
     current_of,
 )
 from core.editions.tables import Edition, EditionPhase
+from core.members.model import CurrentMember
 from core.members.services import load_member
 from core.members.tables import ROLE_BOARD, ROLE_FACILITATOR, ROLE_OPERATOR, Member, MemberRole
 from core.polls import proxies as poll_proxies
@@ -58,18 +63,22 @@ from core.themes.services import (
     ACCEPTED,
     BOARD,
     DRAFT,
-    EXTENDED,
     MEMBER,
     MERGED,
     REJECTED,
     SUBMITTED,
     Rules,
+    ThemeTextIn,
+    write_texts,
 )
 from core.themes.tables import Support, Theme, ThemeText
+from plugins.extend_theme.services import NAME as EXTEND_THEME
+from plugins.extend_theme.services import extend_theme
 
 # Not a secret: the shared password of the public demo accounts, printed at start-up.
 DEMO_PASSWORD = "smart-demo-2020"
 MARKER_NUMBER = "D-0001"
+BOARD_NUMBER = "D-0003"
 
 
 @dataclass(frozen=True)
@@ -758,7 +767,7 @@ async def seed_demo(settings: Settings) -> bool:
     for part in (
         _seed_accounts,
         _seed_extra_members,
-        _seed_past_editions,
+        partial(_seed_past_editions, settings),
         partial(_seed_open_edition, settings),
         partial(_seed_polls, settings),
     ):
@@ -849,7 +858,7 @@ async def _add_theme(texts: Texts, **columns: Any) -> int:
     return theme_id
 
 
-async def _seed_past_editions() -> bool:
+async def _seed_past_editions(settings: Settings | None = None) -> bool:
     async with db.write_transaction():
         if await Edition.exists().where(Edition.slug.is_in(list(PAST_EDITIONS))):
             return False
@@ -886,23 +895,60 @@ async def _seed_past_editions() -> bool:
         }
         await _add_theme(ACCOMPANIMENT, origin=BOARD, scope="BE FR", **voted)
         await _add_theme(AFTER_THE_CRISIS, origin=BOARD, scope="BE FR", **voted)
-        await _add_theme(
-            GENDER_EQUALITY_YEAR_TWO,
-            origin=EXTENDED,
-            scope="BE FR",
-            extended_from=gender,
-            extension_rationale=GENDER_EQUALITY_RATIONALE,
-            **voted,
-        )
-        await _add_theme(
-            SHARING_ECONOMY_YEAR_TWO,
-            origin=EXTENDED,
-            scope="FR",
-            extended_from=sharing,
-            extension_rationale=SHARING_ECONOMY_RATIONALE,
-            **voted,
-        )
+        # The extensions go through extend_theme's rules, as the board would make them.
+        rules = _extension_rules(settings)
+        board = await _board()
+        for original, countries, rationale, texts in (
+            (gender, ["BE", "FR"], GENDER_EQUALITY_RATIONALE, GENDER_EQUALITY_YEAR_TWO),
+            (sharing, ["FR"], SHARING_ECONOMY_RATIONALE, SHARING_ECONOMY_YEAR_TWO),
+        ):
+            extension = await extend_theme(rules, board, original, second, countries, rationale)
+            # Its texts are the original's; the demo gives them their second-year wording.
+            await write_texts(
+                extension,
+                [
+                    ThemeTextIn(title=title, description=description, language=language)
+                    for language, (title, description) in texts.items()
+                ],
+            )
+            await Theme.update(
+                {Theme.created_at: voted["created_at"], Theme.decided_at: voted["decided_at"]}
+            ).where(Theme.id == extension)
     return True
+
+
+def _extension_rules(settings: Settings | None) -> Rules:
+    """The platform's rules with extend_theme enabled in both countries (the demo's past
+    extensions are made through it, whatever the operator enables today)."""
+    from core.plugins import build_registry
+
+    base = settings or Settings(
+        countries={"BE": Country(name="Belgium"), "FR": Country(name="France")}
+    )
+    countries = dict(base.countries)
+    for code in ("BE", "FR"):
+        country = countries.get(code) or Country(name=code)
+        if EXTEND_THEME not in country.plugins:
+            country = msgspec.structs.replace(country, plugins=[*country.plugins, EXTEND_THEME])
+        countries[code] = country
+    enabled = msgspec.structs.replace(base, countries=countries)
+    return Rules(build_registry(enabled), enabled)
+
+
+async def _board() -> CurrentMember:
+    """The demo's board member, who extends the themes (a stand-in if the account is gone)."""
+    row = await Member.select(Member.id).where(Member.member_number == BOARD_NUMBER).first()
+    found = await load_member(row["id"]) if row else None
+    return found or CurrentMember(
+        id=0,
+        member_number=BOARD_NUMBER,
+        email="",
+        name="",
+        country="BE",
+        language="fr",
+        shareholder=False,
+        roles=((ROLE_BOARD, ""),),
+    )
 
 
 def _thresholds(settings: Settings, edition: EditionInfo) -> dict[str, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -46,6 +47,7 @@ class ThresholdReached(ThemeEvent, frozen=True, tag="threshold_reached"):
 
     supports: int
     threshold: int
+    proposer_id: int | None = None
 
 
 class ThemeAccepted(ThemeEvent, frozen=True, tag="theme_accepted"):
@@ -70,6 +72,26 @@ class ThemeMerged(ThemeEvent, frozen=True, tag="theme_merged"):
     into_theme_id: int
     supports_moved: int
     proposer_id: int | None = None
+
+
+class PollEvent(Event, frozen=True):
+    """Something happened to a country's AGM poll."""
+
+    poll_id: int
+    edition: str
+    closes_at: datetime
+
+
+class PollOpened(PollEvent, frozen=True, tag="poll_opened"):
+    """An operator opened a poll: its country's shareholders can vote."""
+
+
+class PollClosing(PollEvent, frozen=True, tag="poll_closing"):
+    """An open poll closes within 24 hours (sent to shareholders who have not voted yet)."""
+
+
+class ResultsPublished(PollEvent, frozen=True, tag="results_published"):
+    """A closed poll's result and ballot list are published."""
 
 
 def emit(registry: PluginRegistry, event: Event) -> None:

@@ -9,7 +9,7 @@ can replace them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,17 +20,21 @@ if TYPE_CHECKING:
     from core.editions.services import EditionInfo
     from core.events import Event
     from core.members.model import CurrentMember
+    from core.notifications import Notifier
     from core.polls.services import PollInfo
+    from core.themes.extensions import ExtensionCandidate, Refusal
     from core.tracks import Track
     from core.voting import VotingMethod
 
 
 @hookspec
 def register_tracks() -> Sequence[Track]:
-    """Per country. Return the country tracks this plugin provides (code, languages, name).
+    """Per country. Return the country tracks this plugin provides (code, name, languages,
+    localities where working groups meet, AGM defaults: month, voting method, seats).
 
-    The platform uses the track whose code is the country's; without one it falls back to a
-    plain track that offers every interface language.
+    The platform uses the track whose code is the country's (``core.tracks.track_of``); without
+    one it falls back to a plain track: every interface language, online meetings only and the
+    core's AGM defaults.
     """
 
 
@@ -59,12 +63,27 @@ def register_voting_methods() -> Sequence[VotingMethod]:
     """
 
 
+@hookspec
+def register_notifiers(settings: Settings) -> Sequence[Notifier]:
+    """Per country. Return the notification channels (``core.notifications.Notifier``) this
+    plugin provides: email, webhook, SMS ...
+
+    Called when an event that notifies is written to the outbox (which channels get a message)
+    and when the relay delivers one (which object sends it), always for the event's country, so
+    a channel disabled for a country has no effect there. The in-app notification centre is the
+    core's own channel and always present; a plugin's channel of the same ``name`` replaces it.
+    """
+
+
 @hookspec(firstresult=True)
-def deliver_sign_in_link(member: Any, url: str, expires_minutes: int) -> bool | None:
+def deliver_sign_in_link(
+    member: Any, url: str, expires_minutes: int, settings: Settings
+) -> bool | Awaitable[bool] | None:
     """Per country (the member's). Send a one-time sign-in link to a member.
 
-    Return ``True`` when the link was handed to a channel; the first plugin that does wins.
-    The core default writes the link to the server log.
+    Return ``True`` when the link was handed to a channel (or an awaitable that sends it and
+    gives ``True``); the first plugin that answers wins. The core default writes the link to
+    the server log.
     """
 
 
@@ -96,9 +115,26 @@ def proxy_limit(poll: PollInfo, country: str, settings: Settings) -> int | None:
     """
 
 
+@hookspec(firstresult=True)
+def extension_allowed(
+    candidate: ExtensionCandidate, edition: EditionInfo, country: str, settings: Settings
+) -> bool | str | Refusal | None:
+    """Per country (the one the theme would run in). May this theme of an earlier edition be
+    extended into ``edition`` for ``country``, joining it without an AGM vote?
+
+    Return ``True`` to allow, a ``core.themes.extensions.Refusal`` (or a message) naming the
+    rule to refuse, ``None`` to leave it to the next plugin. The first answer wins. The shipped
+    ``extend_theme`` plugin answers last with its rules (the previous edition only, within the
+    countries it ran in, at most ``max_consecutive`` extensions in a row); where no plugin
+    answers, extending themes is not enabled for the country.
+    """
+
+
 @hookspec
 def on_event(event: Event) -> None:
     """Per country (the event's). Receive a domain event after its change was committed.
 
-    Notification channels, audit trails and integrations follow the platform through this.
+    Audit trails and integrations follow the platform through this. It is called once, in the
+    process that made the change, so it can miss an event (a crash right after the commit):
+    notifications go through the outbox instead (``register_notifiers``).
     """

@@ -7,6 +7,12 @@ from piccolo.conf.apps import AppConfig
 from core.auth.tables import SignInFailure, SignInToken, WebSession
 from core.editions.tables import Edition, EditionPhase
 from core.members.tables import Member, MemberRole
+from core.notifications.tables import (
+    Notification,
+    NotificationEvent,
+    NotificationPreference,
+    OutboxMessage,
+)
 from core.polls.tables import Ballot, Participation, Poll, PollCandidate, Presence, Proxy
 from core.themes.tables import Support, Theme, ThemeText
 
@@ -27,6 +33,10 @@ TABLES = [
     Ballot,
     Proxy,
     Presence,
+    NotificationEvent,
+    OutboxMessage,
+    Notification,
+    NotificationPreference,
 ]
 
 APP_CONFIG = AppConfig(

@@ -18,7 +18,7 @@ import pluggy
 
 import plugins as shipped_package
 from core import PROJECT_NAME, hookspecs
-from core.config import ConfigError, Settings
+from core.config import ConfigError, Settings, plugin_options
 
 # The core's own behaviour, registered as ordinary plugins (their hooks are trylast).
 DEFAULT_PLUGINS: tuple[str, ...] = (
@@ -26,6 +26,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "core.defaults.events",
     "core.defaults.rules",
     "core.defaults.voting",
+    "core.defaults.notifiers",
 )
 
 ENTRY_POINT_GROUP = PROJECT_NAME
@@ -138,15 +139,29 @@ def build_registry(settings: Settings, extra: dict[str, object] | None = None) -
                     f"installed; installed plugins: {available or 'none'}"
                 )
         countries[code] = list(country.plugins)
+    for name in sorted(settings.plugins):
+        if name not in installed or installed[name].source == SOURCE_CORE:
+            raise ConfigError(
+                f'config.toml: `plugins.{name}`: options for "{name}", which is not an '
+                "installed plugin"
+            )
 
     pm = pluggy.PluginManager(PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
-    for name in DEFAULT_PLUGINS:
-        pm.register(importlib.import_module(name), name=name)
     wanted = {name for names in countries.values() for name in names}
     for name in sorted(wanted):
         plugin = (extra or {}).get(name) or _load(installed[name])
         pm.register(plugin, name=name)
+        # A plugin that declares typed options (``OPTIONS``) has them checked at start-up.
+        options = getattr(plugin, "OPTIONS", None)
+        if options is not None:
+            for code in sorted(c for c, names in countries.items() if name in names):
+                plugin_options(settings, name, code, options)
+    # The core's defaults go in last: pluggy calls the trylast implementation registered
+    # first at the very end, so a plugin's own trylast answer (a country track's usual rule)
+    # still comes before the core's, and any plain plugin before both.
+    for name in DEFAULT_PLUGINS:
+        pm.register(importlib.import_module(name), name=name)
     pm.check_pending()
     return PluginRegistry(pm=pm, installed=installed, countries=countries)
 

@@ -9,11 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PrefixLoader,
+    pass_context,
+    select_autoescape,
+)
 
 from core import i18n
 from core.config import LANGUAGES, PROJECT_ROOT
+from core.tracks import Track, track_of
 
 CORE_TEMPLATES = PROJECT_ROOT / "templates"
 
@@ -37,4 +46,12 @@ def make_environment(extra_dirs: Iterable[str | Path]) -> Environment:
     # Translated names: country_name(code, configured name), role_labels(member.roles).
     env.globals["country_name"] = i18n.country_name
     env.globals["role_labels"] = i18n.role_labels
+    env.globals["track"] = _track
     return env
+
+
+@pass_context
+def _track(context: Any, code: str) -> Track:
+    """A country's track in a page: ``track("BE").agm.method``, ``track("FR").localities``."""
+    state = context["request"].app.state
+    return track_of(state.registry, state.settings, code)

@@ -389,3 +389,75 @@ async def test_hook_proxy_limit(database):
                 rules, one_too_many, poll_id, f"holder@{country.lower()}.example.org"
             )
         assert len(await proxies.proxies_held(holder, poll_id)) == allowed
+
+
+async def test_hook_register_notifiers(database):
+    """A channel a plugin registers for FR gets FR members' notifications, per member and
+    through the relay; BE members' notifications never reach it. The in-app centre stays."""
+    from core.notifications import Notifier
+    from core.notifications.relay import Relay
+    from core.notifications.tables import OutboxMessage
+    from core.themes.services import Rules
+    from tests.notify_support import accepted_proposal, member
+
+    class Pigeon(Notifier):
+        name = "pigeon"
+        label = "Carrier pigeon"
+
+        def __init__(self) -> None:
+            self.flown: list[tuple[str, int, str]] = []
+
+        async def deliver(self, delivery):
+            self.flown.append((delivery.event_type, delivery.member.id, delivery.key))
+
+    pigeon = Pigeon()
+
+    class Loft:
+        @hookimpl
+        def register_notifiers(self, settings):
+            return [pigeon]
+
+    settings = with_plugins(database, ["track_be"], ["track_fr", "loft"])
+    registry = build_registry(settings, extra={"loft": Loft()})
+    rules = Rules(registry=registry, settings=settings)
+    fr, be = await member("FR", language="fr"), await member("BE")
+    await accepted_proposal(rules, fr)
+    await accepted_proposal(rules, be)
+
+    channels = {
+        (r["country"], r["channel"])
+        for r in await OutboxMessage.select(OutboxMessage.country, OutboxMessage.channel)
+    }
+    assert channels == {("FR", "in_app"), ("FR", "pigeon"), ("BE", "in_app")}
+    await Relay(registry, settings).drain()
+    assert [(kind, who) for kind, who, _key in pigeon.flown] == [("theme_accepted", fr.id)]
+    assert pigeon.flown[0][2].endswith(f"/pigeon/{fr.id}")
+
+
+async def test_hook_extension_allowed(database):
+    """A BE plugin answers before extend_theme's rules in BE: it lets an extension run a
+    third year and refuses a theme by a rule of its own; FR keeps extend_theme's rules."""
+    from core.themes.extensions import Refusal
+    from plugins.extend_theme.services import ExtensionRefused
+    from tests.test_extend_theme import build_cycle, configured, extend, refused
+
+    class BelgianRules:
+        @hookimpl
+        def extension_allowed(self, candidate, country):
+            if candidate.title == "Sharing economy":
+                return Refusal("closed_debate", "Belgium closed the sharing economy debate.")
+            return True if candidate.consecutive < 2 else None  # None: extend_theme decides
+
+    settings = configured(database, be=("extend_theme", "belgian_rules"))
+    cycle = await build_cycle(settings, extra={"belgian_rules": BelgianRules()})
+    first = await extend(cycle, cycle.board, cycle.gender, ["BE", "FR"])
+    assert await extend(cycle, cycle.board, first, ["BE"], slug="2021-2022")
+    error = await refused(cycle, cycle.board, first, ["FR"], slug="2021-2022")
+    assert error.rule == "max_consecutive"
+
+    error = await refused(cycle, cycle.op_be, cycle.sharing, ["BE"], error=ExtensionRefused)
+    assert (error.rule, error.message) == (
+        "closed_debate",
+        "Belgium closed the sharing economy debate.",
+    )
+    assert await extend(cycle, cycle.op_fr, cycle.sharing, ["FR"])

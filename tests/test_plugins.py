@@ -159,11 +159,12 @@ def test_plugin_enabled_for_one_country_has_no_effect_on_the_other(tmp_path):
     class M:
         email = "x@example.org"
 
+    settings = settings_with(tmp_path, be=["recorder"], fr=[])
     assert registry.for_country("BE").deliver_sign_in_link(
-        member=M(), url="be-link", expires_minutes=30
+        member=M(), url="be-link", expires_minutes=30, settings=settings
     )
     assert registry.for_country("FR").deliver_sign_in_link(
-        member=M(), url="fr-link", expires_minutes=30
+        member=M(), url="fr-link", expires_minutes=30, settings=settings
     )
     assert recorder.links == ["be-link"]  # FR fell through to the core default (the log)
 

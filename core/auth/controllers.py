@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import msgspec
@@ -60,9 +61,11 @@ async def send_sign_in_link(request: Req, email: str) -> None:
     token = await auth.create_sign_in_link(member.id, minutes)
     url = f"{settings.platform.base_url.rstrip('/')}/sign-in/link/{token}"
     registry = request.app.state.registry
-    registry.for_country(member.country).deliver_sign_in_link(
-        member=member, url=url, expires_minutes=minutes
+    sent = registry.for_country(member.country).deliver_sign_in_link(
+        member=member, url=url, expires_minutes=minutes, settings=settings
     )
+    if inspect.isawaitable(sent):  # a channel that sends asynchronously (notify_email)
+        await sent
 
 
 async def sign_in(request: Req, member_id: int, response: Response[Any]) -> Response[Any]:

@@ -10,7 +10,7 @@ from litestar import Controller, Request, get, post, put
 from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 
-from core import clock
+from core import clock, i18n
 from core.config import COUNTRIES
 from core.editions import services as editions
 from core.editions.services import PHASES, EditionInfo, PhaseWindow, phase_label
@@ -18,6 +18,7 @@ from core.errors import DomainError, Forbidden, InvalidInput
 from core.i18n import _
 from core.members.controllers import require_member
 from core.members.model import CurrentMember
+from core.themes.queries import extensions_in
 from core.web.context import page
 
 Req = Request[Any, Any, Any]
@@ -98,7 +99,8 @@ class EditionPages(Controller):
     @get("/editions/{slug:str}", name="edition")
     async def show(self, request: Req, slug: FromPath[str]) -> Template:
         edition = await editions.get_edition(slug)
-        return page(request, "edition.html", edition_context(edition))
+        extensions = await extensions_in(edition.id, i18n.current_language.get())
+        return page(request, "edition.html", {**edition_context(edition), "extensions": extensions})
 
     @get("/editions/{slug:str}/calendar/{country:str}", name="edition_calendar")
     async def calendar_form(

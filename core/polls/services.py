@@ -24,12 +24,15 @@ import msgspec
 
 from core import clock, db
 from core.config import COUNTRIES
+from core.editions.services import get_edition_by_id
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.events import PollOpened, ResultsPublished
 from core.i18n import N_, _
 from core.members.model import CurrentMember
 from core.polls.tables import Ballot, Participation, Poll, PollCandidate
 from core.themes.services import ACCEPTED, EXTENDED, Rules
 from core.themes.tables import Theme
+from core.tracks import track_of
 from core.voting import VotingMethod, voting_method
 from core.voting.base import Tally
 
@@ -96,22 +99,41 @@ def require_operator(actor: CurrentMember, country: str) -> None:
         raise Forbidden(_("Only operators of %(countries)s can do this.") % {"countries": country})
 
 
+class PollDefaults(msgspec.Struct, frozen=True):
+    """How a country's general meeting usually votes: where the poll form starts."""
+
+    country: str
+    method: str
+    seats: int
+    month: int  # the month the AGM is usually held in
+
+
+def poll_defaults(rules: Rules, country: str) -> PollDefaults:
+    """The AGM habits of the country's track (``register_tracks``), else the core's."""
+    agm = track_of(rules.registry, rules.settings, country).agm
+    return PollDefaults(country=country, method=agm.method, seats=agm.seats, month=agm.month)
+
+
 async def create_poll(
     rules: Rules,
     actor: CurrentMember,
     edition_id: int,
     country: str,
-    method: str,
-    seats: int,
+    method: str | None,
+    seats: int | None,
     opens_at: datetime,
     closes_at: datetime,
     quorum: int | None = None,
 ) -> int:
     """A poll on the themes accepted for the country's ballot (extended themes are not voted
-    on), in a candidate order drawn at random: that order breaks ties."""
+    on), in a candidate order drawn at random: that order breaks ties. A method left empty
+    or seats left None are the country's usual ones (``poll_defaults``)."""
     if country not in COUNTRIES:
         raise InvalidInput(_("Unknown country %(code)s.") % {"code": country})
     require_operator(actor, country)
+    defaults = poll_defaults(rules, country)
+    method = method or defaults.method
+    seats = defaults.seats if seats is None else seats
     _method(rules, method)
     if closes_at <= opens_at:
         raise InvalidInput(_("The poll must close after it opens."))
@@ -154,15 +176,24 @@ async def create_poll(
 
 
 async def open_poll(rules: Rules, actor: CurrentMember, poll_id: int) -> None:
+    """Open a draft poll; its country's shareholders are notified (outbox, same transaction)."""
     poll = await get_poll(poll_id)
     require_operator(actor, poll.country)
-    changed = await (
-        Poll.update({Poll.state: OPEN})
-        .where((Poll.id == poll_id) & (Poll.state == DRAFT))
-        .returning(Poll.id)
+    edition = await get_edition_by_id(poll.edition_id)
+    opened = PollOpened(
+        country=poll.country, poll_id=poll_id, edition=edition.slug, closes_at=poll.closes_at
     )
+    async with db.write_transaction():
+        changed = await (
+            Poll.update({Poll.state: OPEN})
+            .where((Poll.id == poll_id) & (Poll.state == DRAFT))
+            .returning(Poll.id)
+        )
+        if changed:
+            await rules.notify(opened)
     if not changed:
         raise Conflict(_("Only a draft poll can be opened."))
+    rules.emit(opened)
 
 
 async def close_poll(rules: Rules, actor: CurrentMember | None, poll_id: int) -> None:
@@ -283,15 +314,27 @@ async def publish(rules: Rules, actor: CurrentMember, poll_id: int) -> Tally:
         [_freeze(b.ballot) for b in ballots], [n for n, _t in poll.candidates], poll.seats
     )
     digest = hashlib.sha256(msgspec.json.encode([[b.receipt_hash, b.ballot] for b in ballots]))
+    edition = await get_edition_by_id(poll.edition_id)
+    published = ResultsPublished(
+        country=poll.country, poll_id=poll_id, edition=edition.slug, closes_at=poll.closes_at
+    )
     async with db.write_transaction():
-        await Poll.update(
-            {
-                Poll.state: PUBLISHED,
-                Poll.published_at: clock.now(),
-                Poll.result: msgspec.json.encode(tally).decode(),
-                Poll.ballots_digest: digest.hexdigest(),
-            }
-        ).where((Poll.id == poll_id) & (Poll.state == CLOSED))
+        changed = await (
+            Poll.update(
+                {
+                    Poll.state: PUBLISHED,
+                    Poll.published_at: clock.now(),
+                    Poll.result: msgspec.json.encode(tally).decode(),
+                    Poll.ballots_digest: digest.hexdigest(),
+                }
+            )
+            .where((Poll.id == poll_id) & (Poll.state == CLOSED))
+            .returning(Poll.id)
+        )
+        if changed:  # only the publication that happened notifies (publishing is idempotent)
+            await rules.notify(published)
+    if changed:
+        rules.emit(published)
     return await result_of(poll_id)
 
 

@@ -12,7 +12,9 @@ from core.i18n import _
 from core.members.model import CurrentMember
 from core.members.tables import Member
 from core.themes.services import (
+    ACCEPTED,
     DRAFT,
+    EXTENDED,
     ID_MAX,
     ORIGINS,
     PUBLIC_STATUSES,
@@ -56,6 +58,22 @@ class ThemeDetail(ThemeSummary):
     rejection_reason: str = ""
     extension_rationale: str = ""
     supported_by_me: bool = False
+    # For an extension: the theme it continues, as the reader sees it.
+    extended_from_title: str = ""
+    extended_from_edition: str = ""
+
+
+class ExtendedTheme(msgspec.Struct):
+    """A theme that joined an edition as an extension, with the theme it continues."""
+
+    id: int
+    title: str
+    language: str
+    countries: list[str]
+    rationale: str
+    extended_from: int | None
+    original_title: str
+    original_edition: str
 
 
 class ThemePage(msgspec.Struct):
@@ -207,6 +225,7 @@ async def theme_detail(theme_id: int, language: str, viewer: CurrentMember | Non
         supported = await Support.exists().where(
             (Support.theme == theme_id) & (Support.member == viewer.id)
         )
+    original_title, original_edition = await _original(row["extended_from"], language)
     return ThemeDetail(
         **summary,
         texts=[
@@ -217,7 +236,55 @@ async def theme_detail(theme_id: int, language: str, viewer: CurrentMember | Non
         rejection_reason=row["rejection_reason"],
         extension_rationale=row["extension_rationale"],
         supported_by_me=supported,
+        extended_from_title=original_title,
+        extended_from_edition=original_edition,
     )
+
+
+async def _original(theme_id: int | None, language: str) -> tuple[str, str]:
+    """The title (in ``language`` when it has one) and edition of the theme an extension
+    continues; empty strings when there is none."""
+    if theme_id is None:
+        return "", ""
+    row = (
+        await Theme.select(Theme.id, Theme.original_language, Theme.edition.slug)
+        .where(Theme.id == theme_id)
+        .first()
+    )
+    if row is None:
+        return "", ""
+    texts = (await _texts([theme_id])).get(theme_id, {})
+    chosen = texts.get(language) or texts.get(row["original_language"]) or {"title": ""}
+    return chosen["title"], row["edition.slug"]
+
+
+async def extensions_in(edition_id: int, language: str) -> list[ExtendedTheme]:
+    """The themes that joined the edition as extensions (no AGM vote), with their originals."""
+    rows = (
+        await Theme.select()
+        .where(
+            (Theme.edition == edition_id) & (Theme.origin == EXTENDED) & (Theme.status == ACCEPTED)
+        )
+        .order_by(Theme.id)
+    )
+    texts = await _texts([r["id"] for r in rows])
+    found = []
+    for row in rows:
+        summary = _summary(row, texts.get(row["id"], {}), language)
+        original_title, original_edition = await _original(row["extended_from"], language)
+        found.append(
+            ExtendedTheme(
+                id=row["id"],
+                title=summary["title"],
+                language=summary["language"],
+                countries=summary["countries"],
+                rationale=row["extension_rationale"],
+                extended_from=row["extended_from"],
+                original_title=original_title,
+                original_edition=original_edition,
+            )
+        )
+    return found
 
 
 async def my_proposals(member: CurrentMember, language: str) -> list[ThemeSummary]:

@@ -2,7 +2,8 @@
 
 Every rule that reads before it writes runs in one write transaction (IMMEDIATE on SQLite),
 and the unique index on (theme, member) decides double supports, also under races. Events go
-to the country's plugins after the commit.
+to the country's plugins after the commit; notifications are written to the outbox inside the
+transaction (``Rules.notify``).
 """
 
 from __future__ import annotations
@@ -71,6 +72,14 @@ class Rules:
     def emit(self, *events: Event) -> None:
         for event in events:
             emit(self.registry, event)
+
+    async def notify(self, *events: Event) -> None:
+        """Write the events' notifications to the outbox. Call it inside the change's write
+        transaction: they commit, or roll back, with the change."""
+        from core.notifications.outbox import enqueue
+
+        for event in events:
+            await enqueue(event, self.registry, self.settings)
 
 
 class ThemeTextIn(msgspec.Struct):
@@ -195,6 +204,23 @@ async def _replace_text(theme_id: int, text: ThemeTextIn) -> None:
         (ThemeText.theme == theme_id) & (ThemeText.language == text.language)
     )
     await _insert_text(theme_id, text)
+
+
+async def write_texts(theme_id: int, texts: list[ThemeTextIn]) -> None:
+    """Give a theme these texts, each replacing the one it had in its language, inside the
+    caller's transaction. For the platform's own writes (an extension copying its original's
+    texts, the demo); people's edits go through ``set_text`` and ``edit_draft``."""
+    for text in texts:
+        await _replace_text(theme_id, text)
+
+
+async def texts_of(theme_id: int) -> list[ThemeTextIn]:
+    """Every language of a theme's text."""
+    rows = await ThemeText.select().where(ThemeText.theme == theme_id).order_by(ThemeText.id)
+    return [
+        ThemeTextIn(title=r["title"], description=r["description"], language=r["language"])
+        for r in rows
+    ]
 
 
 async def set_text(rules: Rules, actor: CurrentMember, theme_id: int, text: ThemeTextIn) -> None:
@@ -342,6 +368,7 @@ async def support(
     edition = await get_edition_by_id(row["edition"])
     require_phase(edition, actor.country, PROPOSALS, today)
     threshold = rules.threshold(edition, countries[0])
+    announced: ThresholdReached | None = None
     try:
         async with db.write_transaction():
             if (await _locked_row(theme_id))["status"] != SUBMITTED:  # moderated meanwhile
@@ -356,21 +383,23 @@ async def support(
                     .where((Theme.id == theme_id) & Theme.threshold_reached_at.is_null())
                     .returning(Theme.id)
                 )
+            if reached:
+                announced = ThresholdReached(
+                    country=countries[0],
+                    theme_id=theme_id,
+                    edition=edition.slug,
+                    title=await _title(theme_id, row["original_language"]),
+                    supports=count,
+                    threshold=threshold,
+                    proposer_id=row["proposer"],
+                )
+                await rules.notify(announced)
     except Exception as exc:
         if db.is_unique_violation(exc):
             raise Conflict(_("You already support this proposal.")) from None
         raise
-    if reached:
-        rules.emit(
-            ThresholdReached(
-                country=countries[0],
-                theme_id=theme_id,
-                edition=edition.slug,
-                title=await _title(theme_id, row["original_language"]),
-                supports=count,
-                threshold=threshold,
-            )
-        )
+    if announced is not None:
+        rules.emit(announced)
     return count
 
 
@@ -437,31 +466,33 @@ async def _decide(
     **details: Any,
 ) -> None:
     """An operator's decision on a submitted proposal: one conditional UPDATE (a proposal
-    decided meanwhile is refused with ``refused``), then the event after the commit."""
+    decided meanwhile is refused with ``refused``) with its notifications, then the event
+    after the commit."""
     row = await _theme_row(theme_id, actor)
     _require_operator(actor, scope_countries(row["scope"]))
     if check is not None:
         check()
+    edition = await get_edition_by_id(row["edition"])
+    decided = event(
+        country=scope_countries(row["scope"])[0],
+        theme_id=theme_id,
+        edition=edition.slug,
+        title=await _title(theme_id, row["original_language"]),
+        actor_id=actor.id,
+        proposer_id=row["proposer"],
+        **details,
+    )
     async with db.write_transaction():
         changed = await (
             Theme.update({**changes, Theme.decided_at: clock.now()})
             .where((Theme.id == theme_id) & (Theme.status == SUBMITTED))
             .returning(Theme.id)
         )
+        if changed:
+            await rules.notify(decided)
     if not changed:
         raise Conflict(refused)
-    edition = await get_edition_by_id(row["edition"])
-    rules.emit(
-        event(
-            country=scope_countries(row["scope"])[0],
-            theme_id=theme_id,
-            edition=edition.slug,
-            title=await _title(theme_id, row["original_language"]),
-            actor_id=actor.id,
-            proposer_id=row["proposer"],
-            **details,
-        )
-    )
+    rules.emit(decided)
 
 
 async def accept(rules: Rules, actor: CurrentMember, theme_id: int) -> None:
@@ -560,29 +591,31 @@ async def merge(rules: Rules, actor: CurrentMember, theme_id: int, into_id: int)
                 .where((Theme.id == into_id) & Theme.threshold_reached_at.is_null())
                 .returning(Theme.id)
             )
-    events: list[Event] = [
-        ThemeMerged(
-            country=source_countries[0],
-            theme_id=theme_id,
-            edition=edition.slug,
-            title=await _title(theme_id, row["original_language"]),
-            actor_id=actor.id,
-            into_theme_id=into_id,
-            supports_moved=len(moved),
-            proposer_id=row["proposer"],
-        )
-    ]
-    if reached:
-        events.append(
-            ThresholdReached(
+        events: list[Event] = [
+            ThemeMerged(
                 country=source_countries[0],
-                theme_id=into_id,
+                theme_id=theme_id,
                 edition=edition.slug,
-                title=await _title(into_id, target["original_language"]),
-                supports=count,
-                threshold=threshold,
+                title=await _title(theme_id, row["original_language"]),
+                actor_id=actor.id,
+                into_theme_id=into_id,
+                supports_moved=len(moved),
+                proposer_id=row["proposer"],
             )
-        )
+        ]
+        if reached:
+            events.append(
+                ThresholdReached(
+                    country=source_countries[0],
+                    theme_id=into_id,
+                    edition=edition.slug,
+                    title=await _title(into_id, target["original_language"]),
+                    supports=count,
+                    threshold=threshold,
+                    proposer_id=target["proposer"],
+                )
+            )
+        await rules.notify(*events)
     rules.emit(*events)
     return count
 

@@ -15,7 +15,7 @@ from core.errors import InvalidInput
 from core.i18n import _
 from core.members.model import CurrentMember
 from core.members.services import set_language
-from core.tracks import Track
+from core.tracks import AgmDefaults, Track, track_of
 from core.web.context import language_cookie, member_of, page, safe_next, settings_of
 
 Req = Request[Any, Any, Any]
@@ -30,6 +30,8 @@ class CountryInfo(msgspec.Struct):
     code: str
     name: str
     languages: tuple[str, ...]
+    localities: tuple[str, ...] = ()  # where working groups can meet
+    agm: AgmDefaults | None = None  # how its general meeting usually votes
 
 
 class Home(msgspec.Struct):
@@ -41,19 +43,15 @@ class Home(msgspec.Struct):
 
 def track_for(request: Req, country: str) -> Track:
     """The country's track from its enabled plugins, else a plain one with every language."""
-    settings = settings_of(request)
-    registry = request.app.state.registry
-    for tracks in registry.for_country(country).register_tracks():
-        for track in tracks:
-            if track.code == country:
-                return track
-    return Track(code=country, name=settings.countries[country].name or country)
+    return track_of(request.app.state.registry, settings_of(request), country)
 
 
 def home_data(request: Req) -> Home:
     settings = settings_of(request)
     countries = [
-        CountryInfo(code=t.code, name=t.name, languages=t.languages)
+        CountryInfo(
+            code=t.code, name=t.name, languages=t.languages, localities=t.localities, agm=t.agm
+        )
         for t in (track_for(request, code) for code in settings.countries)
     ]
     return Home(

@@ -1,0 +1,262 @@
+"""The events that notify: who receives each, what it says, and where it links to.
+
+Texts are written with ``_()`` and rendered in the reader's language (``in_language``), so a
+member reads an email in the language of their account and the in-app centre follows the
+language they browse in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Union
+from zoneinfo import ZoneInfo
+
+import msgspec
+from babel.dates import format_datetime
+
+from core import i18n
+from core.events import (
+    Event,
+    PollClosing,
+    PollOpened,
+    ResultsPublished,
+    ThemeAccepted,
+    ThemeMerged,
+    ThemeRejected,
+    ThresholdReached,
+    event_type,
+)
+from core.i18n import N_, _
+from core.members.tables import ROLE_OPERATOR, Member, MemberRole
+
+TIME_ZONES = {"BE": "Europe/Brussels", "FR": "Europe/Paris"}
+
+
+@contextlib.contextmanager
+def in_language(language: str) -> Iterator[None]:
+    """Translate with ``_()`` in ``language`` inside the block (a member's, not the request's)."""
+    token = i18n.current_language.set(language)
+    try:
+        yield
+    finally:
+        i18n.current_language.reset(token)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    body: str
+    path: str  # a path on the platform, e.g. /themes/12
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One event type that notifies."""
+
+    event: type[Event]
+    label: str  # N_(), shown on the preferences form
+    # Concerns the member directly (their proposal, their missing vote): email is on by default.
+    direct: bool
+    recipients: Callable[[Any], Awaitable[list[int]]]
+    render: Callable[[Any], Rendered]
+    key: Callable[[Any], str]
+
+    @property
+    def type(self) -> str:
+        return event_type_of(self.event)
+
+
+def event_type_of(cls: type[Event]) -> str:
+    return str(cls.__struct_config__.tag)
+
+
+def when(moment: datetime, country: str) -> str:
+    """A date and time in the country's time zone, written the reader's way."""
+    local = moment.astimezone(ZoneInfo(TIME_ZONES.get(country, "UTC")))
+    return format_datetime(local, "d MMMM y, HH:mm zzz", locale=i18n.current_language.get())
+
+
+# -- recipients ------------------------------------------------------------------------------
+
+
+async def _proposer(event: Any) -> list[int]:
+    return [event.proposer_id] if event.proposer_id is not None else []
+
+
+async def _operators(country: str) -> list[int]:
+    rows = await MemberRole.select(MemberRole.member).where(
+        (MemberRole.role == ROLE_OPERATOR) & (MemberRole.country == country)
+    )
+    return [r["member"] for r in rows]
+
+
+async def _proposer_and_operators(event: ThresholdReached) -> list[int]:
+    return list(dict.fromkeys([*await _proposer(event), *await _operators(event.country)]))
+
+
+async def _shareholders(event: Any) -> list[int]:
+    rows = await Member.select(Member.id).where(
+        (Member.country == event.country) & (Member.shareholder == True)  # noqa: E712
+    )
+    return [r["id"] for r in rows]
+
+
+async def _shareholders_who_have_not_voted(event: PollClosing) -> list[int]:
+    from core.polls.tables import Participation
+
+    voted = {
+        r["member"]
+        for r in await Participation.select(Participation.member).where(
+            Participation.poll == event.poll_id
+        )
+    }
+    return [m for m in await _shareholders(event) if m not in voted]
+
+
+# -- texts -----------------------------------------------------------------------------------
+
+
+def _accepted(e: ThemeAccepted) -> Rendered:
+    return Rendered(
+        _("Your proposal “%(title)s” is on the ballot") % {"title": e.title},
+        _(
+            "An operator accepted your proposal “%(title)s” for the %(edition)s edition. "
+            "Shareholders will vote on it at the general meeting."
+        )
+        % {"title": e.title, "edition": e.edition},
+        f"/themes/{e.theme_id}",
+    )
+
+
+def _rejected(e: ThemeRejected) -> Rendered:
+    return Rendered(
+        _("Your proposal “%(title)s” was not accepted") % {"title": e.title},
+        _(
+            "An operator did not accept your proposal “%(title)s” for the %(edition)s edition. "
+            "The reason: %(reason)s"
+        )
+        % {"title": e.title, "edition": e.edition, "reason": e.reason},
+        f"/themes/{e.theme_id}",
+    )
+
+
+def _merged(e: ThemeMerged) -> Rendered:
+    return Rendered(
+        _("Your proposal “%(title)s” was merged into another theme") % {"title": e.title},
+        _(
+            "An operator merged your proposal “%(title)s” into a theme that covers the same "
+            "ground; its supporters now support that theme."
+        )
+        % {"title": e.title},
+        f"/themes/{e.into_theme_id}",
+    )
+
+
+def _threshold(e: ThresholdReached) -> Rendered:
+    return Rendered(
+        _("“%(title)s” has the supports it needs") % {"title": e.title},
+        _(
+            "The proposal “%(title)s” reached %(supports)d supports (%(threshold)d needed) and "
+            "now waits for the operators' decision."
+        )
+        % {"title": e.title, "supports": e.supports, "threshold": e.threshold},
+        f"/themes/{e.theme_id}",
+    )
+
+
+def _opened(e: PollOpened) -> Rendered:
+    return Rendered(
+        _("The vote on the themes of %(edition)s is open") % {"edition": e.edition},
+        _("The general meeting's vote on the themes of %(edition)s is open until %(closes)s.")
+        % {"edition": e.edition, "closes": when(e.closes_at, e.country)},
+        f"/polls/{e.poll_id}",
+    )
+
+
+def _closing(e: PollClosing) -> Rendered:
+    return Rendered(
+        _("The vote on the themes of %(edition)s closes within 24 hours") % {"edition": e.edition},
+        _("You have not voted yet. The vote on the themes of %(edition)s closes at %(closes)s.")
+        % {"edition": e.edition, "closes": when(e.closes_at, e.country)},
+        f"/polls/{e.poll_id}",
+    )
+
+
+def _published(e: ResultsPublished) -> Rendered:
+    return Rendered(
+        _("The results of the vote on the themes of %(edition)s are published")
+        % {"edition": e.edition},
+        _(
+            "The result and every ballot of the vote on the themes of %(edition)s are "
+            "published; anyone can recount them."
+        )
+        % {"edition": e.edition},
+        f"/polls/{e.poll_id}/results",
+    )
+
+
+def _theme_key(e: Any) -> str:
+    return f"{event_type(e)}:{e.theme_id}"
+
+
+def _poll_key(e: Any) -> str:
+    return f"{event_type(e)}:{e.poll_id}"
+
+
+KINDS: dict[str, Kind] = {
+    kind.type: kind
+    for kind in (
+        Kind(ThemeAccepted, N_("My proposal is accepted"), True, _proposer, _accepted, _theme_key),
+        Kind(ThemeRejected, N_("My proposal is rejected"), True, _proposer, _rejected, _theme_key),
+        Kind(ThemeMerged, N_("My proposal is merged"), True, _proposer, _merged, _theme_key),
+        Kind(
+            ThresholdReached,
+            N_("A proposal has the supports it needs (mine, or one I moderate)"),
+            True,
+            _proposer_and_operators,
+            _threshold,
+            _theme_key,
+        ),
+        Kind(PollOpened, N_("A vote opens"), False, _shareholders, _opened, _poll_key),
+        Kind(
+            PollClosing,
+            N_("A vote closes within 24 hours and I have not voted"),
+            True,
+            _shareholders_who_have_not_voted,
+            _closing,
+            _poll_key,
+        ),
+        Kind(
+            ResultsPublished,
+            N_("Results are published"),
+            False,
+            _shareholders,
+            _published,
+            _poll_key,
+        ),
+    )
+}
+
+# Event types a member's email is on for until they choose otherwise.
+DIRECT_EVENTS = frozenset(t for t, kind in KINDS.items() if kind.direct)
+
+
+@functools.cache
+def _event_union() -> Any:
+    classes = tuple(kind.event for kind in KINDS.values())
+    return Union[classes]  # noqa: UP007 - a union built from a tuple of classes
+
+
+def decode_event(payload: str | bytes) -> Event:
+    """An event back from its stored JSON (the ``type`` tag picks the class)."""
+    return msgspec.json.decode(payload, type=_event_union())
+
+
+def render(event: Event, language: str) -> Rendered:
+    """The event's subject, text and link in ``language``."""
+    with in_language(language):
+        return KINDS[event_type(event)].render(event)

@@ -1,0 +1,236 @@
+"""The notification centre, preferences and the operators' outbox: pages and JSON twins."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Controller, Request, get, post, put
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.response import Redirect, Template
+
+from core import i18n
+from core.errors import DomainError, Forbidden
+from core.i18n import N_, _
+from core.members.controllers import require_member
+from core.notifications import inapp, services
+from core.notifications.inapp import NotificationList
+from core.notifications.services import OutboxItem, OutboxView, Preferences
+from core.notifications.tables import FAILED, STATES
+from core.web.context import page, settings_of
+
+Req = Request[Any, Any, Any]
+
+# The outbox states as people read them (pages show ``_(state)``).
+STATE_NAMES = (N_("pending"), N_("sent"), N_("failed"))
+
+
+class Unread(msgspec.Struct):
+    unread: int
+
+
+class PreferencesIn(msgspec.Struct):
+    """Event type -> channel -> on/off; what is not named keeps its value."""
+
+    events: dict[str, dict[str, bool]]
+
+
+def _registry(request: Req) -> Any:
+    return request.app.state.registry
+
+
+def language() -> str:
+    return i18n.current_language.get()
+
+
+async def notifications_page(
+    request: Req, *, error: str | None = None, status_code: int = 200
+) -> Template:
+    member = require_member(request)
+    listing = await inapp.list_notifications(member.id, language())
+    request.state.unread_notifications = listing.unread
+    return page(
+        request,
+        "notifications.html",
+        {"listing": listing, "error": error},
+        status_code=status_code,
+    )
+
+
+async def preferences_page(
+    request: Req,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Template:
+    member = require_member(request)
+    prefs = await services.get_preferences(_registry(request), settings_of(request), member)
+    return page(
+        request,
+        "notification_preferences.html",
+        {"prefs": prefs, "notice": notice, "error": error},
+        status_code=status_code,
+    )
+
+
+def _operator_country(request: Req, country: str) -> str:
+    member = require_member(request)
+    countries = member.operator_countries
+    if not countries:
+        raise Forbidden(_("Only operators see the outbox."))
+    return country or countries[0]
+
+
+async def outbox_page(
+    request: Req,
+    country: str,
+    state: str,
+    channel: str,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+) -> Template:
+    member = require_member(request)
+    country = _operator_country(request, country)
+    view = await services.outbox_view(member, country, state or None, channel or None)
+    return page(
+        request,
+        "outbox.html",
+        {
+            "view": view,
+            "countries": member.operator_countries,
+            "states": STATES,
+            "error": error,
+            "notice": notice,
+        },
+        status_code=status_code,
+    )
+
+
+class NotificationPages(Controller):
+    include_in_schema = False
+
+    @get("/notifications", name="notifications")
+    async def index(self, request: Req) -> Template:
+        return await notifications_page(request)
+
+    @post("/notifications/{notification_id:int}/read", name="notification_read")
+    async def read(self, request: Req, notification_id: FromPath[int]) -> Template | Redirect:
+        member = require_member(request)
+        try:
+            await inapp.mark_read(member.id, notification_id)
+        except DomainError as exc:
+            return await notifications_page(request, error=exc.message, status_code=exc.status_code)
+        return Redirect("/notifications", status_code=303)
+
+    @post("/notifications/read-all", name="notifications_read_all")
+    async def read_all(self, request: Req) -> Redirect:
+        member = require_member(request)
+        await inapp.mark_read(member.id)
+        return Redirect("/notifications", status_code=303)
+
+    @get("/notifications/preferences", name="notification_preferences")
+    async def preferences(self, request: Req) -> Template:
+        return await preferences_page(request)
+
+    @post("/notifications/preferences", name="notification_preferences_save")
+    async def save_preferences(self, request: Req) -> Template:
+        member = require_member(request)
+        form = await request.form()
+        ticked = [str(v) for v in form.getall("choice")] if "choice" in form else []
+        registry, settings = _registry(request), settings_of(request)
+        try:
+            choices = services.choices_from_form(registry, settings, member, ticked)
+            await services.set_preferences(registry, settings, member, choices)
+        except DomainError as exc:
+            return await preferences_page(request, error=exc.message, status_code=exc.status_code)
+        return await preferences_page(request, notice=_("Your notification choices are saved."))
+
+    @get("/outbox", name="outbox")
+    async def outbox(
+        self,
+        request: Req,
+        country: FromQuery[str] = "",
+        message_state: Annotated[str, QueryParameter(name="state")] = FAILED,
+        channel: FromQuery[str] = "",
+    ) -> Template:
+        return await outbox_page(request, country, message_state, channel)
+
+    @post("/outbox/{message_id:int}/retry", name="outbox_retry")
+    async def retry(self, request: Req, message_id: FromPath[int]) -> Template | Redirect:
+        member = require_member(request)
+        form = await request.form()
+        country = str(form.get("country", ""))
+        try:
+            item = await services.retry(member, message_id)
+        except DomainError as exc:
+            if not member.is_operator():
+                raise
+            if country not in member.operator_countries:
+                country = ""
+            return await outbox_page(
+                request, country, FAILED, "", error=exc.message, status_code=exc.status_code
+            )
+        query = urlencode({"country": item.country, "state": FAILED})
+        return Redirect(f"/outbox?{query}", status_code=303)
+
+
+class NotificationsAPI(Controller):
+    path = "/api"
+    tags = ["notifications"]
+
+    @get("/notifications", summary="The signed-in member's notifications and unread count")
+    async def index(self, request: Req) -> NotificationList:
+        member = require_member(request)
+        return await inapp.list_notifications(member.id, language())
+
+    @post(
+        "/notifications/{notification_id:int}/read",
+        status_code=200,
+        summary="Mark one notification read",
+    )
+    async def read(self, request: Req, notification_id: FromPath[int]) -> Unread:
+        member = require_member(request)
+        await inapp.mark_read(member.id, notification_id)
+        return Unread(unread=await inapp.unread_count(member.id))
+
+    @post("/notifications/read-all", status_code=200, summary="Mark every notification read")
+    async def read_all(self, request: Req) -> Unread:
+        member = require_member(request)
+        await inapp.mark_read(member.id)
+        return Unread(unread=0)
+
+    @get("/notifications/preferences", summary="Which channels the member wants per event")
+    async def preferences(self, request: Req) -> Preferences:
+        member = require_member(request)
+        return await services.get_preferences(_registry(request), settings_of(request), member)
+
+    @put("/notifications/preferences", summary="Change channels per event (partial)")
+    async def save_preferences(self, request: Req, data: JSONBody[PreferencesIn]) -> Preferences:
+        member = require_member(request)
+        return await services.set_preferences(
+            _registry(request), settings_of(request), member, data.events
+        )
+
+    @get("/outbox/{country:str}", summary="A country's outbox per channel (operators)")
+    async def outbox(
+        self,
+        request: Req,
+        country: FromPath[str],
+        message_state: Annotated[str | None, QueryParameter(name="state")] = None,
+        channel: FromQuery[str | None] = None,
+    ) -> OutboxView:
+        member = require_member(request)
+        return await services.outbox_view(member, country, message_state, channel)
+
+    @post(
+        "/outbox/messages/{message_id:int}/retry",
+        status_code=200,
+        summary="Put a failed message back in the queue (operators of its country)",
+    )
+    async def retry(self, request: Req, message_id: FromPath[int]) -> OutboxItem:
+        member = require_member(request)
+        return await services.retry(member, message_id)

@@ -1,0 +1,141 @@
+"""Writing to the outbox: inside the transaction of the change that causes the notification.
+
+A service calls ``await enqueue(event, registry, settings)`` within its
+``db.write_transaction()``: the event and its messages (one per recipient and channel, as the
+members' preferences and the country's enabled channels say) commit or roll back with the
+change. Nothing is sent here; the relay delivers after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from core import clock, db
+from core.events import Event, event_type
+from core.notifications import Notifier
+from core.notifications.catalog import KINDS
+from core.notifications.tables import NotificationEvent, NotificationPreference, OutboxMessage
+
+if TYPE_CHECKING:
+    from core.config import Settings
+    from core.plugins import PluginRegistry
+
+INSERT_CHUNK = 500  # rows per INSERT: SQLite limits the parameters of one statement
+
+
+def notifiers(registry: PluginRegistry, country: str, settings: Settings) -> dict[str, Notifier]:
+    """The channels enabled for ``country``, by name (a later registration of a name wins, so
+    a plugin's channel replaces the core's of the same name)."""
+    found: dict[str, Notifier] = {}
+    # pluggy lists the plugins' answers first and the core's trylast defaults last: walk the
+    # list backwards so that a plugin's channel overwrites a default of the same name.
+    for channels in reversed(registry.for_country(country).register_notifiers(settings=settings)):
+        for channel in channels or ():
+            found[channel.name] = channel
+    return found
+
+
+def message_key(event_key: str, channel: str, member_id: int | None) -> str:
+    return f"{event_key}/{channel}/{member_id if member_id is not None else 'event'}"
+
+
+def _in_transaction() -> bool:
+    return bool(db.engine().transaction_exists())
+
+
+async def preferences(
+    member_ids: Iterable[int], event_type: str | None = None
+) -> dict[tuple[int, str, str], bool]:
+    """The choices members made: (member, event type, channel) -> on or off."""
+    wanted = set(member_ids)
+    query = NotificationPreference.select(
+        NotificationPreference.member,
+        NotificationPreference.event_type,
+        NotificationPreference.channel,
+        NotificationPreference.enabled,
+    )
+    if event_type is not None:
+        query = query.where(NotificationPreference.event_type == event_type)
+    rows = await query
+    return {
+        (r["member"], r["event_type"], r["channel"]): bool(r["enabled"])
+        for r in rows
+        if r["member"] in wanted
+    }
+
+
+async def enqueue(
+    event: Event,
+    registry: PluginRegistry,
+    settings: Settings,
+    *,
+    key: str | None = None,
+    recipients: list[int] | None = None,
+) -> int:
+    """Write ``event`` and its messages to the outbox; returns how many messages were written.
+
+    Must run inside the caller's write transaction, so the messages exist exactly when the
+    change does. An event whose key is already in the outbox is skipped (0): enqueueing is
+    idempotent. ``recipients`` overrides the event type's own audience.
+    """
+    if not _in_transaction():
+        raise RuntimeError("outbox.enqueue must run inside the change's db.write_transaction()")
+    kind = KINDS[event_type(event)]
+    key = key or kind.key(event)
+    now = clock.now()
+    written = await (
+        NotificationEvent.insert(
+            NotificationEvent(
+                key=key,
+                event_type=kind.type,
+                country=event.country,
+                payload=msgspec.json.encode(event).decode(),
+                created_at=now,
+            )
+        )
+        .on_conflict(target=NotificationEvent.key, action="DO NOTHING")
+        .returning(NotificationEvent.id)
+    )
+    if not written:
+        return 0
+    event_id = written[0]["id"]
+    channels = notifiers(registry, event.country, settings)
+    members = recipients if recipients is not None else await kind.recipients(event)
+    members = list(dict.fromkeys(members))
+    chosen = await preferences(members, kind.type) if members else {}
+
+    rows: list[OutboxMessage] = []
+
+    def add(channel: str, member_id: int | None) -> None:
+        rows.append(
+            OutboxMessage(
+                event=event_id,
+                idempotency_key=message_key(key, channel, member_id),
+                event_type=kind.type,
+                country=event.country,
+                channel=channel,
+                member=member_id,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+
+    for name, channel in sorted(channels.items()):
+        if not channel.per_member:
+            if channel.wants(kind.type):
+                add(name, None)
+            continue
+        for member_id in members:
+            if chosen.get((member_id, kind.type, name), channel.default_for(kind.type)):
+                add(name, member_id)
+    for start in range(0, len(rows), INSERT_CHUNK):
+        await OutboxMessage.insert(*rows[start : start + INSERT_CHUNK])
+    return len(rows)
+
+
+def payload_of(event: Event) -> dict[str, Any]:
+    """The event as plain JSON data (what a webhook receives under ``data``)."""
+    return msgspec.to_builtins(event)

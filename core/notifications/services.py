@@ -1,0 +1,249 @@
+"""Members' notification preferences and the operators' view of the outbox, without HTTP."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from piccolo.query.methods.select import Count
+
+from core import clock
+from core.config import COUNTRIES
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.i18n import _
+from core.members.model import CurrentMember
+from core.notifications import Notifier
+from core.notifications.catalog import KINDS
+from core.notifications.inapp import IN_APP
+from core.notifications.outbox import notifiers, preferences
+from core.notifications.tables import FAILED, PENDING, STATES, NotificationPreference, OutboxMessage
+
+if TYPE_CHECKING:
+    from core.config import Settings
+    from core.plugins import PluginRegistry
+
+ID_MAX = 2_147_483_647
+OUTBOX_PAGE = 200
+
+
+# -- preferences -----------------------------------------------------------------------------
+
+
+class ChannelOut(msgspec.Struct):
+    name: str
+    label: str
+
+
+class EventPreference(msgspec.Struct):
+    type: str
+    label: str
+    channels: dict[str, bool]
+
+
+class Preferences(msgspec.Struct):
+    channels: list[ChannelOut]
+    events: list[EventPreference]
+
+
+def member_channels(registry: PluginRegistry, settings: Settings, country: str) -> list[Notifier]:
+    """The channels a member of ``country`` can choose: in-app first, then by name."""
+    found = [c for c in notifiers(registry, country, settings).values() if c.per_member]
+    return sorted(found, key=lambda c: (c.name != IN_APP, c.name))
+
+
+async def get_preferences(
+    registry: PluginRegistry, settings: Settings, member: CurrentMember
+) -> Preferences:
+    channels = member_channels(registry, settings, member.country)
+    chosen = await preferences([member.id])
+    return Preferences(
+        channels=[ChannelOut(c.name, _(c.label)) for c in channels],
+        events=[
+            EventPreference(
+                type=kind.type,
+                label=_(kind.label),
+                channels={
+                    c.name: chosen.get((member.id, kind.type, c.name), c.default_for(kind.type))
+                    for c in channels
+                },
+            )
+            for kind in KINDS.values()
+        ],
+    )
+
+
+async def set_preferences(
+    registry: PluginRegistry,
+    settings: Settings,
+    member: CurrentMember,
+    choices: dict[str, dict[str, bool]],
+) -> Preferences:
+    """Record the member's choices (event type -> channel -> on/off); the ones not named keep
+    what they were. An unknown event type or channel changes nothing."""
+    names = {c.name for c in member_channels(registry, settings, member.country)}
+    for event_type, channels in choices.items():
+        if event_type not in KINDS:
+            raise InvalidInput(_("Unknown notification %(name)s.") % {"name": event_type})
+        for channel in channels:
+            if channel not in names:
+                raise InvalidInput(_("Unknown channel %(name)s.") % {"name": channel})
+    pref = NotificationPreference
+    rows = [
+        pref(member=member.id, event_type=event_type, channel=channel, enabled=enabled)
+        for event_type, channels in choices.items()
+        for channel, enabled in channels.items()
+    ]
+    if rows:
+        # One upsert on the (member, event_type, channel) unique index: two saves racing each
+        # other both succeed, the later one wins.
+        await pref.insert(*rows).on_conflict(
+            target=(pref.member, pref.event_type, pref.channel),
+            action="DO UPDATE",
+            values=[pref.enabled],
+        )
+    return await get_preferences(registry, settings, member)
+
+
+def choices_from_form(
+    registry: PluginRegistry, settings: Settings, member: CurrentMember, ticked: list[str]
+) -> dict[str, dict[str, bool]]:
+    """The form's ticked boxes ("event_type:channel") as a full set of choices: every box
+    shown that is not ticked is off."""
+    names = [c.name for c in member_channels(registry, settings, member.country)]
+    shown = {f"{t}:{c}" for t in KINDS for c in names}
+    unknown = [value for value in ticked if value not in shown]
+    if unknown:
+        raise InvalidInput(_("Unknown notification choice %(name)s.") % {"name": unknown[0]})
+    return {t: {c: f"{t}:{c}" in ticked for c in names} for t in KINDS}
+
+
+# -- the operators' outbox view --------------------------------------------------------------
+
+
+class OutboxCount(msgspec.Struct):
+    channel: str
+    state: str
+    count: int
+
+
+class OutboxItem(msgspec.Struct):
+    id: int
+    event_type: str
+    channel: str
+    country: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str
+    created_at: datetime
+    sent_at: datetime | None
+    member_name: str | None
+    member_email: str | None
+
+
+class OutboxView(msgspec.Struct):
+    country: str
+    state: str | None
+    channel: str | None
+    counts: list[OutboxCount]
+    items: list[OutboxItem]
+
+
+def require_country_operator(actor: CurrentMember, country: str) -> None:
+    if country not in COUNTRIES:
+        raise InvalidInput(_("Unknown country %(code)s.") % {"code": country})
+    if not actor.is_operator(country):
+        raise Forbidden(_("Only operators of %(countries)s can do this.") % {"countries": country})
+
+
+async def outbox_view(
+    actor: CurrentMember, country: str, state: str | None = None, channel: str | None = None
+) -> OutboxView:
+    """A country's outbox: counts per channel and state, and the latest messages (failed ones
+    first by default, with their attempts and last error)."""
+    require_country_operator(actor, country)
+    if state is not None and state not in STATES:
+        raise InvalidInput(
+            _("Unknown state %(name)s; choose one of %(list)s.")
+            % {"name": state, "list": ", ".join(STATES)}
+        )
+    m = OutboxMessage
+    counted = await (
+        m.select(m.channel, m.state, Count(m.id, alias="count"))
+        .where(m.country == country)
+        .group_by(m.channel, m.state)
+    )
+    counts = sorted(
+        (OutboxCount(r["channel"], r["state"], r["count"]) for r in counted),
+        key=lambda c: (c.channel, STATES.index(c.state) if c.state in STATES else 9),
+    )
+    where = m.country == country
+    if state is not None:
+        where = where & (m.state == state)
+    if channel:
+        where = where & (m.channel == channel)
+    rows = await (
+        m.select(*_item_columns()).where(where).order_by(m.id, ascending=False).limit(OUTBOX_PAGE)
+    )
+    return OutboxView(
+        country=country,
+        state=state,
+        channel=channel or None,
+        counts=counts,
+        items=[OutboxItem(**row) for row in rows],
+    )
+
+
+async def retry(actor: CurrentMember, message_id: int) -> OutboxItem:
+    """Put a failed message back in the queue with a fresh count of attempts."""
+    m = OutboxMessage
+    row = None
+    if 1 <= message_id <= ID_MAX:
+        row = await m.select(m.id, m.country, m.state).where(m.id == message_id).first()
+    if row is None:
+        raise NotFound(_("There is no outbox message %(id)d.") % {"id": message_id})
+    require_country_operator(actor, row["country"])
+    changed = await (
+        m.update(
+            {
+                m.state: PENDING,
+                m.attempts: 0,
+                m.next_attempt_at: clock.now(),
+                m.lease_owner: None,
+                m.lease_until: None,
+            }
+        )
+        .where((m.id == message_id) & (m.state == FAILED))
+        .returning(m.id)
+    )
+    if not changed:
+        raise Conflict(
+            _("Only a failed message can be retried; this one is %(state)s.")
+            % {"state": _(row["state"])}
+        )
+    return await _item(message_id)
+
+
+def _item_columns() -> list[Any]:
+    m = OutboxMessage
+    return [
+        m.id,
+        m.event_type,
+        m.channel,
+        m.country,
+        m.state,
+        m.attempts,
+        m.next_attempt_at,
+        m.last_error,
+        m.created_at,
+        m.sent_at,
+        m.member.name.as_alias("member_name"),
+        m.member.email.as_alias("member_email"),
+    ]
+
+
+async def _item(message_id: int) -> OutboxItem:
+    m = OutboxMessage
+    row = await m.select(*_item_columns()).where(m.id == message_id).first()
+    return OutboxItem(**row)

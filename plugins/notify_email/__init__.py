@@ -1,0 +1,191 @@
+"""Email notifications over SMTP (``[notifications.email]`` in config.toml).
+
+Each message goes out as text and HTML in the recipient's language, with a Message-ID derived
+from the outbox message's idempotency key: a message the relay had to send twice carries the
+same Message-ID both times, so mail systems and readers see one message. The plugin also sends
+the one-time sign-in links (``deliver_sign_in_link``), directly rather than through the outbox:
+the link is a secret, and the database keeps only hashes of secrets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Awaitable, Sequence
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import aiosmtplib
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from core import hookimpl, i18n
+from core.i18n import N_, _
+from core.notifications import Delivery, Notifier, PermanentFailure
+from core.notifications.catalog import DIRECT_EVENTS, in_language, render
+
+if TYPE_CHECKING:
+    from core.config import Settings
+
+log = logging.getLogger("sip.notify_email")
+
+EMAIL = "email"
+# The config.toml section this plugin reads (the operators' plugin page shows it, masked).
+CONFIG_SECTION = "notifications.email"
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
+    )
+    return env
+
+
+_env = _environment()
+
+
+def sender(settings: Settings) -> str:
+    return settings.notifications.email.from_address or settings.platform.contact_email
+
+
+def message_id(key: str, settings: Settings) -> str:
+    """The same idempotency key always gives the same Message-ID."""
+    domain = sender(settings).rpartition("@")[2] or "localhost"
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{domain}>"
+
+
+def compose(
+    settings: Settings,
+    *,
+    to_name: str,
+    to_address: str,
+    language: str,
+    subject: str,
+    paragraphs: list[str],
+    url: str,
+    key: str,
+    footer: str,
+) -> EmailMessage:
+    """A text and HTML email; call inside ``in_language(language)``."""
+    context = {
+        "platform": settings.platform.name,
+        "subject": subject,
+        "paragraphs": paragraphs,
+        "url": url,
+        "footer": footer,
+        "language": language,
+    }
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = formataddr((settings.platform.name, sender(settings)))
+    message["To"] = formataddr((to_name, to_address))
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = message_id(key, settings)
+    message["Auto-Submitted"] = "auto-generated"
+    text = "\n\n".join([subject, *paragraphs, url])
+    if footer:
+        text += f"\n\n-- \n{footer}"
+    message.set_content(text + "\n")
+    message.add_alternative(_env.get_template("message.html").render(context), subtype="html")
+    message["Content-Language"] = language  # after the body: setting content drops Content-*
+    return message
+
+
+async def send(settings: Settings, message: EmailMessage) -> None:
+    smtp = settings.notifications.email
+    options: dict[str, Any] = {
+        "hostname": smtp.host,
+        "port": smtp.port,
+        "timeout": smtp.timeout_seconds,
+        "use_tls": smtp.security == "tls",
+        "start_tls": True if smtp.security == "starttls" else False,
+    }
+    if smtp.username:
+        options.update(username=smtp.username, password=smtp.password)
+    try:
+        await aiosmtplib.send(message, **options)
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        raise PermanentFailure(f"the mail server refused the address: {exc}") from None
+
+
+class EmailNotifier(Notifier):
+    name = EMAIL
+    label = N_("Email")
+    per_member = True
+    default_events = DIRECT_EVENTS  # what concerns the member directly
+
+    async def deliver(self, delivery: Delivery) -> None:
+        member = delivery.member
+        if member is None or "@" not in member.email:
+            raise PermanentFailure("the member has no email address")
+        settings = delivery.settings
+        base = settings.platform.base_url.rstrip("/")
+        with in_language(member.language):
+            text = render(delivery.event, member.language)
+            footer = _("You receive this email because of your notification settings: %(url)s") % {
+                "url": f"{base}/notifications/preferences"
+            }
+            message = compose(
+                settings,
+                to_name=member.name,
+                to_address=member.email,
+                language=member.language,
+                subject=text.subject,
+                paragraphs=[text.body],
+                url=base + text.path,
+                key=delivery.key,
+                footer=footer,
+            )
+        message["X-SIP-Notification"] = delivery.key
+        await send(settings, message)
+
+
+@hookimpl
+def register_notifiers() -> Sequence[Notifier]:
+    return [EmailNotifier()]
+
+
+@hookimpl
+def deliver_sign_in_link(
+    member: Any, url: str, expires_minutes: int, settings: Settings
+) -> Awaitable[bool]:
+    """Email the link; the caller awaits the answer. A failure is logged (without the link)."""
+    return _send_sign_in_link(member, url, expires_minutes, settings)
+
+
+async def _send_sign_in_link(
+    member: Any, url: str, expires_minutes: int, settings: Settings
+) -> bool:
+    import secrets
+
+    with in_language(member.language):
+        message = compose(
+            settings,
+            to_name=member.name,
+            to_address=member.email,
+            language=member.language,
+            subject=_("Your sign-in link for %(platform)s") % {"platform": settings.platform.name},
+            paragraphs=[
+                _("Open this link to sign in. It works once, within %(minutes)d minutes.")
+                % {"minutes": expires_minutes},
+                _("If you did not ask for it, ignore this email: nobody can sign in without it."),
+            ],
+            url=url,
+            key=f"sign_in:{secrets.token_hex(16)}",
+            footer="",
+        )
+    try:
+        await send(settings, message)
+    except Exception as exc:  # the member asks again; the page does not reveal who is a member
+        log.error("could not email a sign-in link to member %s: %s", member.id, exc)
+        return False
+    return True
