@@ -21,6 +21,7 @@ from core.auth.controllers import SignInAPI, SignInPages
 from core.config import Settings, load_settings
 from core.editions.controllers import EditionPages, EditionsAPI
 from core.errors import EXCEPTION_HANDLERS
+from core.groups.controllers import GroupPages, GroupsAPI, InfoSessionPages, InfoSessionsAPI
 from core.members.controllers import AccountPages, MembersAPI
 from core.notifications.controllers import NotificationPages, NotificationsAPI
 from core.notifications.inapp import unread_count
@@ -99,6 +100,10 @@ def create_app(
             NotificationsAPI,
             PluginPages,
             PluginsAPI,
+            GroupPages,
+            GroupsAPI,
+            InfoSessionPages,
+            InfoSessionsAPI,
             healthz,
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
             *plugin_routes,

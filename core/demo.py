@@ -13,6 +13,9 @@ The seed comes in parts, each with its own marker, so a database seeded by an ol
   published, which elected Accompaniment and New prospects after the health crisis; and an
   open poll per country on 2021-2022 with one proxy each, where the demo shareholders have not
   voted yet.
+* the 2020-2021 working groups in BE and FR, with waiting list, availability polls, meetings
+  and attendance, and the info sessions of 16 December 2020 (marker: any working group
+  exists; ``core/groups/demo.py``).
 
 Rows are written straight to the tables (the services check phases against today's date),
 except the 2020-2021 extensions, made through the ``extend_theme`` plugin's service and its
@@ -53,6 +56,7 @@ from core.editions.services import (
     current_of,
 )
 from core.editions.tables import Edition, EditionPhase
+from core.groups.demo import seed_groups
 from core.members.model import CurrentMember
 from core.members.services import load_member
 from core.members.tables import ROLE_BOARD, ROLE_FACILITATOR, ROLE_OPERATOR, Member, MemberRole
@@ -770,6 +774,7 @@ async def seed_demo(settings: Settings) -> bool:
         partial(_seed_past_editions, settings),
         partial(_seed_open_edition, settings),
         partial(_seed_polls, settings),
+        seed_groups,  # the 2020-2021 working groups and info sessions (core/groups/demo.py)
     ):
         try:
             created = await part() or created

@@ -94,6 +94,51 @@ class ResultsPublished(PollEvent, frozen=True, tag="results_published"):
     """A closed poll's result and ballot list are published."""
 
 
+class GroupEvent(Event, frozen=True):
+    """Something happened to a working group of an edition. ``title`` is its theme's title in
+    the group's language, ``locality`` the track's name of where it meets ("online" too)."""
+
+    group_id: int
+    edition: str
+    title: str
+    locality: str
+
+
+class RegistrationConfirmed(GroupEvent, frozen=True, tag="registration_confirmed"):
+    """A member registered for a working group and has a place in it."""
+
+    registration_id: int
+    member_id: int
+
+
+class PromotedFromWaitingList(GroupEvent, frozen=True, tag="promoted_from_waiting_list"):
+    """A place opened up in a full group: the first member of its waiting list has it."""
+
+    registration_id: int
+    member_id: int
+
+
+class MeetingsScheduled(GroupEvent, frozen=True, tag="meetings_scheduled"):
+    """A facilitator confirmed the group's meetings (sent to its participants and
+    facilitators)."""
+
+    meetings: int
+    first_at: datetime
+    last_at: datetime
+
+
+class InfoSessionReminder(Event, frozen=True, tag="info_session_reminder"):
+    """An info session a member registered for starts within 24 hours (written when the
+    member registers, delivered the day before)."""
+
+    info_session_id: int
+    edition: str
+    title: str
+    starts_at: datetime
+    registration_id: int
+    member_id: int
+
+
 def emit(registry: PluginRegistry, event: Event) -> None:
     """Hand a committed change's event to its country's plugins.
 

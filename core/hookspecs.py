@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from core.config import Settings
     from core.editions.services import EditionInfo
     from core.events import Event
+    from core.groups.services import GroupInfo
     from core.members.model import CurrentMember
     from core.notifications import Notifier
     from core.polls.services import PollInfo
@@ -127,6 +128,28 @@ def extension_allowed(
     ``extend_theme`` plugin answers last with its rules (the previous edition only, within the
     countries it ran in, at most ``max_consecutive`` extensions in a row); where no plugin
     answers, extending themes is not enabled for the country.
+    """
+
+
+@hookspec(firstresult=True)
+def registrations_allowed(
+    edition: EditionInfo, country: str, member: CurrentMember, settings: Settings
+) -> int | None:
+    """Per country (the group's). How many active working-group registrations (a place or a
+    waiting list) one member may hold in an edition.
+
+    The first plugin that answers wins; the core default is 1. A registration that would take
+    the member over it is refused with a 409 and nothing is written.
+    """
+
+
+@hookspec(firstresult=True)
+def commitment_absences_allowed(group: GroupInfo, country: str, settings: Settings) -> int | None:
+    """Per country (the group's). How many meetings a participant may miss before the
+    facilitator sees them flagged as not keeping the commitment to the whole cycle.
+
+    The first plugin that answers wins; the core default is 2. A participant recorded absent
+    more often than this is flagged on the group's attendance.
     """
 
 

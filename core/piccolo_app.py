@@ -6,6 +6,18 @@ from piccolo.conf.apps import AppConfig
 
 from core.auth.tables import SignInFailure, SignInToken, WebSession
 from core.editions.tables import Edition, EditionPhase
+from core.groups.tables import (
+    Attendance,
+    CalendarFeed,
+    GroupFacilitator,
+    GroupRegistration,
+    InfoSession,
+    InfoSessionRegistration,
+    Meeting,
+    MeetingSlot,
+    SlotAnswer,
+    WorkingGroup,
+)
 from core.members.tables import Member, MemberRole
 from core.notifications.tables import (
     Notification,
@@ -37,6 +49,16 @@ TABLES = [
     OutboxMessage,
     Notification,
     NotificationPreference,
+    WorkingGroup,
+    GroupFacilitator,
+    GroupRegistration,
+    MeetingSlot,
+    SlotAnswer,
+    Meeting,
+    Attendance,
+    InfoSession,
+    InfoSessionRegistration,
+    CalendarFeed,
 ]
 
 APP_CONFIG = AppConfig(

@@ -27,6 +27,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "core.defaults.rules",
     "core.defaults.voting",
     "core.defaults.notifiers",
+    "core.defaults.groups",
 )
 
 ENTRY_POINT_GROUP = PROJECT_NAME

@@ -461,3 +461,59 @@ async def test_hook_extension_allowed(database):
         "Belgium closed the sharing economy debate.",
     )
     assert await extend(cycle, cycle.op_fr, cycle.sharing, ["FR"])
+
+
+async def test_hook_registrations_allowed(database):
+    """A BE plugin lets a member hold two working-group registrations per edition; FR keeps the
+    core's one."""
+    from core.errors import Conflict
+    from core.groups import services as groups
+    from tests.groups_support import build_cycle, member
+
+    class TwoGroups:
+        @hookimpl
+        def registrations_allowed(self, edition, country):
+            return 2
+
+    app = app_with(database, ["track_be", "two"], ["track_fr"], {"two": TwoGroups()})
+    cycle = await build_cycle(app.state.settings, registry=app.state.registry)
+    for country, allowed in (("BE", 2), ("FR", 1)):
+        group_ids = [await cycle.group(country) for _ in range(allowed + 1)]
+        someone = await member(1, country)
+        for group_id in group_ids[:allowed]:
+            await groups.register(cycle.rules, someone, group_id, pledge=True)
+        with pytest.raises(Conflict, match="as many as a member may hold"):
+            await groups.register(cycle.rules, someone, group_ids[allowed], pledge=True)
+        assert len(await groups.my_groups(someone.id)) == allowed
+
+
+async def test_hook_commitment_absences_allowed(database):
+    """A BE plugin allows no absence at all: one missed meeting flags a BE participant, while
+    the same absence in FR is within the core's two."""
+    from datetime import datetime
+
+    from core.groups import services as groups
+    from tests.groups_support import build_cycle, member
+
+    class Strict:
+        @hookimpl
+        def commitment_absences_allowed(self, group, country):
+            return 0
+
+    app = app_with(database, ["track_be", "strict"], ["track_fr"], {"strict": Strict()})
+    cycle = await build_cycle(app.state.settings, registry=app.state.registry)
+    flags = {}
+    for country in ("BE", "FR"):
+        group_id = await cycle.group(country, meeting_count=1)
+        someone = await member(1, country)
+        await groups.register(cycle.rules, someone, group_id, pledge=True)
+        await groups.add_slot(
+            cycle.facilitator,
+            group_id,
+            groups.SlotIn(starts_at=datetime(2020, 11, 17, 19), place="Rue Coenraets 72"),
+        )
+        (meeting,) = await groups.confirm_plan(cycle.rules, cycle.facilitator, group_id)
+        await groups.record_attendance(cycle.facilitator, meeting.id, [])
+        figures = await groups.group_attendance(cycle.rules, await groups.get_group(group_id))
+        flags[country] = (figures.absences_allowed, figures.participants[0].flagged)
+    assert flags == {"BE": (0, True), "FR": (2, False)}

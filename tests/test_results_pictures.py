@@ -14,13 +14,11 @@ from tests.conftest import add_member, csrf_token, sign_in
 from tests.test_poll_pages import make_edition
 
 
-async def run_poll(client: Any, method: str, ballots: list[list[int]], *, paper: int = 0) -> int:
-    """A BE poll with the four test themes, the ballots cast online (and the last ``paper`` of
-    them entered by the operator for checked-in members), closed and published."""
+async def new_poll(client: Any, method: str) -> tuple[int, int]:
+    """A BE operator (signed in) and their draft poll on the four test themes: (operator, poll)."""
     operator = await add_member("op@example.org", roles=(("operator", "BE"),))
     await make_edition(client, operator)
     await sign_in(client, operator)
-    csrf = await csrf_token(client)
     now = clock.now()
     created = await client.post(
         "/api/editions/2020-2021/polls",
@@ -31,10 +29,17 @@ async def run_poll(client: Any, method: str, ballots: list[list[int]], *, paper:
             "opens_at": (now - timedelta(minutes=5)).isoformat(),
             "closes_at": (now + timedelta(hours=2)).isoformat(),
         },
-        headers={"x-csrftoken": csrf},
+        headers={"x-csrftoken": await csrf_token(client)},
     )
     assert created.status_code == 201, created.text
-    poll_id = created.json()["id"]
+    return operator, created.json()["id"]
+
+
+async def run_poll(client: Any, method: str, ballots: list[list[int]], *, paper: int = 0) -> int:
+    """A BE poll with the four test themes, the ballots cast online (and the last ``paper`` of
+    them entered by the operator for checked-in members), closed and published."""
+    operator, poll_id = await new_poll(client, method)
+    csrf = await csrf_token(client)
     opened = await client.post(f"/api/polls/{poll_id}/open", headers={"x-csrftoken": csrf})
     assert opened.status_code == 200, opened.text
     online = ballots[: len(ballots) - paper]
@@ -165,23 +170,7 @@ async def test_turnout_per_channel_is_public_once_published(client):
 
 
 async def test_results_are_not_shown_before_publication(client):
-    operator = await add_member("op@example.org", roles=(("operator", "BE"),))
-    await make_edition(client, operator)
-    await sign_in(client, operator)
-    csrf = await csrf_token(client)
-    now = clock.now()
-    created = await client.post(
-        "/api/editions/2020-2021/polls",
-        json={
-            "country": "BE",
-            "method": "stv",
-            "seats": 2,
-            "opens_at": (now - timedelta(minutes=5)).isoformat(),
-            "closes_at": (now + timedelta(hours=2)).isoformat(),
-        },
-        headers={"x-csrftoken": csrf},
-    )
-    poll_id = created.json()["id"]
+    _operator, poll_id = await new_poll(client, "stv")
     assert (await client.get(f"/polls/{poll_id}/results")).status_code == 404
     problem = await client.get(f"/api/polls/{poll_id}/result")
     assert problem.status_code == 404

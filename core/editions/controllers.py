@@ -15,6 +15,7 @@ from core.config import COUNTRIES
 from core.editions import services as editions
 from core.editions.services import PHASES, EditionInfo, PhaseWindow, phase_label
 from core.errors import DomainError, Forbidden, InvalidInput
+from core.groups.services import edition_figures
 from core.i18n import _
 from core.members.controllers import require_member
 from core.members.model import CurrentMember
@@ -100,7 +101,15 @@ class EditionPages(Controller):
     async def show(self, request: Req, slug: FromPath[str]) -> Template:
         edition = await editions.get_edition(slug)
         extensions = await extensions_in(edition.id, i18n.current_language.get())
-        return page(request, "edition.html", {**edition_context(edition), "extensions": extensions})
+        return page(
+            request,
+            "edition.html",
+            {
+                **edition_context(edition),
+                "extensions": extensions,
+                "group_figures": await edition_figures(edition.id),
+            },
+        )
 
     @get("/editions/{slug:str}/calendar/{country:str}", name="edition_calendar")
     async def calendar_form(

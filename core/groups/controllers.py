@@ -1,0 +1,716 @@
+"""Working-group and info-session pages, the members' calendar and feed, and their JSON twins.
+
+Pages catch a refusal and show their form again with the message (and the refusal's status);
+the JSON routes let it become a problem body. Neither writes anything when refused.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.params import FromPath, JSONBody
+from litestar.response import Redirect, Template
+
+from core import clock
+from core.editions import services as editions
+from core.editions.services import REGISTRATION, EditionInfo
+from core.errors import DomainError, InvalidInput, NotFound
+from core.groups import calendar, info_sessions, scheduling
+from core.groups import services as groups
+from core.groups.info_sessions import InfoSessionIn, InfoSessionOut
+from core.groups.services import (
+    Availability,
+    CountryFigures,
+    GroupAttendance,
+    GroupCreate,
+    GroupInfo,
+    MeetingOut,
+    RegistrationOut,
+    SlotIn,
+    SlotOut,
+)
+from core.i18n import _, current_language
+from core.members.controllers import require_member
+from core.members.model import CurrentMember
+from core.members.services import load_member
+from core.themes.controllers import rules_of
+from core.tracks import track_of
+from core.web.context import member_of, page, settings_of
+
+Req = Request[Any, Any, Any]
+
+
+class RegistrationIn(msgspec.Struct):
+    """``pledge``: the member accepts the commitment to the whole cycle; ``waiting_list``:
+    they accept a place on the waiting list if the group is full."""
+
+    pledge: bool = False
+    waiting_list: bool = False
+
+
+class AnswersIn(msgspec.Struct):
+    """Slot id -> yes, maybe ("if need be") or no."""
+
+    answers: dict[int, str]
+
+
+class PlanIn(msgspec.Struct):
+    """The slots of the plan to confirm; left out, the platform's proposal."""
+
+    slot_ids: list[int] | None = None
+
+
+class AttendanceIn(msgspec.Struct):
+    """The participants who were at the meeting; the group's others were not."""
+
+    present: list[int]
+
+
+class GroupView(msgspec.Struct, kw_only=True):
+    """A group as the viewer sees it: their registration, whether registration is open and
+    whether they run the group."""
+
+    group: GroupInfo
+    registration: RegistrationOut | None
+    registration_open: bool
+    may_manage: bool
+    meetings: list[MeetingOut]
+
+
+class MyGroup(msgspec.Struct):
+    group: GroupInfo
+    part: str  # confirmed, waiting or facilitator
+
+
+class CalendarEntry(msgspec.Struct):
+    uid: str
+    starts_at: datetime
+    ends_at: datetime
+    summary: str
+    location: str
+    url: str
+
+
+class MyCalendar(msgspec.Struct):
+    """The member's meetings and info sessions, and the secret address of their feed."""
+
+    feed_url: str
+    entries: list[CalendarEntry]
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _int(value: Any, what: str) -> int:
+    text = str(value or "").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 9:
+        raise InvalidInput(_("Give %(what)s as a whole number.") % {"what": what})
+    return int(text)
+
+
+def _local_start(form: Any, country: str) -> datetime:
+    """A day (YYYY-MM-DD) and a start time (HH:MM) from a form, as a naive local time."""
+    try:
+        day = date.fromisoformat(str(form.get("day", "")).strip())
+        start = time.fromisoformat(str(form.get("start", "")).strip())
+    except ValueError:
+        raise InvalidInput(_("Give the day and the start time of the meeting.")) from None
+    return datetime.combine(day, start.replace(tzinfo=None, microsecond=0))
+
+
+async def sees_links(viewer: CurrentMember | None, group: GroupInfo) -> bool:
+    """The links of online meetings are for the group's participants and facilitators."""
+    if viewer is None:
+        return False
+    return groups.may_manage(viewer, group) or await groups.is_participant(viewer.id, group.id)
+
+
+def without_links(items: list[Any]) -> list[Any]:
+    """Meetings or slots with the links of the online ones left out."""
+    return [
+        msgspec.structs.replace(item, place="") if item.mode == scheduling.ONLINE else item
+        for item in items
+    ]
+
+
+def registration_open(edition: EditionInfo, country: str) -> bool:
+    return edition.current_phase(country) == REGISTRATION
+
+
+def base_url(request: Req) -> str:
+    return settings_of(request).platform.base_url.rstrip("/")
+
+
+async def group_context(request: Req, group_id: int, **extra: Any) -> dict[str, Any]:
+    """Everything the group page shows, as the viewer may see it."""
+    viewer = member_of(request)
+    group = await groups.get_group(group_id)
+    edition = await editions.get_edition_by_id(group.edition_id)
+    manager = groups.may_manage(viewer, group)
+    rules = rules_of(request)
+    attendance = await groups.group_attendance(rules, group)
+    return {
+        "group": group,
+        "edition": edition,
+        "registration": await groups.registration_of(viewer.id, group.id) if viewer else None,
+        "registration_open": registration_open(edition, group.country),
+        "may_manage": manager,
+        "availability": await groups.availability(group, viewer),
+        "attendance": attendance,
+        "participants": await groups.participants(group.id) if manager else [],
+        "waiting": await groups.waiting_list(group.id) if manager else [],
+        "records": {m.id: await groups.attendance_of(m.id) for m in attendance.meetings if manager},
+        "now": clock.now(),
+        "answers": scheduling.ANSWERS,
+        "modes": scheduling.MODES,
+        "local_time": groups.local_time,
+        "season": groups.season(group.edition),
+        **extra,
+    }
+
+
+async def group_page(
+    request: Req, group_id: int, *, status_code: int = 200, **extra: Any
+) -> Template:
+    context = await group_context(request, group_id, **extra)
+    return page(request, "group.html", context, status_code=status_code)
+
+
+async def run_on_group(request: Req, group_id: int, action: Any, **form: Any) -> Any:
+    """Run a group action from a form; a refusal shows the group page again with it."""
+    try:
+        await action()
+    except DomainError as exc:
+        return await group_page(
+            request, group_id, error=exc.message, status_code=exc.status_code, form=form
+        )
+    return Redirect(f"/groups/{group_id}", status_code=303)
+
+
+async def groups_context(request: Req, edition: EditionInfo, **extra: Any) -> dict[str, Any]:
+    viewer = member_of(request)
+    rules = rules_of(request)
+    language = current_language.get()
+    creatable: dict[str, dict[str, Any]] = {}
+    for country in viewer.operator_countries if viewer else []:
+        track = track_of(rules.registry, rules.settings, country)
+        creatable[country] = {
+            "themes": await groups.group_themes(edition.id, country, language),
+            "localities": track.localities,
+            "languages": track.languages,
+        }
+    listed = await groups.list_groups(edition.id)
+    mine = {g.id: part for g, part in await groups.my_groups(viewer.id)} if viewer else {}
+    return {
+        "edition": edition,
+        "groups": listed,
+        "mine": mine,
+        "figures": await groups.edition_figures(edition.id),
+        "open": {g.country: registration_open(edition, g.country) for g in listed},
+        "creatable": creatable,
+        **extra,
+    }
+
+
+def group_create_from_form(form: Any) -> GroupCreate:
+    refs = str(form.get("facilitators", "")).replace(",", "\n").splitlines()
+    return GroupCreate(
+        theme_id=_int(form.get("theme_id"), _("the theme")),
+        country=str(form.get("country", "")),
+        locality=str(form.get("locality", "")),
+        language=str(form.get("language", "")),
+        capacity=_int(form.get("capacity"), _("the number of places")),
+        meeting_count=_int(
+            form.get("meeting_count") or scheduling.DEFAULT_MEETINGS, _("the number of meetings")
+        ),
+        facilitators=[r.strip() for r in refs if r.strip()],
+    )
+
+
+async def my_calendar(request: Req, member: CurrentMember) -> MyCalendar:
+    url = base_url(request)
+    entries = await calendar.entries_of(member.id)
+    return MyCalendar(
+        feed_url=url + await calendar.feed_path(settings_of(request).secret_key, member.id),
+        entries=[
+            CalendarEntry(e.uid, e.starts_at, e.ends_at, e.summary, e.location, url + e.path)
+            for e in entries
+        ],
+    )
+
+
+# -- pages -----------------------------------------------------------------------------------
+
+
+class GroupPages(Controller):
+    include_in_schema = False
+
+    @get("/editions/{slug:str}/groups", name="groups")
+    async def list(self, request: Req, slug: FromPath[str]) -> Template:
+        edition = await editions.get_edition(slug)
+        return page(request, "groups.html", await groups_context(request, edition))
+
+    @post("/editions/{slug:str}/groups", name="group_create")
+    async def create(self, request: Req, slug: FromPath[str]) -> Template | Redirect:
+        member = require_member(request)
+        edition = await editions.get_edition(slug)
+        form = await request.form()
+        try:
+            group_id = await groups.create_group(
+                rules_of(request), member, edition.id, group_create_from_form(form)
+            )
+        except DomainError as exc:
+            context = await groups_context(request, edition, error=exc.message, form=dict(form))
+            return page(request, "groups.html", context, status_code=exc.status_code)
+        return Redirect(f"/groups/{group_id}", status_code=303)
+
+    @get("/groups/{group_id:int}", name="group")
+    async def show(self, request: Req, group_id: FromPath[int]) -> Template:
+        return await group_page(request, group_id)
+
+    @post("/groups/{group_id:int}/register", name="group_register")
+    async def register(self, request: Req, group_id: FromPath[int]) -> Any:
+        member = require_member(request)
+        form = await request.form()
+        return await run_on_group(
+            request,
+            group_id,
+            lambda: groups.register(
+                rules_of(request),
+                member,
+                group_id,
+                pledge=form.get("pledge") == "yes",
+                waiting_list=form.get("waiting_list") == "yes",
+            ),
+        )
+
+    @post("/groups/{group_id:int}/withdraw", name="group_withdraw")
+    async def withdraw(self, request: Req, group_id: FromPath[int]) -> Any:
+        member = require_member(request)
+        return await run_on_group(
+            request, group_id, lambda: groups.withdraw(rules_of(request), member, group_id)
+        )
+
+    @post("/groups/{group_id:int}/slots", name="group_slot_add")
+    async def add_slot(self, request: Req, group_id: FromPath[int]) -> Any:
+        member = require_member(request)
+        form = await request.form()
+
+        async def action() -> None:
+            group = await groups.get_group(group_id)
+            await groups.add_slot(
+                member,
+                group_id,
+                SlotIn(
+                    starts_at=_local_start(form, group.country),
+                    duration_minutes=_int(form.get("duration"), _("the duration")),
+                    mode=str(form.get("mode", "")),
+                    place=str(form.get("place", "")),
+                ),
+            )
+
+        return await run_on_group(request, group_id, action, **dict(form))
+
+    @post("/groups/{group_id:int}/slots/{slot_id:int}/remove", name="group_slot_remove")
+    async def remove_slot(
+        self, request: Req, group_id: FromPath[int], slot_id: FromPath[int]
+    ) -> Any:
+        member = require_member(request)
+        return await run_on_group(
+            request, group_id, lambda: groups.remove_slot(member, group_id, slot_id)
+        )
+
+    @post("/groups/{group_id:int}/availability", name="group_availability")
+    async def answer(self, request: Req, group_id: FromPath[int]) -> Any:
+        member = require_member(request)
+        form = await request.form()
+
+        async def action() -> None:
+            answers = {}
+            for key, value in form.items():
+                if key.startswith("slot_"):
+                    answers[_int(key.removeprefix("slot_"), _("the slot"))] = str(value)
+            await groups.answer_slots(member, group_id, answers)
+
+        return await run_on_group(request, group_id, action)
+
+    @post("/groups/{group_id:int}/plan", name="group_plan_confirm")
+    async def confirm(self, request: Req, group_id: FromPath[int]) -> Any:
+        member = require_member(request)
+        form = await request.form()
+
+        async def action() -> None:
+            chosen = [_int(v, _("the slot")) for v in form.getall("slot")] if "slot" in form else []
+            await groups.confirm_plan(rules_of(request), member, group_id, chosen or None)
+
+        return await run_on_group(request, group_id, action)
+
+    @post(
+        "/groups/{group_id:int}/meetings/{meeting_id:int}/attendance",
+        name="group_attendance",
+    )
+    async def attendance(
+        self, request: Req, group_id: FromPath[int], meeting_id: FromPath[int]
+    ) -> Any:
+        member = require_member(request)
+        form = await request.form()
+
+        async def action() -> None:
+            present = (
+                [_int(v, _("a participant")) for v in form.getall("present")]
+                if "present" in form
+                else []
+            )
+            meeting = await _meeting_of_group(group_id, meeting_id)
+            await groups.record_attendance(member, meeting, present)
+
+        return await run_on_group(request, group_id, action)
+
+    @get("/my/groups", name="my_groups")
+    async def mine(self, request: Req) -> Template:
+        member = require_member(request)
+        return page(
+            request,
+            "group_mine.html",
+            {
+                "mine": await groups.my_groups(member.id),
+                "calendar": await my_calendar(request, member),
+                "local_time": groups.local_time,
+            },
+        )
+
+    @post("/my/calendar-feed", name="my_calendar_feed_reset")
+    async def reset_feed(self, request: Req) -> Redirect:
+        member = require_member(request)
+        await calendar.reset_feed(settings_of(request).secret_key, member.id)
+        return Redirect("/my/groups", status_code=303)
+
+    @get("/calendar/{feed:str}", name="calendar_feed")
+    async def feed(self, request: Req, feed: FromPath[str]) -> Response[bytes]:
+        """The member's meetings and info sessions as iCalendar, for calendar apps (no
+        session: the address is the secret)."""
+        secret = settings_of(request).secret_key
+        member_id = await calendar.member_of_feed(secret, feed)
+        if member_id is None:
+            raise NotFound(_("There is no such calendar."))
+        member = await load_member(member_id)
+        language = member.language if member else current_language.get()
+        token = current_language.set(language)
+        try:
+            entries = await calendar.entries_of(member_id)
+            body = calendar.ical(
+                entries,
+                name=_("%(platform)s: my meetings")
+                % {"platform": settings_of(request).platform.name},
+                base_url=base_url(request),
+            )
+        finally:
+            current_language.reset(token)
+        return Response(
+            body,
+            media_type="text/calendar; charset=utf-8",
+            headers={"cache-control": "private, max-age=300"},
+        )
+
+
+async def _meeting_of_group(group_id: int, meeting_id: int) -> int:
+    if not any(m.id == meeting_id for m in await groups.meetings_of(group_id)):
+        raise NotFound(_("There is no meeting %(id)d.") % {"id": meeting_id})
+    return meeting_id
+
+
+class InfoSessionPages(Controller):
+    include_in_schema = False
+
+    async def _list_context(self, request: Req, edition: EditionInfo, **extra: Any) -> dict:
+        viewer = member_of(request)
+        return {
+            "edition": edition,
+            "sessions": await info_sessions.list_info_sessions(edition.id, viewer),
+            "local_time": groups.local_time,
+            "modes": scheduling.MODES,
+            **extra,
+        }
+
+    @get("/editions/{slug:str}/info-sessions", name="info_sessions")
+    async def list(self, request: Req, slug: FromPath[str]) -> Template:
+        edition = await editions.get_edition(slug)
+        return page(request, "info_sessions.html", await self._list_context(request, edition))
+
+    @post("/editions/{slug:str}/info-sessions", name="info_session_create")
+    async def create(self, request: Req, slug: FromPath[str]) -> Template | Redirect:
+        member = require_member(request)
+        edition = await editions.get_edition(slug)
+        form = await request.form()
+        try:
+            country = str(form.get("country", ""))
+            session_id = await info_sessions.create_info_session(
+                member,
+                edition.id,
+                InfoSessionIn(
+                    country=country,
+                    title=str(form.get("title", "")),
+                    description=str(form.get("description", "")),
+                    language=str(form.get("language", "")),
+                    starts_at=_local_start(form, country),
+                    duration_minutes=_int(form.get("duration"), _("the duration")),
+                    mode=str(form.get("mode", "")),
+                    place=str(form.get("place", "")),
+                    capacity=_int(form.get("capacity"), _("the number of places")),
+                ),
+            )
+        except DomainError as exc:
+            context = await self._list_context(request, edition, error=exc.message, form=dict(form))
+            return page(request, "info_sessions.html", context, status_code=exc.status_code)
+        return Redirect(f"/info-sessions/{session_id}", status_code=303)
+
+    async def _page(
+        self, request: Req, session_id: int, *, status_code: int = 200, **extra: Any
+    ) -> Template:
+        viewer = member_of(request)
+        session = await info_sessions.get_info_session(session_id, viewer)
+        operator = viewer is not None and viewer.is_operator(session.country)
+        context = {
+            "session": session,
+            "local_time": groups.local_time,
+            "registrants": await info_sessions.registrants(session_id) if operator else [],
+            "is_operator": operator,
+            "started": session.starts_at <= clock.now(),
+            "local_clock": groups.local_clock,
+            **extra,
+        }
+        return page(request, "info_session.html", context, status_code=status_code)
+
+    @get("/info-sessions/{session_id:int}", name="info_session")
+    async def show(self, request: Req, session_id: FromPath[int]) -> Template:
+        return await self._page(request, session_id)
+
+    @post("/info-sessions/{session_id:int}/{action:str}", name="info_session_action")
+    async def act(self, request: Req, session_id: FromPath[int], action: FromPath[str]) -> Any:
+        member = require_member(request)
+        steps = {
+            "register": lambda: info_sessions.register(rules_of(request), member, session_id),
+            "unregister": lambda: info_sessions.unregister(member, session_id),
+        }
+        if action not in steps:
+            raise InvalidInput(_("Unknown action."))
+        try:
+            await steps[action]()
+        except DomainError as exc:
+            return await self._page(
+                request, session_id, error=exc.message, status_code=exc.status_code
+            )
+        return Redirect(f"/info-sessions/{session_id}", status_code=303)
+
+
+# -- JSON ------------------------------------------------------------------------------------
+
+
+class GroupsAPI(Controller):
+    path = "/api"
+    tags = ["working groups"]
+
+    @get("/editions/{slug:str}/groups", summary="An edition's working groups")
+    async def list(self, slug: FromPath[str]) -> list[GroupInfo]:
+        edition = await editions.get_edition(slug)
+        return await groups.list_groups(edition.id)
+
+    @post(
+        "/editions/{slug:str}/groups",
+        status_code=201,
+        summary="Create a working group (operators of its country)",
+    )
+    async def create(
+        self, request: Req, slug: FromPath[str], data: JSONBody[GroupCreate]
+    ) -> GroupInfo:
+        member = require_member(request)
+        edition = await editions.get_edition(slug)
+        group_id = await groups.create_group(rules_of(request), member, edition.id, data)
+        return await groups.get_group(group_id)
+
+    @get(
+        "/editions/{slug:str}/groups/figures",
+        summary="Places, registrations, meetings and attendance per country",
+    )
+    async def figures(self, slug: FromPath[str]) -> list[CountryFigures]:
+        edition = await editions.get_edition(slug)
+        return await groups.edition_figures(edition.id)
+
+    @get("/groups/{group_id:int}", summary="A working group, as the signed-in member sees it")
+    async def show(self, request: Req, group_id: FromPath[int]) -> GroupView:
+        viewer = member_of(request)
+        group = await groups.get_group(group_id)
+        edition = await editions.get_edition_by_id(group.edition_id)
+        meetings = await groups.meetings_of(group_id)
+        return GroupView(
+            group=group,
+            registration=await groups.registration_of(viewer.id, group_id) if viewer else None,
+            registration_open=registration_open(edition, group.country),
+            may_manage=groups.may_manage(viewer, group),
+            meetings=meetings if await sees_links(viewer, group) else without_links(meetings),
+        )
+
+    @post(
+        "/groups/{group_id:int}/registration",
+        status_code=201,
+        summary="Register for a working group, accepting the commitment (pledge: true)",
+    )
+    async def register(
+        self, request: Req, group_id: FromPath[int], data: JSONBody[RegistrationIn]
+    ) -> RegistrationOut:
+        return await groups.register(
+            rules_of(request),
+            require_member(request),
+            group_id,
+            pledge=data.pledge,
+            waiting_list=data.waiting_list,
+        )
+
+    @post(
+        "/groups/{group_id:int}/withdrawal",
+        status_code=200,
+        summary="Withdraw from a working group; the first on its waiting list gets the place",
+    )
+    async def withdraw(self, request: Req, group_id: FromPath[int]) -> RegistrationOut:
+        return await groups.withdraw(rules_of(request), require_member(request), group_id)
+
+    @get(
+        "/groups/{group_id:int}/availability",
+        summary="The candidate slots, their answers and the proposed plan",
+    )
+    async def availability(self, request: Req, group_id: FromPath[int]) -> Availability:
+        group = await groups.get_group(group_id)
+        viewer = member_of(request)
+        found = await groups.availability(group, viewer)
+        if await sees_links(viewer, group):
+            return found
+        return msgspec.structs.replace(found, slots=without_links(found.slots))
+
+    @put("/groups/{group_id:int}/availability", summary="Answer the slots (participants)")
+    async def answer(
+        self, request: Req, group_id: FromPath[int], data: JSONBody[AnswersIn]
+    ) -> Availability:
+        member = require_member(request)
+        await groups.answer_slots(member, group_id, data.answers)
+        return await groups.availability(await groups.get_group(group_id), member)
+
+    @post(
+        "/groups/{group_id:int}/slots",
+        status_code=201,
+        summary="Propose a candidate slot (facilitators)",
+    )
+    async def add_slot(
+        self, request: Req, group_id: FromPath[int], data: JSONBody[SlotIn]
+    ) -> SlotOut:
+        return await groups.add_slot(require_member(request), group_id, data)
+
+    @delete(
+        "/groups/{group_id:int}/slots/{slot_id:int}",
+        status_code=204,
+        summary="Take back a candidate slot (facilitators)",
+    )
+    async def remove_slot(
+        self, request: Req, group_id: FromPath[int], slot_id: FromPath[int]
+    ) -> None:
+        await groups.remove_slot(require_member(request), group_id, slot_id)
+
+    @post(
+        "/groups/{group_id:int}/plan",
+        status_code=201,
+        summary="Confirm the plan of meetings (facilitators); without slot_ids, the proposal",
+    )
+    async def confirm(
+        self, request: Req, group_id: FromPath[int], data: JSONBody[PlanIn]
+    ) -> list[MeetingOut]:
+        return await groups.confirm_plan(
+            rules_of(request), require_member(request), group_id, data.slot_ids
+        )
+
+    @get("/groups/{group_id:int}/meetings", summary="A working group's meetings")
+    async def meetings(self, request: Req, group_id: FromPath[int]) -> list[MeetingOut]:
+        group = await groups.get_group(group_id)
+        meetings = await groups.meetings_of(group_id)
+        return meetings if await sees_links(member_of(request), group) else without_links(meetings)
+
+    @put(
+        "/meetings/{meeting_id:int}/attendance",
+        summary="Record who came to a meeting (facilitators)",
+    )
+    async def record(
+        self, request: Req, meeting_id: FromPath[int], data: JSONBody[AttendanceIn]
+    ) -> MeetingOut:
+        return await groups.record_attendance(require_member(request), meeting_id, data.present)
+
+    @get(
+        "/groups/{group_id:int}/attendance",
+        summary="Attendance per meeting and participant, with the flags (facilitators)",
+    )
+    async def attendance(self, request: Req, group_id: FromPath[int]) -> GroupAttendance:
+        group = await groups.get_group(group_id)
+        groups.require_manager(require_member(request), group)
+        return await groups.group_attendance(rules_of(request), group)
+
+    @get("/me/groups", summary="The signed-in member's working groups")
+    async def mine(self, request: Req) -> list[MyGroup]:
+        member = require_member(request)
+        return [MyGroup(g, part) for g, part in await groups.my_groups(member.id)]
+
+    @get("/me/calendar", summary="The member's meetings and info sessions, and the feed address")
+    async def calendar(self, request: Req) -> MyCalendar:
+        return await my_calendar(request, require_member(request))
+
+    @post(
+        "/me/calendar/feed",
+        status_code=200,
+        summary="A new secret feed address (the old one stops working)",
+    )
+    async def reset_feed(self, request: Req) -> MyCalendar:
+        member = require_member(request)
+        await calendar.reset_feed(settings_of(request).secret_key, member.id)
+        return await my_calendar(request, member)
+
+
+class InfoSessionsAPI(Controller):
+    path = "/api"
+    tags = ["info sessions"]
+
+    @get("/editions/{slug:str}/info-sessions", summary="An edition's info sessions")
+    async def list(self, request: Req, slug: FromPath[str]) -> list[InfoSessionOut]:
+        edition = await editions.get_edition(slug)
+        return await info_sessions.list_info_sessions(edition.id, member_of(request))
+
+    @post(
+        "/editions/{slug:str}/info-sessions",
+        status_code=201,
+        summary="Publish an info session (operators of its country)",
+    )
+    async def create(
+        self, request: Req, slug: FromPath[str], data: JSONBody[InfoSessionIn]
+    ) -> InfoSessionOut:
+        member = require_member(request)
+        edition = await editions.get_edition(slug)
+        session_id = await info_sessions.create_info_session(member, edition.id, data)
+        return await info_sessions.get_info_session(session_id, member)
+
+    @get("/info-sessions/{session_id:int}", summary="An info session")
+    async def show(self, request: Req, session_id: FromPath[int]) -> InfoSessionOut:
+        return await info_sessions.get_info_session(session_id, member_of(request))
+
+    @post(
+        "/info-sessions/{session_id:int}/registration",
+        status_code=201,
+        summary="Register for an info session (a reminder comes the day before)",
+    )
+    async def register(self, request: Req, session_id: FromPath[int]) -> InfoSessionOut:
+        return await info_sessions.register(rules_of(request), require_member(request), session_id)
+
+    @delete(
+        "/info-sessions/{session_id:int}/registration",
+        status_code=200,
+        summary="Take back a registration before the session starts",
+    )
+    async def unregister(self, request: Req, session_id: FromPath[int]) -> InfoSessionOut:
+        return await info_sessions.unregister(require_member(request), session_id)
