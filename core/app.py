@@ -29,6 +29,16 @@ from core.notifications.relay import Relay, RelayTask
 from core.plugins import PluginRegistry, build_registry
 from core.polls.agm_controllers import AgmAPI, ProxyPages, RoomPages
 from core.polls.controllers import PollPages, PollsAPI
+from core.recommendations.controllers import (
+    BundlePages,
+    BundlesAPI,
+    ProjectPages,
+    ProjectsAPI,
+    RecommendationPages,
+    RecommendationsAPI,
+    RecordAPI,
+    RecordPages,
+)
 from core.templating import make_environment
 from core.themes.controllers import ThemePages, ThemesAPI
 from core.web.context import RequestContextMiddleware
@@ -104,6 +114,14 @@ def create_app(
             GroupsAPI,
             InfoSessionPages,
             InfoSessionsAPI,
+            RecommendationPages,
+            RecommendationsAPI,
+            BundlePages,
+            BundlesAPI,
+            ProjectPages,
+            ProjectsAPI,
+            RecordPages,
+            RecordAPI,
             healthz,
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
             *plugin_routes,

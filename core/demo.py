@@ -16,6 +16,9 @@ The seed comes in parts, each with its own marker, so a database seeded by an ol
 * the 2020-2021 working groups in BE and FR, with waiting list, availability polls, meetings
   and attendance, and the info sessions of 16 December 2020 (marker: any working group
   exists; ``core/groups/demo.py``).
+* the editions since 2015-2016 with their themes and archived figures, the recommendations of
+  the groups, the board's decisions and the projects, among them the 2019 ethics committee
+  (marker: the edition 2015-2016 exists; ``core/recommendations/demo.py``).
 
 Rows are written straight to the tables (the services check phases against today's date),
 except the 2020-2021 extensions, made through the ``extend_theme`` plugin's service and its
@@ -63,6 +66,7 @@ from core.members.tables import ROLE_BOARD, ROLE_FACILITATOR, ROLE_OPERATOR, Mem
 from core.polls import proxies as poll_proxies
 from core.polls import services as polls
 from core.polls.tables import Participation, Poll
+from core.recommendations.demo import seed_record
 from core.themes.services import (
     ACCEPTED,
     BOARD,
@@ -775,6 +779,7 @@ async def seed_demo(settings: Settings) -> bool:
         partial(_seed_open_edition, settings),
         partial(_seed_polls, settings),
         seed_groups,  # the 2020-2021 working groups and info sessions (core/groups/demo.py)
+        seed_record,  # editions since 2015, recommendations, projects (core/recommendations)
     ):
         try:
             created = await part() or created

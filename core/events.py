@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -137,6 +137,41 @@ class InfoSessionReminder(Event, frozen=True, tag="info_session_reminder"):
     starts_at: datetime
     registration_id: int
     member_id: int
+
+
+class RecommendationEvent(Event, frozen=True):
+    """Something happened to a working group's recommendation; ``title`` is the
+    recommendation's own title."""
+
+    recommendation_id: int
+    group_id: int
+    edition: str
+    title: str
+
+
+class RecommendationSubmitted(RecommendationEvent, frozen=True, tag="recommendation_submitted"):
+    """A facilitator submitted the group's recommendation: it goes to the board in its
+    country's bundle."""
+
+
+class DecisionRecorded(RecommendationEvent, frozen=True, tag="decision_recorded"):
+    """A board member recorded the board's decision on a recommendation: the first entry, or a
+    new one that ``supersedes`` the latest (decisions are never edited)."""
+
+    decision_id: int
+    outcome: str
+    decided_on: date
+    supersedes: int | None = None
+
+
+class ProjectCreated(Event, frozen=True, tag="project_created"):
+    """Adopted recommendations became a project: one event per country of its recommendations,
+    naming that country's recommendations and their groups."""
+
+    project_id: int
+    title: str
+    recommendation_ids: tuple[int, ...]
+    group_ids: tuple[int, ...]
 
 
 def emit(registry: PluginRegistry, event: Event) -> None:

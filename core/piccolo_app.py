@@ -26,6 +26,17 @@ from core.notifications.tables import (
     OutboxMessage,
 )
 from core.polls.tables import Ballot, Participation, Poll, PollCandidate, Presence, Proxy
+from core.recommendations.tables import (
+    ArchivedFigures,
+    Bundle,
+    Decision,
+    Endorsement,
+    Milestone,
+    Project,
+    ProjectSource,
+    Recommendation,
+    RecommendationComment,
+)
 from core.themes.tables import Support, Theme, ThemeText
 
 TABLES = [
@@ -59,6 +70,15 @@ TABLES = [
     InfoSession,
     InfoSessionRegistration,
     CalendarFeed,
+    Bundle,
+    Recommendation,
+    RecommendationComment,
+    Endorsement,
+    Decision,
+    Project,
+    ProjectSource,
+    Milestone,
+    ArchivedFigures,
 ]
 
 APP_CONFIG = AppConfig(

@@ -1,0 +1,948 @@
+"""Demo data of the end of the cycle and of the public record: the editions since 2015-2016 in
+Belgium and France, their recommendations, the board's decisions and the projects they led to,
+among them the 2017-2018 recommendation for an ethics committee and the 2019 "Ethics committee"
+project.
+
+* The editions 2015-2016 to 2018-2019 with their calendars and themes (texts in nl, fr, en),
+  and the archived figures of every edition run before the platform held its rows (2015-2016 to
+  2019-2020): AGM turnout, groups, participants, meetings; they add up to more than 4,000
+  participants. (Archived, because the members of those years are not demo accounts.)
+* A working group (no registrations: the archive has the figures) for each recommendation of
+  those editions, and the recommendations of the demo's own 2020-2021 groups, with comments and
+  endorsements of their participants.
+* A bundle per edition and country, the board's decisions (one changed by a later entry, so the
+  history shows), and the projects with their milestones.
+
+Seeded once (marker: the edition 2015-2016 exists) by ``core.demo.seed_demo``, after the
+accounts, editions, polls and groups. Rows are written straight to the tables (the services
+check phases against today's date) and keep the services' invariants: a recommendation is its
+group's, submitted in the recommendations phase and bundled before the board decides; each
+decision supersedes the latest one; a project comes from adopted recommendations only. No
+notification is written for the past.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from core import db
+from core.editions.tables import Edition, EditionPhase
+from core.groups.services import CONFIRMED
+from core.groups.tables import GroupFacilitator, GroupRegistration, WorkingGroup
+from core.members.tables import Member
+from core.recommendations.tables import (
+    ArchivedFigures,
+    Bundle,
+    Decision,
+    Endorsement,
+    Milestone,
+    Project,
+    ProjectSource,
+    Recommendation,
+    RecommendationComment,
+)
+from core.themes.tables import Theme, ThemeText
+
+MARKER_EDITION = "2015-2016"
+EARLIER_EDITIONS = ("2015-2016", "2016-2017", "2017-2018", "2018-2019")
+BOARD = "D-0003"  # Marc Dubois, the demo's board member
+OPERATORS = {"BE": "D-0001", "FR": "D-0002"}
+FACILITATORS = {"BE": "D-0004", "FR": "D-2030"}
+
+Texts = Mapping[str, tuple[str, str]]  # language -> (title, description)
+
+
+def _at(day: date, hour: int = 10) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+# -- themes of the earlier editions ------------------------------------------------------------
+
+BECOMING_A_COOPERATIVE: Texts = {
+    "en": (
+        "Becoming a cooperative",
+        "Smart was born as a non-profit association. Should its members own it together, and "
+        "what would change for them if they did?",
+    ),
+    "nl": (
+        "Coöperatie worden",
+        "Smart begon als vzw. Moeten de leden er samen eigenaar van worden, en wat zou dat "
+        "voor hen veranderen?",
+    ),
+    "fr": (
+        "Devenir une coopérative",
+        "Smart est née sous la forme d'une association. Ses membres doivent-ils en devenir "
+        "ensemble propriétaires, et qu'est-ce que cela changerait pour eux ?",
+    ),
+}
+
+SHARING_RISKS: Texts = {
+    "en": (
+        "Sharing the risks between members",
+        "Late payments, cancelled jobs, quiet months: how far can a mutual fund protect each "
+        "member, and who pays for it?",
+    ),
+    "nl": (
+        "De risico's onder de leden delen",
+        "Laattijdige betalingen, geannuleerde opdrachten, stille maanden: hoe ver kan een "
+        "onderling fonds elk lid beschermen, en wie betaalt ervoor?",
+    ),
+    "fr": (
+        "Mutualiser les risques entre membres",
+        "Retards de paiement, missions annulées, mois creux : jusqu'où un fonds mutuel peut-il "
+        "protéger chaque membre, et qui le finance ?",
+    ),
+}
+
+WELCOMING: Texts = {
+    "en": (
+        "Welcoming new members",
+        "Hundreds of people join every month. How do they find their way in the cooperative, "
+        "and who helps them with their first contracts?",
+    ),
+    "nl": (
+        "Nieuwe leden verwelkomen",
+        "Elke maand sluiten honderden mensen aan. Hoe vinden ze hun weg in de coöperatie, en "
+        "wie helpt hen met hun eerste contracten?",
+    ),
+    "fr": (
+        "Accueillir les nouveaux membres",
+        "Des centaines de personnes nous rejoignent chaque mois. Comment trouvent-elles leur "
+        "chemin dans la coopérative, et qui les aide pour leurs premiers contrats ?",
+    ),
+}
+
+DIGITAL_TOOLS: Texts = {
+    "en": (
+        "Digital tools for members",
+        "Invoices, contracts, expenses: which online tools do members need, and how should the "
+        "cooperative build them with them?",
+    ),
+    "nl": (
+        "Digitale tools voor de leden",
+        "Facturen, contracten, onkosten: welke online tools hebben de leden nodig, en hoe "
+        "bouwt de coöperatie ze samen met hen?",
+    ),
+    "fr": (
+        "Des outils numériques pour les membres",
+        "Factures, contrats, frais : de quels outils en ligne les membres ont-ils besoin, et "
+        "comment la coopérative doit-elle les construire avec eux ?",
+    ),
+}
+
+ETHICS: Texts = {
+    "en": (
+        "Ethics and values of the cooperative",
+        "Which activities do we accept, which clients, which ways of working? And who watches "
+        "over the values the members share?",
+    ),
+    "nl": (
+        "Ethiek en waarden van de coöperatie",
+        "Welke activiteiten aanvaarden we, welke klanten, welke manieren van werken? En wie "
+        "waakt over de waarden die de leden delen?",
+    ),
+    "fr": (
+        "Éthique et valeurs de la coopérative",
+        "Quelles activités acceptons-nous, quels clients, quelles façons de travailler ? Et qui "
+        "veille sur les valeurs que partagent les membres ?",
+    ),
+}
+
+ACROSS_TRADES: Texts = {
+    "en": (
+        "Working together across trades",
+        "Musicians, developers, trainers, craftspeople: how can members of different trades "
+        "find each other and answer calls for tenders together?",
+    ),
+    "nl": (
+        "Samenwerken over beroepen heen",
+        "Muzikanten, ontwikkelaars, opleiders, ambachtslui: hoe vinden leden uit verschillende "
+        "beroepen elkaar en schrijven ze samen in op aanbestedingen?",
+    ),
+    "fr": (
+        "Travailler ensemble entre métiers",
+        "Musiciens, développeurs, formateurs, artisans : comment des membres de métiers "
+        "différents peuvent-ils se trouver et répondre ensemble à des appels d'offres ?",
+    ),
+}
+
+PUBLIC_AUTHORITIES: Texts = {
+    "en": (
+        "Freelancers and public authorities",
+        "Unemployment offices, tax administrations, social security: how do we make public "
+        "services understand the work of freelancers, and speak for them?",
+    ),
+    "nl": (
+        "Freelancers en de overheid",
+        "RVA, belastingen, sociale zekerheid: hoe zorgen we dat overheidsdiensten het werk van "
+        "freelancers begrijpen, en hoe spreken we voor hen?",
+    ),
+    "fr": (
+        "Les indépendants face aux pouvoirs publics",
+        "Chômage, fiscalité, sécurité sociale : comment faire comprendre aux services publics "
+        "le travail des indépendants, et parler en leur nom ?",
+    ),
+}
+
+GUARANTEE_FUND: Texts = {
+    "en": (
+        "The mutual guarantee fund",
+        "The fund pays members when a client pays late. Should it grow, cover more risks, and "
+        "exist in France as it does in Belgium?",
+    ),
+    "nl": (
+        "Het onderling waarborgfonds",
+        "Het fonds betaalt leden uit als een klant laat betaalt. Moet het groeien, meer risico's "
+        "dekken, en ook in Frankrijk bestaan zoals in België?",
+    ),
+    "fr": (
+        "Le fonds de garantie mutuel",
+        "Le fonds paie les membres quand un client paie en retard. Doit-il grandir, couvrir "
+        "plus de risques, et exister en France comme en Belgique ?",
+    ),
+}
+
+EARLIER_THEMES: dict[str, tuple[Texts, ...]] = {
+    "2015-2016": (BECOMING_A_COOPERATIVE, SHARING_RISKS),
+    "2016-2017": (WELCOMING, DIGITAL_TOOLS),
+    "2017-2018": (ETHICS, ACROSS_TRADES),
+    "2018-2019": (PUBLIC_AUTHORITIES, GUARANTEE_FUND),
+}
+
+# -- archived figures: (AGM day, voters, shareholders who could vote, groups, participants,
+# meetings) per edition and country, from the cooperative's reports ----------------------------
+
+ARCHIVE: dict[tuple[str, str], tuple[date, int, int | None, int, int, int]] = {
+    ("2015-2016", "BE"): (date(2015, 6, 13), 180, None, 14, 486, 68),
+    ("2015-2016", "FR"): (date(2015, 6, 20), 64, None, 5, 152, 23),
+    ("2016-2017", "BE"): (date(2016, 6, 11), 264, 2950, 17, 574, 83),
+    ("2016-2017", "FR"): (date(2016, 6, 18), 97, 820, 7, 231, 34),
+    ("2017-2018", "BE"): (date(2017, 6, 10), 351, 3420, 18, 612, 88),
+    ("2017-2018", "FR"): (date(2017, 6, 17), 133, 1040, 9, 298, 43),
+    ("2018-2019", "BE"): (date(2018, 6, 9), 402, 3890, 16, 548, 79),
+    ("2018-2019", "FR"): (date(2018, 6, 16), 158, 1190, 10, 342, 49),
+    ("2019-2020", "BE"): (date(2019, 6, 15), 377, 4210, 15, 505, 72),
+    ("2019-2020", "FR"): (date(2019, 6, 22), 149, 1310, 9, 317, 45),
+}
+
+
+def archive_source(edition: str) -> str:
+    return f"Smart in Progress {edition}: activity report of the cooperative life team"
+
+
+# -- recommendations ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoDecision:
+    outcome: str
+    rationale: str
+    decided_on: date
+
+
+@dataclass(frozen=True)
+class DemoRecommendation:
+    """A recommendation of the group of ``theme`` (its English title in the edition) meeting in
+    ``locality``; ``key`` names it for the projects. ``comments`` and ``endorsements`` are
+    given by the group's participants (the demo's 2020-2021 groups have some)."""
+
+    key: str
+    edition: str
+    country: str
+    theme: str
+    locality: str
+    language: str
+    title: str
+    text: str
+    rationale: str
+    decisions: tuple[DemoDecision, ...]
+    comments: tuple[str, ...] = ()
+    endorsements: int = 0
+
+
+RECOMMENDATIONS: tuple[DemoRecommendation, ...] = (
+    DemoRecommendation(
+        "cooperative",
+        "2015-2016",
+        "BE",
+        "Becoming a cooperative",
+        "Brussels",
+        "fr",
+        "Transformer Smart en coopérative détenue par ses membres",
+        "Les membres deviennent sociétaires de Smart : chacun peut acheter une part, et "
+        "l'assemblée générale des sociétaires décide des grandes orientations.",
+        "Ce sont les membres qui font vivre Smart ; ils doivent pouvoir en décider.",
+        (
+            DemoDecision(
+                "adopted",
+                "Adopted: the board prepares the articles of the cooperative for the general "
+                "meeting of 2016.",
+                date(2016, 6, 20),
+            ),
+        ),
+    ),
+    DemoRecommendation(
+        "one-vote",
+        "2015-2016",
+        "BE",
+        "Becoming a cooperative",
+        "Brussels",
+        "fr",
+        "Un membre, une voix à l'assemblée générale",
+        "Quel que soit le nombre de parts qu'il détient, chaque sociétaire a une voix.",
+        "La coopérative appartient à ses membres, pas à ceux qui ont le plus de capital.",
+        (
+            DemoDecision(
+                "adopted_with_changes",
+                "Adopted with one change: a member holds one vote, and may hold at most two "
+                "proxies.",
+                date(2016, 6, 20),
+            ),
+        ),
+    ),
+    DemoRecommendation(
+        "late-payments-fr",
+        "2015-2016",
+        "FR",
+        "Sharing the risks between members",
+        "Paris",
+        "fr",
+        "Un fonds mutuel contre les retards de paiement",
+        "Une part de la contribution de chaque membre alimente un fonds qui paie les membres à "
+        "la date prévue, même quand le client paie en retard.",
+        "Un retard de paiement peut suffire à mettre un indépendant en difficulté.",
+        (
+            DemoDecision(
+                "deferred",
+                "Deferred: the French cooperative first needs its own reserves.",
+                date(2016, 6, 27),
+            ),
+        ),
+    ),
+    DemoRecommendation(
+        "welcome-path",
+        "2016-2017",
+        "BE",
+        "Welcoming new members",
+        "Ghent",
+        "nl",
+        "Een onthaaltraject voor elk nieuw lid",
+        "Elk nieuw lid krijgt een onthaalsessie, een vast aanspreekpunt en een peter of meter "
+        "onder de ervaren leden voor zijn eerste drie contracten.",
+        "Nieuwe leden haken af omdat ze niet weten waar ze terechtkunnen.",
+        (
+            DemoDecision(
+                "adopted",
+                "Adopted: the welcome path starts in the Brussels and Ghent offices in the autumn.",
+                date(2017, 6, 19),
+            ),
+        ),
+    ),
+    DemoRecommendation(
+        "coworking-fr",
+        "2016-2017",
+        "FR",
+        "Digital tools for members",
+        "Lyon",
+        "fr",
+        "Des espaces de coworking gratuits dans chaque ville",
+        "La coopérative loue des espaces de travail partagés, gratuits pour les membres, dans "
+        "chaque ville où elle est présente.",
+        "Beaucoup de membres travaillent seuls chez eux.",
+        (
+            DemoDecision(
+                "rejected",
+                "Rejected: the cost would fall on every member's contribution; the board "
+                "prefers agreements with existing co-working spaces.",
+                date(2017, 6, 26),
+            ),
+        ),
+    ),
+    DemoRecommendation(
+        "ethics-committee",
+        "2017-2018",
+        "BE",
+        "Ethics and values of the cooperative",
+        "Brussels",
+        "fr",
+        "Un comité d'éthique",
+        "La coopérative se dote d'un comité d'éthique, élu par l'assemblée générale, que tout "
+        "membre peut saisir et qui rend des avis publics sur les activités, les clients et les "
+        "pratiques de la coopérative.",
+        "Les membres ont besoin de savoir qui veille sur les valeurs qu'ils partagent, et de "
+        "pouvoir poser une question d'éthique sans passer par la hiérarchie.",
+        (
+            DemoDecision(
+                "deferred",
+                "Deferred: the board wants the committee's mandate and its cost before deciding.",
+                date(2018, 6, 14),
+            ),
+            DemoDecision(
+                "adopted",
+                "Adopted: the ethics committee is set up in 2019, with a mandate the general "
+                "meeting approves and members it elects.",
+                date(2018, 9, 20),
+            ),
+        ),
+    ),
+    DemoRecommendation(
+        "charter-fr",
+        "2017-2018",
+        "FR",
+        "Ethics and values of the cooperative",
+        "Paris",
+        "fr",
+        "Une charte des valeurs de la coopérative",
+        "Les membres rédigent ensemble une charte des valeurs, que chacun signe en adhérant et "
+        "à laquelle tout membre peut se référer.",
+        "Des valeurs écrites ensemble engagent davantage que des valeurs affichées.",
+        (
+            DemoDecision(
+                "adopted_with_changes",
+                "Adopted with changes: the charter is written with the ethics committee and "
+                "approved by the general meeting.",
+                date(2018, 6, 25),
+            ),
+        ),
+    ),
+    DemoRecommendation(
+        "lobbying",
+        "2018-2019",
+        "BE",
+        "Freelancers and public authorities",
+        "Liège",
+        "fr",
+        "Un guichet unique pour les indépendants auprès des services publics",
+        "La coopérative négocie avec l'ONEM et les caisses d'allocations un guichet unique qui "
+        "connaît la situation des travailleurs à la mission.",
+        "Les membres perdent des mois en allers-retours entre les administrations.",
+        (
+            DemoDecision(
+                "deferred",
+                "Deferred: the board raises it with the federal authorities first.",
+                date(2019, 6, 17),
+            ),
+        ),
+    ),
+    DemoRecommendation(
+        "guarantee-fr",
+        "2018-2019",
+        "FR",
+        "The mutual guarantee fund",
+        "Paris",
+        "fr",
+        "Un fonds de garantie mutuel en France",
+        "Comme en Belgique, un fonds de garantie mutuel paie les membres français à la date "
+        "prévue quand un client paie en retard.",
+        "Trois ans après la première demande, la coopérative française a constitué ses réserves.",
+        (
+            DemoDecision(
+                "adopted",
+                "Adopted: the French fund opens in 2020, financed by 1% of the contributions.",
+                date(2019, 6, 24),
+            ),
+        ),
+    ),
+    DemoRecommendation(
+        "pay-gap",
+        "2019-2020",
+        "BE",
+        "Gender equality",
+        "Brussels",
+        "fr",
+        "Publier chaque année l'écart de rémunération entre femmes et hommes",
+        "La coopérative publie chaque année l'écart de rémunération entre ses membres femmes et "
+        "hommes, par secteur d'activité.",
+        "On ne réduit que ce que l'on mesure.",
+        (
+            DemoDecision(
+                "adopted_with_changes",
+                "Adopted with changes: the figures are published by large sector only, so that "
+                "no member can be recognised.",
+                date(2020, 6, 22),
+            ),
+        ),
+    ),
+    DemoRecommendation(
+        "platform-fr",
+        "2019-2020",
+        "FR",
+        "Sharing economy: a viable economic model?",
+        "Paris",
+        "fr",
+        "Une plateforme coopérative pour les livreurs",
+        "La coopérative aide les livreurs à créer leur propre plateforme coopérative de "
+        "livraison, dont ils seraient sociétaires.",
+        "Les livreurs des plateformes n'ont aucune protection et aucune voix.",
+        (
+            DemoDecision(
+                "deferred",
+                "Deferred: the theme runs one more year in France to prepare it with the riders.",
+                date(2020, 6, 29),
+            ),
+        ),
+    ),
+    DemoRecommendation(
+        "peer-mentoring",
+        "2020-2021",
+        "BE",
+        "Accompaniment",
+        "Brussels",
+        "fr",
+        "Du mentorat entre pairs pour développer son activité",
+        "Des membres expérimentés accompagnent, quelques heures par mois, des membres qui "
+        "lancent ou réorientent leur activité ; la coopérative forme et défraie les mentors.",
+        "Les conseillers ne peuvent pas tout : l'expérience des pairs est une richesse.",
+        (
+            DemoDecision(
+                "adopted",
+                "Adopted: a first cohort of twenty mentors starts in the autumn.",
+                date(2021, 6, 21),
+            ),
+        ),
+        comments=(
+            "Il faudrait que les mentors soient défrayés, sinon on n'en trouvera pas.",
+            "Et un mentor d'un autre métier peut aussi aider : c'est la gestion qui compte.",
+        ),
+        endorsements=6,
+    ),
+    DemoRecommendation(
+        "parental-leave",
+        "2020-2021",
+        "BE",
+        "Gender equality",
+        "Ghent",
+        "nl",
+        "Een solidariteitsfonds voor ouderschapsverlof",
+        "Een fonds vult het inkomen aan van leden die ouderschapsverlof nemen, zodat het verlof "
+        "niet alleen voor wie het zich kan veroorloven bestaat.",
+        "Vrouwelijke leden verliezen vaak opdrachten na een geboorte.",
+        (
+            DemoDecision(
+                "deferred",
+                "Deferred: the board asks for a costing with the mutual guarantee fund.",
+                date(2021, 6, 21),
+            ),
+        ),
+        comments=("Ook voor vaders, anders verandert er niets.",),
+        endorsements=5,
+    ),
+    DemoRecommendation(
+        "riders-coop",
+        "2020-2021",
+        "FR",
+        "Sharing economy: a viable economic model?",
+        "Paris",
+        "fr",
+        "Accompagner les coopératives de livreurs",
+        "La coopérative ouvre son accompagnement aux coopératives de livreurs à vélo : "
+        "portage des contrats, assurance, formation à la gestion.",
+        "Après deux ans de débat, les livreurs du groupe ont créé leur coopérative.",
+        (
+            DemoDecision(
+                "adopted_with_changes",
+                "Adopted with changes: a pilot with two riders' cooperatives in Paris and Lyon.",
+                date(2021, 6, 28),
+            ),
+        ),
+        comments=("Il faut aussi une assurance adaptée aux accidents de la route.",),
+        endorsements=7,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class DemoProject:
+    title: str
+    description: str
+    language: str
+    status: str
+    started_on: date
+    sources: tuple[str, ...]  # recommendation keys
+    milestones: tuple[tuple[str, date, date | None], ...]  # (title, due on, done on)
+
+
+PROJECTS: tuple[DemoProject, ...] = (
+    DemoProject(
+        "Smart becomes a cooperative",
+        "The association's activities move to a cooperative owned by its members, one member "
+        "one vote.",
+        "en",
+        "completed",
+        date(2016, 9, 1),
+        ("cooperative", "one-vote"),
+        (
+            ("Articles of the cooperative adopted", date(2016, 11, 30), date(2016, 11, 24)),
+            ("First shares offered to the members", date(2017, 1, 31), date(2017, 1, 16)),
+            ("First general meeting of the shareholders", date(2017, 6, 30), date(2017, 6, 10)),
+        ),
+    ),
+    DemoProject(
+        "Welcome path for new members",
+        "A welcome session, one contact person and a mentor among the experienced members for "
+        "every new member.",
+        "en",
+        "completed",
+        date(2017, 9, 15),
+        ("welcome-path",),
+        (
+            ("Welcome sessions in Brussels and Ghent", date(2017, 10, 31), date(2017, 10, 12)),
+            ("Welcome sessions in every office", date(2018, 6, 30), date(2018, 5, 28)),
+        ),
+    ),
+    DemoProject(
+        "Ethics committee",
+        "An ethics committee elected by the general meeting, which any member can turn to and "
+        "which gives public opinions on the cooperative's activities, clients and practices; "
+        "with the charter of values it wrote with the members.",
+        "en",
+        "completed",
+        date(2019, 1, 7),
+        ("ethics-committee", "charter-fr"),
+        (
+            ("Mandate approved by the board", date(2019, 1, 31), date(2019, 1, 24)),
+            ("Members elected by the general meeting", date(2019, 6, 15), date(2019, 6, 15)),
+            ("Charter of values approved", date(2019, 10, 31), date(2019, 10, 17)),
+            ("First public opinion", date(2019, 12, 31), date(2019, 11, 18)),
+        ),
+    ),
+    DemoProject(
+        "Mutual guarantee fund in France",
+        "Members in France are paid on the agreed day when a client pays late, as in Belgium.",
+        "en",
+        "in_progress",
+        date(2019, 9, 2),
+        ("guarantee-fr",),
+        (
+            ("Reserves set aside", date(2019, 12, 31), date(2019, 12, 20)),
+            ("Fund open to members in Paris", date(2020, 3, 31), date(2020, 6, 2)),
+            ("Fund open to members in every region", date(2021, 12, 31), None),
+        ),
+    ),
+    DemoProject(
+        "Annual pay gap report",
+        "Every year, the gap between the pay of women and men among the members, by large sector.",
+        "en",
+        "in_progress",
+        date(2020, 9, 1),
+        ("pay-gap",),
+        (
+            ("First report published", date(2021, 3, 8), date(2021, 3, 8)),
+            ("Second report published", date(2022, 3, 8), None),
+        ),
+    ),
+    DemoProject(
+        "Peer mentoring",
+        "Experienced members mentor members who start or change their activity.",
+        "en",
+        "planned",
+        date(2021, 9, 1),
+        ("peer-mentoring",),
+        (("First cohort of twenty mentors trained", date(2021, 11, 30), None),),
+    ),
+)
+
+
+# -- seeding -----------------------------------------------------------------------------------
+
+
+async def seed_record() -> bool:
+    """Seed the earlier editions, the archive, the recommendations, decisions and projects;
+    False when they exist already (or the demo accounts are missing)."""
+    async with db.write_transaction():
+        if await Edition.exists().where(Edition.slug == MARKER_EDITION):
+            return False
+        members = {
+            r["member_number"]: (r["id"], r["name"])
+            for r in await Member.select(Member.id, Member.member_number, Member.name).where(
+                Member.member_number.is_in([BOARD, *OPERATORS.values(), *FACILITATORS.values()])
+            )
+        }
+        if BOARD not in members:
+            return False
+        editions = await _seed_editions()
+        await _seed_archive(editions)
+        themes = await _themes(editions)
+        recommendations = await _seed_recommendations(editions, themes, members)
+        await _seed_projects(recommendations, members)
+    return True
+
+
+async def _seed_editions() -> dict[str, int]:
+    """The earlier editions, with their calendars and themes; returns every edition's id."""
+    from core.demo import _PAST_CALENDARS, past_calendar
+
+    for slug in EARLIER_EDITIONS:
+        first_year = int(slug[:4])
+        rows = await Edition.insert(Edition(slug=slug, created_at=_at(date(first_year, 1, 15))))
+        edition_id = int(rows[0]["id"])
+        await EditionPhase.insert(
+            *[
+                EditionPhase(
+                    edition=edition_id,
+                    country=country,
+                    phase=w.phase,
+                    starts_on=w.starts_on,
+                    ends_on=w.ends_on,
+                )
+                for country in _PAST_CALENDARS
+                for w in past_calendar(first_year, country)
+            ]
+        )
+        for texts in EARLIER_THEMES[slug]:
+            theme = await Theme.insert(
+                Theme(
+                    edition=edition_id,
+                    origin="board",
+                    status="accepted",
+                    scope="BE FR",
+                    original_language="fr",
+                    created_at=_at(date(first_year, 2, 20)),
+                    decided_at=_at(date(first_year, 2, 20)),
+                )
+            )
+            await ThemeText.insert(
+                *[
+                    ThemeText(theme=theme[0]["id"], language=language, title=t, description=d)
+                    for language, (t, d) in texts.items()
+                ]
+            )
+    return {r["slug"]: r["id"] for r in await Edition.select(Edition.id, Edition.slug)}
+
+
+async def _seed_archive(editions: dict[str, int]) -> None:
+    await ArchivedFigures.insert(
+        *[
+            ArchivedFigures(
+                edition=editions[slug],
+                country=country,
+                agm_on=agm_on,
+                agm_voters=voters,
+                agm_eligible=eligible,
+                group_count=groups,
+                participant_count=participants,
+                meeting_count=meetings,
+                source=archive_source(slug),
+            )
+            for (slug, country), (agm_on, voters, eligible, groups, participants, meetings) in (
+                ARCHIVE.items()
+            )
+            if slug in editions
+        ]
+    )
+
+
+async def _themes(editions: dict[str, int]) -> dict[tuple[str, str], int]:
+    """(edition, English title) -> theme id."""
+    by_id = {v: k for k, v in editions.items()}
+    rows = await ThemeText.select(ThemeText.theme, ThemeText.title, ThemeText.theme.edition).where(
+        ThemeText.language == "en"
+    )
+    return {
+        (by_id[r["theme.edition"]], r["title"]): r["theme"]
+        for r in rows
+        if r["theme.edition"] in by_id
+    }
+
+
+async def _group(
+    editions: dict[str, int],
+    themes: dict[tuple[str, str], int],
+    spec: DemoRecommendation,
+    members: dict[str, tuple[int, str]],
+    made: dict[tuple[str, str, str, str], int],
+) -> int | None:
+    """The working group of ``spec``: the demo's own (2020-2021) or one made for the earlier
+    editions, whose participants are in the archive."""
+    key = (spec.edition, spec.country, spec.theme, spec.locality)
+    if key in made:
+        return made[key]
+    theme_id = themes.get((spec.edition, spec.theme))
+    if theme_id is None:
+        return None
+    existing = (
+        await WorkingGroup.select(WorkingGroup.id)
+        .where(
+            (WorkingGroup.edition == editions[spec.edition])
+            & (WorkingGroup.theme == theme_id)
+            & (WorkingGroup.country == spec.country)
+            & (WorkingGroup.locality == spec.locality)
+        )
+        .first()
+    )
+    if existing is not None:
+        made[key] = existing["id"]
+        return existing["id"]
+    if spec.edition == "2020-2021":
+        return None  # the groups' demo did not seed this group: leave its recommendations out
+    facilitator = members.get(FACILITATORS[spec.country])
+    if facilitator is None:
+        return None
+    first_year = int(spec.edition[:4])
+    rows = await WorkingGroup.insert(
+        WorkingGroup(
+            edition=editions[spec.edition],
+            theme=theme_id,
+            country=spec.country,
+            locality=spec.locality,
+            language=spec.language,
+            capacity=15,
+            meeting_count=5,
+            created_at=_at(date(first_year, 8, 28)),
+        )
+    )
+    group_id = int(rows[0]["id"])
+    await GroupFacilitator.insert(GroupFacilitator(working_group=group_id, member=facilitator[0]))
+    made[key] = group_id
+    return group_id
+
+
+async def _seed_recommendations(
+    editions: dict[str, int],
+    themes: dict[tuple[str, str], int],
+    members: dict[str, tuple[int, str]],
+) -> dict[str, tuple[int, str]]:
+    """The recommendations, bundled and decided; returns key -> (id, country)."""
+    made: dict[tuple[str, str, str, str], int] = {}
+    bundles: dict[tuple[str, str], int] = {}
+    board_id, board_name = members[BOARD]
+    seeded: dict[str, tuple[int, str]] = {}
+    for spec in RECOMMENDATIONS:
+        if spec.edition not in editions:
+            continue
+        group_id = await _group(editions, themes, spec, members, made)
+        if group_id is None:
+            continue
+        second_year = int(spec.edition[5:])
+        facilitator = members.get(FACILITATORS[spec.country])
+        if (spec.edition, spec.country) not in bundles:
+            operator = members.get(OPERATORS[spec.country])
+            rows = await Bundle.insert(
+                Bundle(
+                    edition=editions[spec.edition],
+                    country=spec.country,
+                    created_by=operator[0] if operator else None,
+                    created_at=_at(date(second_year, 6, 2), 9),
+                )
+            )
+            bundles[(spec.edition, spec.country)] = int(rows[0]["id"])
+        rows = await Recommendation.insert(
+            Recommendation(
+                working_group=group_id,
+                edition=editions[spec.edition],
+                theme=themes[(spec.edition, spec.theme)],
+                country=spec.country,
+                language=spec.language,
+                title=spec.title,
+                text=spec.text,
+                rationale=spec.rationale,
+                status="submitted",
+                author=facilitator[0] if facilitator else None,
+                created_at=_at(date(second_year, 3, 15)),
+                updated_at=_at(date(second_year, 5, 10)),
+                submitted_at=_at(date(second_year, 5, 20)),
+                submitted_by=facilitator[0] if facilitator else None,
+                bundle=bundles[(spec.edition, spec.country)],
+            )
+        )
+        rec_id = int(rows[0]["id"])
+        seeded[spec.key] = (rec_id, spec.country)
+        previous = None
+        for decision in spec.decisions:
+            inserted = await Decision.insert(
+                Decision(
+                    recommendation=rec_id,
+                    outcome=decision.outcome,
+                    rationale=decision.rationale,
+                    decided_on=decision.decided_on,
+                    author=board_id,
+                    author_name=board_name,
+                    supersedes=previous,
+                    recorded_at=_at(decision.decided_on, 17),
+                )
+            )
+            previous = int(inserted[0]["id"])
+        await _group_voices(rec_id, group_id, spec, second_year)
+    return seeded
+
+
+async def _group_voices(rec_id: int, group_id: int, spec: DemoRecommendation, year: int) -> None:
+    """Comments and endorsements of the draft, by the group's participants."""
+    if not spec.comments and not spec.endorsements:
+        return
+    people = [
+        r["member"]
+        for r in await GroupRegistration.select(GroupRegistration.member)
+        .where(
+            (GroupRegistration.working_group == group_id) & (GroupRegistration.status == CONFIRMED)
+        )
+        .order_by(GroupRegistration.id)
+    ]
+    if not people:
+        return
+    if spec.comments:
+        await RecommendationComment.insert(
+            *[
+                RecommendationComment(
+                    recommendation=rec_id,
+                    member=people[i % len(people)],
+                    body=body,
+                    created_at=_at(date(year, 4, 6 + 3 * i), 20),
+                )
+                for i, body in enumerate(spec.comments)
+            ]
+        )
+    if spec.endorsements:
+        await Endorsement.insert(
+            *[
+                Endorsement(recommendation=rec_id, member=m, created_at=_at(date(year, 5, 12), 19))
+                for m in people[: spec.endorsements]
+            ]
+        )
+
+
+async def _seed_projects(
+    recommendations: dict[str, tuple[int, str]], members: dict[str, tuple[int, str]]
+) -> None:
+    board_id = members[BOARD][0]
+    for spec in PROJECTS:
+        sources = [recommendations[key] for key in spec.sources if key in recommendations]
+        if not sources:
+            continue
+        countries = [c for c in ("BE", "FR") if c in {country for _id, country in sources}]
+        rows = await Project.insert(
+            Project(
+                title=spec.title,
+                description=spec.description,
+                language=spec.language,
+                scope=" ".join(countries),
+                status=spec.status,
+                started_on=spec.started_on,
+                created_by=board_id,
+                created_at=_at(spec.started_on, 9),
+                updated_at=_at(spec.started_on, 9),
+            )
+        )
+        project_id = int(rows[0]["id"])
+        await ProjectSource.insert(
+            *[
+                ProjectSource(
+                    project=project_id, recommendation=rec_id, created_at=_at(spec.started_on, 9)
+                )
+                for rec_id, _country in sources
+            ]
+        )
+        await Milestone.insert(
+            *[
+                Milestone(
+                    project=project_id,
+                    title=title,
+                    due_on=due,
+                    done_on=done,
+                    created_at=_at(spec.started_on, 9),
+                )
+                for title, due, done in spec.milestones
+            ]
+        )
