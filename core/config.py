@@ -12,14 +12,22 @@ import tomllib
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import msgspec
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 COUNTRIES = ("BE", "FR")
+# The time zone each country's dates and times are given in (meetings, notifications).
+TIME_ZONES = {"BE": "Europe/Brussels", "FR": "Europe/Paris"}
 LANGUAGES = ("nl", "fr", "en")
 
 Options = TypeVar("Options")
+
+
+def zone_of(country: str) -> ZoneInfo:
+    """The time zone ``country``'s dates and times are given in (UTC for an unknown code)."""
+    return ZoneInfo(TIME_ZONES.get(country, "UTC"))
 
 
 class ConfigError(Exception):

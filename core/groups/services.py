@@ -22,13 +22,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 from babel.dates import format_date, format_datetime
 
 from core import clock, db
-from core.config import COUNTRIES
+from core.config import COUNTRIES, zone_of
 from core.editions.services import (
     REGISTRATION,
     SLUG,
@@ -66,15 +65,9 @@ MEETINGS_MAX = 12
 DURATION_MIN, DURATION_MAX = 30, 8 * 60
 PLACE_MIN, PLACE_MAX = 3, 300
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-TIME_ZONES = {"BE": "Europe/Brussels", "FR": "Europe/Paris"}
 
 
 # -- time ------------------------------------------------------------------------------------
-
-
-def zone_of(country: str) -> ZoneInfo:
-    """The time zone meetings of ``country`` are given in."""
-    return ZoneInfo(TIME_ZONES.get(country, "UTC"))
 
 
 def local(moment: datetime, country: str) -> datetime:

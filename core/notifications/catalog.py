@@ -13,12 +13,12 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Union
-from zoneinfo import ZoneInfo
 
 import msgspec
 from babel.dates import format_datetime
 
 from core import i18n
+from core.config import zone_of
 from core.events import (
     DecisionRecorded,
     Event,
@@ -39,8 +39,6 @@ from core.events import (
 )
 from core.i18n import N_, _
 from core.members.tables import ROLE_OPERATOR, Member, MemberRole
-
-TIME_ZONES = {"BE": "Europe/Brussels", "FR": "Europe/Paris"}
 
 
 @contextlib.contextmanager
@@ -83,7 +81,7 @@ def event_type_of(cls: type[Event]) -> str:
 
 def when(moment: datetime, country: str) -> str:
     """A date and time in the country's time zone, written the reader's way."""
-    local = moment.astimezone(ZoneInfo(TIME_ZONES.get(country, "UTC")))
+    local = moment.astimezone(zone_of(country))
     return format_datetime(local, "d MMMM y, HH:mm zzz", locale=i18n.current_language.get())
 
 
