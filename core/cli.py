@@ -47,8 +47,12 @@ def _run(settings: Settings, work: Callable[[], Coroutine[Any, Any, Any]]) -> An
     """Bind the configured database and run one coroutine."""
 
     async def main() -> Any:
-        db.bind(db.make_engine(settings))
-        return await work()
+        engine = db.make_engine(settings)
+        db.bind(engine)
+        try:
+            return await work()
+        finally:
+            await db.close(engine)
 
     return asyncio.run(main())
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
@@ -83,11 +84,21 @@ class PluginRegistry:
     installed: dict[str, InstalledPlugin]
     countries: dict[str, list[str]]  # country -> enabled non-core plugin names
     _by_country: dict[str, CountryHooks] = field(default_factory=dict)
+    #: Answers of platform-wide hooks that only depend on which plugins are registered.
+    _answers: dict[tuple[str, frozenset[int]], Any] = field(default_factory=dict)
 
     @property
     def hook(self) -> Any:
         """Hooks called for the platform as a whole: every enabled plugin answers."""
         return self.pm.hook
+
+    def remembered(self, hook: str, compute: Callable[[], Any]) -> Any:
+        """``compute()``, once as long as the same plugins are registered (voting methods are
+        looked up on every ballot cast)."""
+        key = (hook, frozenset(id(plugin) for plugin in self.pm.get_plugins()))
+        if key not in self._answers:
+            self._answers[key] = compute()
+        return self._answers[key]
 
     def for_country(self, country: str) -> CountryHooks:
         if country not in self._by_country:

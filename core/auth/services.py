@@ -17,6 +17,7 @@ from core import db
 from core.auth.tables import SignInFailure, SignInToken, WebSession
 from core.errors import Gone, InvalidInput, NotFound, TooManyAttempts
 from core.i18n import _
+from core.members.model import CurrentMember
 from core.members.tables import Member
 
 MIN_PASSWORD_LENGTH = 10
@@ -188,6 +189,17 @@ async def start_session(member_id: int, days: int, previous_token: str | None = 
 
 async def end_session(token: str) -> None:
     await WebSession.delete().where(WebSession.token_hash == token_hash(token))
+
+
+async def session_member(token: str) -> CurrentMember | None:
+    """The member a live session belongs to: one query (each request asks)."""
+    from core.members.services import member_where
+
+    return await member_where(
+        "JOIN web_session s ON s.member = m.id WHERE s.token_hash = {} AND s.expires_at > {}",
+        token_hash(token),
+        now(),
+    )
 
 
 async def session_member_id(token: str) -> int | None:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from core import db
+from core import clock, db
 from core.config import COUNTRIES, LANGUAGES
 from core.errors import Conflict
 from core.i18n import _
@@ -27,6 +27,7 @@ TRUE_WORDS = {"1", "true", "yes", "y", "ja", "oui", "x"}
 FALSE_WORDS = {"0", "false", "no", "n", "nee", "non", ""}
 EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 CHUNK = 500
+WRITE_CHUNK = 5000  # new members per statement batch (and progress step)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -307,20 +308,14 @@ async def _write(
 
         total = len(to_create) + len(to_update)
         done = 0
-        for start in range(0, len(to_create), CHUNK):
-            chunk = to_create[start : start + CHUNK]
-            await Member.insert(
-                *[
-                    Member(
-                        member_number=r.member_number,
-                        email=r.email,
-                        name=r.name,
-                        country=r.country,
-                        language=r.language,
-                        shareholder=r.shareholder,
-                    )
-                    for r in chunk
-                ]
+        created_at = clock.now()
+        for start in range(0, len(to_create), WRITE_CHUNK):
+            chunk = to_create[start : start + WRITE_CHUNK]
+            await db.insert_many(
+                "member",
+                ("member_number", "email", "name", "country", "language", "shareholder")
+                + ("created_at",),
+                [(r.member_number, *r.values(), created_at) for r in chunk],
             )
             done += len(chunk)
             if progress:

@@ -13,13 +13,21 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-async def load_member(member_id: int) -> CurrentMember | None:
-    row = await Member.select().where(Member.id == member_id).first().run()
-    if row is None:
+_MEMBER_AND_ROLES = (
+    "SELECT m.id, m.member_number, m.email, m.name, m.country, m.language, m.shareholder, "
+    "m.password_hash, r.role, r.country AS role_country "
+    "FROM member m LEFT JOIN member_role r ON r.member = m.id "
+)
+
+
+async def member_where(condition: str, *args: object) -> CurrentMember | None:
+    """The member a condition on ``m`` (the member) finds, roles included, in one query.
+
+    ``condition`` may join more tables first (``JOIN web_session s ON ... WHERE ...``)."""
+    rows = await Member.raw(_MEMBER_AND_ROLES + condition, *args)
+    if not rows:
         return None
-    roles = await MemberRole.select(MemberRole.role, MemberRole.country).where(
-        MemberRole.member == member_id
-    )
+    row = rows[0]
     return CurrentMember(
         id=row["id"],
         member_number=row["member_number"],
@@ -29,8 +37,12 @@ async def load_member(member_id: int) -> CurrentMember | None:
         language=row["language"],
         shareholder=bool(row["shareholder"]),
         has_password=bool(row["password_hash"]),
-        roles=tuple(sorted((r["role"], r["country"]) for r in roles)),
+        roles=tuple(sorted((r["role"], r["role_country"]) for r in rows if r["role"] is not None)),
     )
+
+
+async def load_member(member_id: int) -> CurrentMember | None:
+    return await member_where("WHERE m.id = {}", member_id)
 
 
 async def member_by_email(email: str) -> CurrentMember | None:

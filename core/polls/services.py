@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -92,6 +93,28 @@ async def get_poll(poll_id: int) -> PollInfo:
         state=row["state"],
         candidates=[(c["number"], c["theme"]) for c in candidates],
     )
+
+
+_open_polls: tuple[Any, dict[int, PollInfo]] = (None, {})  # (database engine, polls)
+
+
+async def poll_for_ballot(poll_id: int) -> PollInfo:
+    """:func:`get_poll` for casting, without asking the database again for an open poll.
+
+    Once a poll opens its country, method, seats and candidates never change, so each process
+    keeps them (per database); whether it is still open is checked in the cast's transaction.
+    """
+    global _open_polls
+    engine, known = _open_polls
+    if engine is not db.engine():
+        _open_polls = (db.engine(), {})
+        engine, known = _open_polls
+    poll = known.get(poll_id)
+    if poll is None:
+        poll = await get_poll(poll_id)
+        if poll.state == OPEN:
+            known[poll_id] = poll
+    return poll
 
 
 def require_operator(actor: CurrentMember, country: str) -> None:
@@ -210,13 +233,15 @@ async def close_poll(rules: Rules, actor: CurrentMember | None, poll_id: int) ->
 
 
 async def locked_poll(poll_id: int) -> dict[str, Any]:
-    query = Poll.select().where(Poll.id == poll_id)
-    if not db.is_sqlite():
-        query = query.lock_rows("SHARE")  # many casts at once; closing waits for them
-    row = await query.first()
-    if row is None:
+    """The poll's state and voting window, read under a share lock on PostgreSQL (many casts
+    at once; closing waits for them). Plain SQL: every ballot cast asks."""
+    lock = "" if db.is_sqlite() else " FOR SHARE"
+    rows = await Poll.raw(
+        "SELECT id, state, opens_at, closes_at FROM poll WHERE id = {}" + lock, poll_id
+    )
+    if not rows:
         raise NotFound(_("There is no poll %(id)d.") % {"id": poll_id})
-    return row
+    return rows[0]
 
 
 def may_vote(rules: Rules, member: CurrentMember, poll: PollInfo) -> bool:
@@ -243,7 +268,7 @@ async def cast(
     ``inside`` runs inside the transaction, after the poll is locked and found open: a check
     that must hold at the moment of the vote (the proxy still active, the member present).
     """
-    poll = await get_poll(poll_id)
+    poll = await poll_for_ballot(poll_id)
     if not may_vote(rules, voter, poll):
         raise Forbidden(
             _("Only shareholders of %(country)s vote in this poll.") % {"country": poll.country}
@@ -260,21 +285,25 @@ async def cast(
                 raise Conflict(_("This poll is not open: no ballot can be cast."))
             if inside is not None:
                 await inside()
-            await Participation.insert(
-                Participation(
-                    poll=poll_id,
-                    member=voter.id,
-                    channel=channel,
-                    cast_by=cast_by.id if cast_by else None,
-                )
+            # Plain SQL for the two rows every vote writes (the ORM's row objects cost more
+            # than the database here); the tables' columns are listed in full.
+            await Participation.raw(
+                "INSERT INTO participation (poll, member, channel, cast_by, created_at) "
+                "VALUES ({}, {}, {}, {}, {})",
+                poll_id,
+                voter.id,
+                channel,
+                cast_by.id if cast_by else None,
+                now,
             )
-            await Ballot.insert(
-                Ballot(
-                    poll=poll_id,
-                    choice=msgspec.json.encode(normalised).decode(),
-                    receipt_hash=receipt_hash(receipt),
-                    paper=channel == PAPER,
-                )
+            await Ballot.raw(
+                "INSERT INTO ballot (id, poll, choice, receipt_hash, paper) "
+                "VALUES ({}, {}, {}, {}, {})",
+                uuid.uuid4(),
+                poll_id,
+                msgspec.json.encode(normalised).decode(),
+                receipt_hash(receipt),
+                channel == PAPER,
             )
     except Exception as exc:
         if db.is_unique_violation(exc):

@@ -37,11 +37,15 @@ def voting_methods(registry: PluginRegistry) -> dict[str, VotingMethod]:
     pluggy calls the newest plugin first and the core's ``trylast`` defaults last, so the
     answers are read in reverse: the core's first, then each plugin in registration order.
     """
-    found: dict[str, VotingMethod] = {}
-    for answer in reversed(registry.hook.register_voting_methods()):
-        for method in answer or ():
-            found[check_method(method).name] = method
-    return found
+
+    def collect() -> dict[str, VotingMethod]:
+        found: dict[str, VotingMethod] = {}
+        for answer in reversed(registry.hook.register_voting_methods()):
+            for method in answer or ():
+                found[check_method(method).name] = method
+        return found
+
+    return dict(registry.remembered("register_voting_methods", collect))
 
 
 def voting_method(registry: PluginRegistry, name: str) -> VotingMethod:

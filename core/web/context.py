@@ -19,7 +19,6 @@ from core import i18n
 from core.auth import services as auth
 from core.config import LANGUAGES, Settings
 from core.members.model import CurrentMember
-from core.members.services import load_member
 
 LANGUAGE_COOKIE = "sip_lang"
 
@@ -94,9 +93,7 @@ class RequestContextMiddleware(ASGIMiddleware):
         member = None
         token = request.cookies.get(session_cookie_name(settings))
         if token:
-            member_id = await auth.session_member_id(token)
-            if member_id is not None:
-                member = await load_member(member_id)
+            member = await auth.session_member(token)
         scope.setdefault("state", {})
         scope["state"]["member"] = member
         scope["state"]["session_token"] = token if member else None
