@@ -18,6 +18,7 @@ from litestar.template.config import TemplateConfig
 from piccolo.engine.postgres import PostgresEngine
 
 from core import __version__, db
+from core.audit.controllers import AuditAPI, AuditPages
 from core.auth.controllers import SignInAPI, SignInPages
 from core.config import Settings, load_settings
 from core.editions.controllers import EditionPages, EditionsAPI
@@ -43,6 +44,7 @@ from core.recommendations.controllers import (
 from core.templating import make_environment
 from core.themes.controllers import ThemePages, ThemesAPI
 from core.web.context import RequestContextMiddleware
+from core.web.openapi import ProblemResponses
 from core.web.pages import PlatformAPI, PlatformPages, healthz
 from core.web.plugin_pages import PluginPages, PluginsAPI
 from core.web.security import security_headers
@@ -111,6 +113,8 @@ def create_app(
             NotificationsAPI,
             PluginPages,
             PluginsAPI,
+            AuditPages,
+            AuditAPI,
             GroupPages,
             GroupsAPI,
             InfoSessionPages,
@@ -135,6 +139,7 @@ def create_app(
         openapi_config=OpenAPIConfig(
             title="Smart in Progress", version=__version__, path="/schema"
         ),
+        plugins=[ProblemResponses()],  # the API's problem bodies, in the schema
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[security_headers(hsts=settings.cookies_secure)],
         before_request=_count_unread,

@@ -207,7 +207,9 @@ def members_import(ctx: click.Context, file: str) -> None:
         async def work() -> importer.ImportReport:
             if settings.is_sqlite:
                 await db.upgrade()
-            return await importer.import_members(text, progress=progress)
+            from core.audit.services import CLI
+
+            return await importer.import_members(text, progress=progress, actor=CLI)
 
         try:
             report = _run(settings, work)
@@ -245,10 +247,23 @@ def members_link(ctx: click.Context, email: str) -> None:
     async def work() -> str | None:
         if settings.is_sqlite:
             await db.upgrade()  # like serve and import: a fresh SQLite file has no tables yet
+        from core.audit import services as audit
+
         member = await member_by_email(email)
         if member is None:
             return None
-        return await create_sign_in_link(member.id, settings.security.sign_in_link_minutes)
+        # Whoever holds the link signs in as the member: that one was issued is on record.
+        async with db.write_transaction():
+            token = await create_sign_in_link(member.id, settings.security.sign_in_link_minutes)
+            await audit.record(
+                "member.link",
+                actor=audit.CLI,
+                country=member.country,
+                object_type="member",
+                object_id=member.id,
+                details={"member_number": member.member_number},
+            )
+        return token
 
     token = _run(settings, work)
     if token is None:
@@ -279,10 +294,12 @@ def members_role(
     async def work() -> None:
         if settings.is_sqlite:
             await db.upgrade()  # like serve and import: a fresh SQLite file has no tables yet
+        from core.audit.services import CLI
+
         if remove:
-            await revoke_role(email, role, country)
+            await revoke_role(email, role, country, actor=CLI)
         else:
-            await grant_role(email, role, country)
+            await grant_role(email, role, country, actor=CLI)
 
     try:
         _run(settings, work)
@@ -291,6 +308,65 @@ def members_role(
         sys.exit(1)
     scope = f" {country}" if country else ""
     console.print(f"{email}: {role}{scope} {'removed' if remove else 'granted'}.", highlight=False)
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit log of what operators, the board and facilitators did."""
+
+
+def _expected_head(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[int, str] | None:
+    if value is None:
+        return None
+    seq, _sep, digest = value.partition(":")
+    hexadecimal = len(digest) == 64 and not set(digest) - set("0123456789abcdef")
+    if not seq.isdigit() or int(seq) < 1 or not hexadecimal:
+        raise click.BadParameter("write it as SEQ:HASH, as `sip audit verify` printed it")
+    return int(seq), digest
+
+
+@audit_group.command("verify")
+@click.option(
+    "--expect",
+    metavar="SEQ:HASH",
+    callback=_expected_head,
+    help="a head noted from an earlier run: that entry must still be in the chain, unchanged",
+)
+@click.pass_context
+def audit_verify(ctx: click.Context, expect: tuple[int, str] | None) -> None:
+    """Check the audit log's hash chain, from its first entry to its last.
+
+    Exits 0 with the number of entries and the head (the last sequence number and its hash)
+    when every entry holds. Exits 1 naming the first entry that was changed, removed or put
+    in place of another.
+
+    The chain alone cannot show that its last entries were cut off, or that someone able to
+    write to the database rewrote it from some entry on: keep the head this command prints
+    somewhere else (a ticket, the minutes), and check it later with --expect SEQ:HASH.
+    """
+    from core.audit.services import verify
+
+    settings = _settings(ctx)
+
+    async def work() -> Any:
+        if settings.is_sqlite:
+            await db.upgrade()  # like the other commands: a fresh SQLite file has no tables yet
+        return await verify(expect)
+
+    result = _run(settings, work)
+    if not result.intact:
+        where = f"entry {result.bad_seq}: " if result.bad_seq is not None else ""
+        errors.print(
+            f"[bold red]The audit log does not hold:[/] {where}{result.problem}. "
+            f"{result.count} entries before it are intact.",
+            highlight=False,
+        )
+        sys.exit(1)
+    console.print(f"The audit log holds: {result.count} entries, chained.", highlight=False)
+    if result.count:
+        console.print(f"Head: {result.head_seq}:{result.head_hash}", highlight=False)
 
 
 @main.group("notify")

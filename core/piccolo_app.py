@@ -4,6 +4,7 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
+from core.audit.tables import AuditEntry
 from core.auth.tables import SignInFailure, SignInToken, WebSession
 from core.editions.tables import Edition, EditionPhase
 from core.groups.tables import (
@@ -79,6 +80,7 @@ TABLES = [
     ProjectSource,
     Milestone,
     ArchivedFigures,
+    AuditEntry,
 ]
 
 APP_CONFIG = AppConfig(

@@ -16,8 +16,10 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -179,13 +181,10 @@ async def test_a_relay_cancelled_mid_batch_loses_nothing(database, receiver):
         assert bodies.setdefault(headers["webhook-id"], data) == data  # same content both times
 
 
-async def test_sip_notify_run_killed_with_sigkill_mid_delivery_loses_nothing(
-    database, receiver, tmp_path, request
-):
-    settings = configured(database, be=("notify_webhook",), webhook=receiver)
-    rules = rules_for(settings)
-    for _n in range(4):
-        await accepted_proposal(rules, await member("BE"))
+def relay_process(
+    settings, receiver, tmp_path, request, notifications: str
+) -> Callable[[], subprocess.Popen[bytes]]:
+    """A way to start `sip notify run` on the test's database, as its own process."""
     if settings.is_sqlite:
         url = f"sqlite:///{settings.sqlite_path}"
     else:
@@ -200,8 +199,7 @@ contact_email = "sip-test@example.org"
 url = "{url}"
 
 [notifications]
-concurrency = 1
-lease_seconds = 600
+{notifications}
 
 [notifications.webhook]
 url = "{receiver.url}"
@@ -215,14 +213,30 @@ plugins = ["track_fr"]
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIP_")}
     env.update(SIP_SECRET_KEY=SECRET, SIP_WEBHOOK_SECRET=WEBHOOK_SECRET, PYTHONPATH=str(ROOT))
-    receiver.hold_request = 2
-    relay = subprocess.Popen(
-        [sys.executable, "-m", "core.cli", "--config", str(config), "notify", "run"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+
+    def start(**streams: Any) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "core.cli", "--config", str(config), "notify", "run"],
+            cwd=tmp_path,
+            env=env,
+            **(streams or {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}),
+        )
+
+    return start
+
+
+async def test_sip_notify_run_killed_with_sigkill_mid_delivery_loses_nothing(
+    database, receiver, tmp_path, request
+):
+    settings = configured(database, be=("notify_webhook",), webhook=receiver)
+    rules = rules_for(settings)
+    for _n in range(4):
+        await accepted_proposal(rules, await member("BE"))
+    start = relay_process(
+        settings, receiver, tmp_path, request, "concurrency = 1\nlease_seconds = 600"
     )
+    receiver.hold_request = 2
+    relay = start(stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         await asyncio.to_thread(
             wait_until,
@@ -255,6 +269,61 @@ plugins = ["track_fr"]
     assert sorted(Counter(ids).values()) == [1, 1, 1, 2]
     for headers, body in receiver.received():
         assert verify_standard_webhook(WEBHOOK_SECRET, headers, body)
+
+
+async def test_sip_notify_run_killed_again_and_again_loses_no_message(
+    database, receiver, tmp_path, request
+):
+    """Three relays in turn die with SIGKILL in the middle of a delivery; a fourth, once the
+    dead ones' leases ran out, delivers the rest: every message arrives, none is lost."""
+    settings = configured(database, be=("notify_webhook",), webhook=receiver)
+    rules = rules_for(settings)
+    for _n in range(8):
+        await accepted_proposal(rules, await member("BE"))
+    expected = {r["idempotency_key"] for r in await webhook_rows()}
+    assert len(expected) == 8
+    relay = relay_process(
+        settings,
+        receiver,
+        tmp_path,
+        request,
+        "concurrency = 1\npoll_seconds = 0.1\nlease_seconds = 0.5",
+    )
+
+    for _kill in range(3):
+        receiver.holding.clear()
+        receiver.release.clear()
+        receiver.hold_request = len(receiver.received()) + 2  # its second delivery hangs
+        running = relay()
+        try:
+            await asyncio.to_thread(
+                wait_until,
+                lambda: receiver.holding.is_set() or running.poll() is not None,  # noqa: B023
+                60,
+                "a delivery in flight",
+            )
+            assert running.poll() is None
+            running.send_signal(signal.SIGKILL)
+            assert running.wait(30) == -signal.SIGKILL
+        finally:
+            if running.poll() is None:
+                running.kill()
+            receiver.release.set()
+    assert {r["state"] for r in await webhook_rows()} != {SENT}  # work was left behind
+
+    last = relay()
+    try:
+        for _ in range(600):
+            if {r["state"] for r in await webhook_rows()} == {SENT}:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        last.terminate()
+        last.wait(30)
+    assert {r["state"] for r in await webhook_rows()} == {SENT}
+    ids = Counter(h["webhook-id"] for h, _b in receiver.received())
+    assert set(ids) == expected  # every message arrived
+    assert sum(ids.values()) - len(expected) <= 3  # at most the three cut off came twice
 
 
 async def test_sip_notify_run_once_drains_and_exits(database, receiver, tmp_path, request):

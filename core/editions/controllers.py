@@ -86,11 +86,12 @@ class EditionPages(Controller):
 
     @post("/editions", name="edition_create")
     async def create(self, request: Req) -> Template | Redirect:
-        if not require_member(request).is_operator():
+        member = require_member(request)
+        if not member.is_operator():
             raise Forbidden(_("Only operators can create an edition."))
         slug = str((await request.form()).get("slug", "")).strip()
         try:
-            await editions.create_edition(slug)
+            await editions.create_edition(slug, actor=member)
         except DomainError as exc:
             return page(
                 request, "edition_new.html", {"error": exc.message, "slug": slug}, status_code=400
@@ -123,11 +124,11 @@ class EditionPages(Controller):
     async def calendar_save(
         self, request: Req, slug: FromPath[str], country: FromPath[str]
     ) -> Template | Redirect:
-        require_operator_of(request, country)
+        member = require_operator_of(request, country)
         edition = await editions.get_edition(slug)
         form = dict(await request.form())
         try:
-            await editions.set_calendar(edition.id, country, calendar_from_form(form))
+            await editions.set_calendar(edition.id, country, calendar_from_form(form), actor=member)
         except DomainError as exc:
             return page(
                 request,
@@ -153,9 +154,10 @@ class EditionsAPI(Controller):
 
     @post("/", status_code=201, summary="Create an edition (operators)")
     async def create(self, request: Req, data: JSONBody[EditionCreate]) -> EditionInfo:
-        if not require_member(request).is_operator():
+        member = require_member(request)
+        if not member.is_operator():
             raise Forbidden(_("Only operators can create an edition."))
-        await editions.create_edition(data.slug)
+        await editions.create_edition(data.slug, actor=member)
         return await editions.get_edition(data.slug.strip())
 
     @get("/{slug:str}", summary="One edition: its calendar per country and what is open now")
@@ -169,7 +171,7 @@ class EditionsAPI(Controller):
     async def calendar(
         self, request: Req, slug: FromPath[str], country: FromPath[str], data: JSONBody[CalendarIn]
     ) -> EditionInfo:
-        require_operator_of(request, country)
+        member = require_operator_of(request, country)
         edition = await editions.get_edition(slug)
-        await editions.set_calendar(edition.id, country, data.phases)
+        await editions.set_calendar(edition.id, country, data.phases, actor=member)
         return await editions.get_edition(slug)

@@ -8,6 +8,7 @@ from datetime import date
 import msgspec
 
 from core import clock, db
+from core.audit import services as audit
 from core.config import COUNTRIES
 from core.editions.tables import Edition, EditionPhase
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -77,7 +78,8 @@ def current_of(windows: list[PhaseWindow], today: date) -> str | None:
     return None
 
 
-async def create_edition(slug: str) -> int:
+async def create_edition(slug: str, *, actor: audit.Actor | None = None) -> int:
+    """A new edition; with an ``actor`` (a person, not the platform's own seeding) audited."""
     match = SLUG.match(slug.strip())
     if not match or int(match.group(2)) != int(match.group(1)) + 1:
         raise InvalidInput(_("An edition is named after its two years, like 2021-2022."))
@@ -85,7 +87,16 @@ async def create_edition(slug: str) -> int:
     if await Edition.exists().where(Edition.slug == slug.strip()):
         raise Conflict(exists)
     try:
-        rows = await Edition.insert(Edition(slug=slug.strip()))
+        async with db.write_transaction():
+            rows = await Edition.insert(Edition(slug=slug.strip()))
+            if actor is not None:
+                await audit.record(
+                    "edition.create",
+                    actor=actor,
+                    object_type="edition",
+                    object_id=int(rows[0]["id"]),
+                    details={"slug": slug.strip()},
+                )
     except Exception as exc:
         if db.is_unique_violation(exc):  # created by someone else a moment ago
             raise Conflict(exists) from None
@@ -93,8 +104,15 @@ async def create_edition(slug: str) -> int:
     return int(rows[0]["id"])
 
 
-async def set_calendar(edition_id: int, country: str, windows: list[PhaseWindow]) -> None:
-    """Replace one country's calendar. Phases keep the cycle's order and do not overlap."""
+async def set_calendar(
+    edition_id: int,
+    country: str,
+    windows: list[PhaseWindow],
+    *,
+    actor: audit.Actor | None = None,
+) -> None:
+    """Replace one country's calendar. Phases keep the cycle's order and do not overlap.
+    With an ``actor`` the change is audited."""
     if country not in COUNTRIES:
         raise InvalidInput(_("Unknown country %(code)s.") % {"code": country})
     order = {phase: i for i, phase in enumerate(PHASES)}
@@ -132,6 +150,19 @@ async def set_calendar(edition_id: int, country: str, windows: list[PhaseWindow]
                     )
                     for w in ordered
                 ]
+            )
+        if actor is not None:
+            await audit.record(
+                "edition.calendar",
+                actor=actor,
+                country=country,
+                object_type="edition",
+                object_id=edition_id,
+                details={
+                    "phases": {
+                        w.phase: [w.starts_on.isoformat(), w.ends_on.isoformat()] for w in ordered
+                    }
+                },
             )
 
 

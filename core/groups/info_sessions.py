@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from core import clock, db
+from core.audit import services as audit
 from core.config import COUNTRIES, LANGUAGES
 from core.editions.services import get_edition_by_id
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -127,22 +128,32 @@ async def create_info_session(actor: CurrentMember, edition_id: int, data: InfoS
         )
     checked = _check(data, actor.language)
     await get_edition_by_id(edition_id)
-    rows = await InfoSession.insert(
-        InfoSession(
-            edition=edition_id,
-            country=checked.country,
-            title=checked.title,
-            description=checked.description,
-            language=checked.language,
-            starts_at=checked.starts_at,
-            duration_minutes=checked.duration_minutes,
-            mode=checked.mode,
-            place=checked.place,
-            capacity=checked.capacity,
-            created_by=actor.id,
+    async with db.write_transaction():
+        rows = await InfoSession.insert(
+            InfoSession(
+                edition=edition_id,
+                country=checked.country,
+                title=checked.title,
+                description=checked.description,
+                language=checked.language,
+                starts_at=checked.starts_at,
+                duration_minutes=checked.duration_minutes,
+                mode=checked.mode,
+                place=checked.place,
+                capacity=checked.capacity,
+                created_by=actor.id,
+            )
         )
-    )
-    return int(rows[0]["id"])
+        session_id = int(rows[0]["id"])
+        await audit.record(
+            "info_session.create",
+            actor=actor,
+            country=checked.country,
+            object_type="info_session",
+            object_id=session_id,
+            details={"title": checked.title, "starts_at": checked.starts_at.isoformat()},
+        )
+    return session_id
 
 
 async def _sessions(where: Any, viewer_id: int | None) -> list[InfoSessionOut]:

@@ -27,6 +27,7 @@ import msgspec
 from babel.dates import format_date, format_datetime
 
 from core import clock, db
+from core.audit import services as audit
 from core.config import COUNTRIES, zone_of
 from core.editions.services import (
     REGISTRATION,
@@ -50,7 +51,7 @@ from core.groups.tables import (
 )
 from core.i18n import _, country_name, current_language, ngettext
 from core.members.model import CurrentMember
-from core.members.tables import ROLE_FACILITATOR, Member, MemberRole
+from core.members.tables import ROLE_FACILITATOR, ROLE_OPERATOR, Member, MemberRole
 from core.themes.services import Rules
 from core.themes.tables import Theme, ThemeText
 from core.tracks import ONLINE as ONLINE_LOCALITY
@@ -249,6 +250,25 @@ def require_manager(actor: CurrentMember, group: GroupInfo) -> None:
         )
 
 
+def manager_role(actor: CurrentMember, group: GroupInfo) -> str:
+    """What a manager of ``group`` acts as, for the audit log."""
+    return ROLE_OPERATOR if actor.is_operator(group.country) else ROLE_FACILITATOR
+
+
+async def _audit_group(
+    actor: CurrentMember, group: GroupInfo, action: str, details: dict[str, Any]
+) -> None:
+    await audit.record(
+        action,
+        actor=actor,
+        role=manager_role(actor, group),
+        country=group.country,
+        object_type="working_group",
+        object_id=group.id,
+        details=details,
+    )
+
+
 async def group_audience(group_id: int) -> list[int]:
     """Who hears about a group's meetings: its participants (with a place) and facilitators."""
     participants = await GroupRegistration.select(GroupRegistration.member).where(
@@ -354,6 +374,22 @@ async def create_group(
         group_id = int(rows[0]["id"])
         await GroupFacilitator.insert(
             *[GroupFacilitator(working_group=group_id, member=m) for m in facilitators]
+        )
+        await audit.record(
+            "group.create",
+            actor=actor,
+            country=data.country,
+            object_type="working_group",
+            object_id=group_id,
+            details={
+                "edition": edition_id,
+                "theme": data.theme_id,
+                "locality": data.locality,
+                "language": data.language,
+                "capacity": data.capacity,
+                "meeting_count": data.meeting_count,
+                "facilitators": facilitators,
+            },
         )
     return group_id
 
@@ -773,6 +809,12 @@ async def add_slot(actor: CurrentMember, group_id: int, data: SlotIn) -> SlotOut
             )
         )
         slot_id = int(rows[0]["id"])
+        await _audit_group(
+            actor,
+            group,
+            "group.slot.add",
+            {"slot": slot_id, "starts_at": starts_at.isoformat(), "minutes": duration},
+        )
     row = await MeetingSlot.select().where(MeetingSlot.id == slot_id).first()
     return _slot_out(row)
 
@@ -792,6 +834,7 @@ async def remove_slot(actor: CurrentMember, group_id: int, slot_id: int) -> None
         )
         if not gone:
             raise NotFound(_("This group has no slot %(id)d.") % {"id": slot_id})
+        await _audit_group(actor, group, "group.slot.remove", {"slot": slot_id})
 
 
 async def answer_slots(member: CurrentMember, group_id: int, answers: dict[int, str]) -> None:
@@ -1029,6 +1072,7 @@ async def confirm_plan(
             last_at=by_slot[chosen[-1]]["starts_at"],
         )
         await rules.notify(scheduled)
+        await _audit_group(actor, group, "group.plan", {"slots": chosen})
     rules.emit(scheduled)
     return await meetings_of(group_id)
 
@@ -1105,6 +1149,12 @@ async def record_attendance(
                 target=(a.meeting, a.member),
                 action="DO UPDATE",
                 values=[a.present, a.recorded_by, a.recorded_at],
+            )
+            await _audit_group(
+                actor,
+                group,
+                "group.attendance",
+                {"meeting": meeting_id, "present": sorted(came), "absent": sorted(people - came)},
             )
     return next(m for m in await meetings_of(group.id) if m.id == meeting_id)
 

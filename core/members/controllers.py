@@ -68,7 +68,9 @@ async def run_import(request: Req, operator: CurrentMember, data: bytes) -> Impo
         text = importer.decode(data)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
-    report = await importer.import_members(text, allowed_countries=operator.operator_countries)
+    report = await importer.import_members(
+        text, allowed_countries=operator.operator_countries, actor=operator
+    )
     result = ImportResult(
         rows=report.rows,
         created=report.created,

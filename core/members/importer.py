@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core import clock, db
+from core.audit import services as audit
 from core.config import COUNTRIES, LANGUAGES
 from core.errors import Conflict
 from core.i18n import _
@@ -209,10 +210,12 @@ async def import_members(
     *,
     allowed_countries: list[str] | None = None,
     progress: Progress | None = None,
+    actor: audit.Actor | None = None,
 ) -> ImportReport:
     """Check, then write everything in one transaction, or nothing.
 
-    ``allowed_countries`` limits an operator to their countries' members (None: all).
+    ``allowed_countries`` limits an operator to their countries' members (None: all). With
+    an ``actor`` each country whose members changed gets an audit entry, in the transaction.
     """
     rows, errors = parse(text)
     report = ImportReport(rows=len(rows) + len(errors), errors=errors)
@@ -230,7 +233,7 @@ async def import_members(
         # One reason per row: a refused row is not checked again below (nor counted twice).
         rows = [row for row in rows if row.country in allowed_countries]
     try:
-        return await _write(rows, errors, report, allowed_countries, progress)
+        return await _write(rows, errors, report, allowed_countries, progress, actor)
     except Exception as exc:
         if db.is_unique_violation(exc):
             # Another import wrote the same member between our read and our write.
@@ -249,6 +252,7 @@ async def _write(
     report: ImportReport,
     allowed_countries: list[str] | None,
     progress: Progress | None,
+    actor: audit.Actor | None = None,
 ) -> ImportReport:
     async with db.write_transaction():
         existing = {
@@ -335,12 +339,22 @@ async def _write(
                 progress("written", done, total)
         if progress:
             progress("written", total, total)
-    report.created = len(to_create)
-    report.updated = len(to_update)
-    for r in to_create:
-        c, u = report.by_country.get(r.country, (0, 0))
-        report.by_country[r.country] = (c + 1, u)
-    for _id, r in to_update:
-        c, u = report.by_country.get(r.country, (0, 0))
-        report.by_country[r.country] = (c, u + 1)
+        report.created = len(to_create)
+        report.updated = len(to_update)
+        for r in to_create:
+            c, u = report.by_country.get(r.country, (0, 0))
+            report.by_country[r.country] = (c + 1, u)
+        for _id, r in to_update:
+            c, u = report.by_country.get(r.country, (0, 0))
+            report.by_country[r.country] = (c, u + 1)
+        if actor is not None:
+            for country, (created, updated) in sorted(report.by_country.items()):
+                await audit.record(
+                    "member.import",
+                    actor=actor,
+                    country=country,
+                    object_type="member_register",
+                    object_id=country,
+                    details={"created": created, "updated": updated},
+                )
     return report

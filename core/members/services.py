@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core import db
+from core.audit import services as audit
 from core.config import COUNTRIES, LANGUAGES
 from core.errors import InvalidInput, NotFound
 from core.members.model import CurrentMember
@@ -56,8 +57,11 @@ async def set_language(member_id: int, language: str) -> None:
     await Member.update({Member.language: language}).where(Member.id == member_id)
 
 
-async def grant_role(email: str, role: str, country: str = "") -> CurrentMember:
-    """Give a member a role; an operator's role names its country, the others none."""
+async def grant_role(
+    email: str, role: str, country: str = "", *, actor: audit.Actor | None = None
+) -> CurrentMember:
+    """Give a member a role; an operator's role names its country, the others none. With an
+    ``actor`` a new grant is audited."""
     if role not in ROLES:
         raise InvalidInput(f"Unknown role {role!r}; roles are {', '.join(ROLES)}.")
     if role == ROLE_OPERATOR and country not in COUNTRIES:
@@ -75,17 +79,44 @@ async def grant_role(email: str, role: str, country: str = "") -> CurrentMember:
         )
         if not exists:
             await MemberRole.insert(MemberRole(member=member.id, role=role, country=country))
+            if actor is not None:
+                await audit.record(
+                    "member.role.grant",
+                    actor=actor,
+                    country=country,
+                    object_type="member",
+                    object_id=member.id,
+                    details={"role": role, "member_number": member.member_number},
+                )
     refreshed = await load_member(member.id)
     assert refreshed is not None
     return refreshed
 
 
-async def revoke_role(email: str, role: str, country: str = "") -> None:
+async def revoke_role(
+    email: str, role: str, country: str = "", *, actor: audit.Actor | None = None
+) -> None:
+    """Take a role away; with an ``actor`` a removal that happened is audited."""
     member = await member_by_email(email)
     if member is None:
         raise NotFound(f"No member with the email address {email}.")
-    await MemberRole.delete().where(
-        (MemberRole.member == member.id)
-        & (MemberRole.role == role)
-        & (MemberRole.country == (country if role == ROLE_OPERATOR else ""))
-    )
+    country = country if role == ROLE_OPERATOR else ""
+    async with db.write_transaction():
+        removed = await (
+            MemberRole.delete()
+            .where(
+                (MemberRole.member == member.id)
+                & (MemberRole.role == role)
+                & (MemberRole.country == country)
+            )
+            .returning(MemberRole.id)
+        )
+        if removed and actor is not None:
+            await audit.record(
+                "member.role.revoke",
+                actor=actor,
+                country=country,
+                object_type="member",
+                object_id=member.id,
+                details={"role": role, "member_number": member.member_number},
+            )

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from piccolo.query.methods.select import Count
 
-from core import clock
+from core import clock, db
+from core.audit import services as audit
 from core.config import COUNTRIES
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.i18n import _
@@ -204,19 +205,28 @@ async def retry(actor: CurrentMember, message_id: int) -> OutboxItem:
     if row is None:
         raise NotFound(_("There is no outbox message %(id)d.") % {"id": message_id})
     require_country_operator(actor, row["country"])
-    changed = await (
-        m.update(
-            {
-                m.state: PENDING,
-                m.attempts: 0,
-                m.next_attempt_at: clock.now(),
-                m.lease_owner: None,
-                m.lease_until: None,
-            }
+    async with db.write_transaction():
+        changed = await (
+            m.update(
+                {
+                    m.state: PENDING,
+                    m.attempts: 0,
+                    m.next_attempt_at: clock.now(),
+                    m.lease_owner: None,
+                    m.lease_until: None,
+                }
+            )
+            .where((m.id == message_id) & (m.state == FAILED))
+            .returning(m.id)
         )
-        .where((m.id == message_id) & (m.state == FAILED))
-        .returning(m.id)
-    )
+        if changed:
+            await audit.record(
+                "outbox.retry",
+                actor=actor,
+                country=row["country"],
+                object_type="outbox_message",
+                object_id=message_id,
+            )
     if not changed:
         raise Conflict(
             _("Only a failed message can be retried; this one is %(state)s.")

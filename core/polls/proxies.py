@@ -37,6 +37,7 @@ from typing import Any
 import msgspec
 
 from core import clock, db
+from core.audit import services as audit
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.i18n import _, ngettext
 from core.members.model import CurrentMember
@@ -387,6 +388,19 @@ async def _give(
                     recorded_by=operator.id if operator is not None else None,
                 )
             )
+            if operator is not None:  # a member giving their own proxy is not audited
+                await audit.record(
+                    "proxy.paper",
+                    actor=operator,
+                    country=country,
+                    object_type="poll",
+                    object_id=poll_id,
+                    details={
+                        "proxy": int(rows[0]["id"]),
+                        "grantor": grantor.id,
+                        "holder": holder.id,
+                    },
+                )
     except Exception as exc:
         if db.is_unique_violation(exc):  # a concurrent grant by the same grantor won
             raise Conflict(

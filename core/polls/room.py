@@ -22,6 +22,7 @@ from typing import Any
 import msgspec
 
 from core import db
+from core.audit import services as audit
 from core.errors import Conflict, Forbidden, NotFound
 from core.i18n import N_, _
 from core.members.model import CurrentMember
@@ -130,6 +131,14 @@ async def check_in(
             await Presence.insert(
                 Presence(poll=poll_id, member=member.id, checked_in_by=operator.id)
             )
+            await audit.record(
+                "room.check_in",
+                actor=operator,
+                country=poll.country,
+                object_type="poll",
+                object_id=poll_id,
+                details={"member": member.id, "member_number": member.member_number},
+            )
     except Exception as exc:
         if db.is_unique_violation(exc):  # a concurrent check-in of the same member won
             return False
@@ -162,6 +171,14 @@ async def check_out(
                 % {"name": member.name}
             )
         await Presence.delete().where((Presence.poll == poll_id) & (Presence.member == member.id))
+        await audit.record(
+            "room.check_out",
+            actor=operator,
+            country=poll.country,
+            object_type="poll",
+            object_id=poll_id,
+            details={"member": member.id, "member_number": member.member_number},
+        )
     return True
 
 
@@ -197,6 +214,15 @@ async def enter_paper_ballot(
                 _("%(name)s is not checked in: check them in before entering their paper ballot.")
                 % {"name": member.name}
             )
+        # That a paper ballot was entered for the member, by whom: never what it says.
+        await audit.record(
+            "ballot.paper",
+            actor=operator,
+            country=poll.country,
+            object_type="poll",
+            object_id=poll_id,
+            details={"member": member.id, "member_number": member.member_number},
+        )
 
     return await cast(
         rules,

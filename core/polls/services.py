@@ -24,6 +24,7 @@ from typing import Any
 import msgspec
 
 from core import clock, db
+from core.audit import services as audit
 from core.config import COUNTRIES
 from core.editions.services import get_edition_by_id
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -195,6 +196,21 @@ async def create_poll(
                 for number, theme_id in enumerate(order, start=1)
             ]
         )
+        await audit.record(
+            "poll.create",
+            actor=actor,
+            country=country,
+            object_type="poll",
+            object_id=poll_id,
+            details={
+                "edition": edition_id,
+                "method": method,
+                "seats": seats,
+                "opens_at": opens_at.isoformat(),
+                "closes_at": closes_at.isoformat(),
+                "quorum": quorum,
+            },
+        )
     return poll_id
 
 
@@ -214,6 +230,13 @@ async def open_poll(rules: Rules, actor: CurrentMember, poll_id: int) -> None:
         )
         if changed:
             await rules.notify(opened)
+            await audit.record(
+                "poll.open",
+                actor=actor,
+                country=poll.country,
+                object_type="poll",
+                object_id=poll_id,
+            )
     if not changed:
         raise Conflict(_("Only a draft poll can be opened."))
     rules.emit(opened)
@@ -227,9 +250,19 @@ async def close_poll(rules: Rules, actor: CurrentMember | None, poll_id: int) ->
         require_operator(actor, poll.country)
     async with db.write_transaction():
         # The UPDATE takes the poll row's lock: casts in flight finish first, later ones see it.
-        await Poll.update({Poll.state: CLOSED, Poll.closed_at: clock.now()}).where(
-            (Poll.id == poll_id) & Poll.state.is_in([DRAFT, OPEN])
+        closed = await (
+            Poll.update({Poll.state: CLOSED, Poll.closed_at: clock.now()})
+            .where((Poll.id == poll_id) & Poll.state.is_in([DRAFT, OPEN]))
+            .returning(Poll.id)
         )
+        if closed and actor is not None:  # the clock's closing is no one's action
+            await audit.record(
+                "poll.close",
+                actor=actor,
+                country=poll.country,
+                object_type="poll",
+                object_id=poll_id,
+            )
 
 
 async def locked_poll(poll_id: int) -> dict[str, Any]:
@@ -362,6 +395,15 @@ async def publish(rules: Rules, actor: CurrentMember, poll_id: int) -> Tally:
         )
         if changed:  # only the publication that happened notifies (publishing is idempotent)
             await rules.notify(published)
+            # The digest and count of the ballots the poll publishes anyway; never a ballot.
+            await audit.record(
+                "poll.publish",
+                actor=actor,
+                country=poll.country,
+                object_type="poll",
+                object_id=poll_id,
+                details={"ballot_count": len(ballots), "ballots_digest": digest.hexdigest()},
+            )
     if changed:
         rules.emit(published)
     return await result_of(poll_id)

@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from core import clock, db
+from core.audit import services as audit
 from core.config import COUNTRIES, LANGUAGES
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.events import ProjectCreated
@@ -353,6 +354,14 @@ async def create_project(
             for country in countries
         ]
         await rules.notify(*events)
+        await audit.record(
+            "project.create",
+            actor=actor,
+            country=" ".join(countries),
+            object_type="project",
+            object_id=project_id,
+            details={"title": title, "status": data.status, "recommendations": ids},
+        )
     rules.emit(*events)
     return project_id
 
@@ -376,6 +385,14 @@ async def add_source(
             await Project.update(
                 {Project.scope: " ".join(countries), Project.updated_at: clock.now()}
             ).where(Project.id == project_id)
+            await audit.record(
+                "project.source",
+                actor=actor,
+                country=" ".join(countries),
+                object_type="project",
+                object_id=project_id,
+                details={"recommendation": recommendation_id},
+            )
     except Exception as exc:
         if db.is_unique_violation(exc):
             raise Conflict(_("The project already comes from this recommendation.")) from None
@@ -392,6 +409,14 @@ async def set_status(actor: CurrentMember, project_id: int, status: str) -> Proj
         await Project.update({Project.status: status, Project.updated_at: clock.now()}).where(
             Project.id == project_id
         )
+        await audit.record(
+            "project.status",
+            actor=actor,
+            country=" ".join(project.countries),
+            object_type="project",
+            object_id=project_id,
+            details={"from": project.status, "to": status},
+        )
     return await get_project(project_id)
 
 
@@ -404,6 +429,18 @@ async def add_milestone(actor: CurrentMember, project_id: int, data: MilestoneIn
             Milestone(project=project_id, title=title, due_on=data.due_on, created_at=clock.now())
         )
         await Project.update({Project.updated_at: clock.now()}).where(Project.id == project_id)
+        await audit.record(
+            "milestone.add",
+            actor=actor,
+            country=" ".join(project.countries),
+            object_type="project",
+            object_id=project_id,
+            details={
+                "milestone": int(rows[0]["id"]),
+                "title": title,
+                "due_on": data.due_on.isoformat() if data.due_on else None,
+            },
+        )
     return MilestoneOut(int(rows[0]["id"]), title, data.due_on, None)
 
 
@@ -432,6 +469,14 @@ async def complete_milestone(
         if changed:
             await Project.update({Project.updated_at: clock.now()}).where(
                 Project.id == row["project"]
+            )
+            await audit.record(
+                "milestone.done",
+                actor=actor,
+                country=" ".join(project.countries),
+                object_type="project",
+                object_id=row["project"],
+                details={"milestone": milestone_id, "done_on": day.isoformat()},
             )
     if not changed:
         raise Conflict(_("This milestone is done already."))

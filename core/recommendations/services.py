@@ -28,6 +28,7 @@ from typing import Any, ParamSpec, TypeVar
 import msgspec
 
 from core import clock, db
+from core.audit import services as audit
 from core.config import COUNTRIES, LANGUAGES
 from core.editions.services import (
     RECOMMENDATIONS,
@@ -645,6 +646,15 @@ async def submit(
         )
         if changed:
             await rules.notify(submitted)
+            await audit.record(
+                "recommendation.submit",
+                actor=actor,
+                role=audit.ROLE_FACILITATOR,
+                country=row["country"],
+                object_type="recommendation",
+                object_id=recommendation_id,
+                details={"working_group": group.id, "title": row["title"]},
+            )
     if not changed:
         raise Conflict(_("Only a draft can be submitted; this one was submitted already."))
     rules.emit(submitted)
@@ -706,6 +716,14 @@ async def create_bundle(rules: Rules, actor: CurrentMember, edition_id: int, cou
         )
         bundle_id = int(rows[0]["id"])
         await r.update({r.bundle: bundle_id}).where(r.id.is_in(waiting) & r.bundle.is_null())
+        await audit.record(
+            "bundle.create",
+            actor=actor,
+            country=country,
+            object_type="bundle",
+            object_id=bundle_id,
+            details={"edition": edition_id, "recommendations": waiting},
+        )
     return bundle_id
 
 
@@ -810,6 +828,20 @@ async def record_decision(
                 supersedes=data.supersedes,
             )
             await rules.notify(recorded)
+            await audit.record(
+                "decision.record",
+                actor=actor,
+                role=audit.ROLE_BOARD,
+                country=row["country"],
+                object_type="recommendation",
+                object_id=recommendation_id,
+                details={
+                    "decision": decision_id,
+                    "outcome": data.outcome,
+                    "decided_on": decided_on.isoformat(),
+                    "supersedes": data.supersedes,
+                },
+            )
     except Exception as exc:
         if db.is_unique_violation(exc):  # another entry on the same latest one, a moment ago
             raise _stale(await _latest_row(recommendation_id)) from None

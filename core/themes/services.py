@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from core import clock, db
+from core.audit import services as audit
 from core.config import COUNTRIES, LANGUAGES, Settings
 from core.editions.services import PROPOSALS, EditionInfo, get_edition_by_id, require_phase
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -187,6 +188,14 @@ async def add_board_theme(
         )
         theme_id = int(rows[0]["id"])
         await _insert_text(theme_id, text)
+        await audit.record(
+            "theme.add",
+            actor=actor,
+            country=" ".join(countries),
+            object_type="theme",
+            object_id=theme_id,
+            details={"edition": edition_id, "title": text.title},
+        )
     return theme_id
 
 
@@ -248,6 +257,14 @@ async def set_text(rules: Rules, actor: CurrentMember, theme_id: int, text: Them
         )
     async with db.write_transaction():
         await _replace_text(theme_id, text)
+        await audit.record(
+            "theme.text",
+            actor=actor,
+            country=row["scope"],
+            object_type="theme",
+            object_id=theme_id,
+            details={"language": text.language, "title": text.title},
+        )
 
 
 # -- member proposals -----------------------------------------------------------------------
@@ -462,6 +479,7 @@ async def _decide(
     changes: dict[Any, Any],
     refused: str,
     event: type[ThemeAccepted] | type[ThemeRejected],
+    action: str,
     check: Any = None,
     **details: Any,
 ) -> None:
@@ -490,6 +508,14 @@ async def _decide(
         )
         if changed:
             await rules.notify(decided)
+            await audit.record(
+                action,
+                actor=actor,
+                country=row["scope"],
+                object_type="theme",
+                object_id=theme_id,
+                details=details,
+            )
     if not changed:
         raise Conflict(refused)
     rules.emit(decided)
@@ -504,6 +530,7 @@ async def accept(rules: Rules, actor: CurrentMember, theme_id: int) -> None:
         {Theme.status: ACCEPTED},
         _("Only a submitted proposal can be accepted."),
         ThemeAccepted,
+        "theme.accept",
     )
 
 
@@ -525,6 +552,7 @@ async def reject(rules: Rules, actor: CurrentMember, theme_id: int, reason: str)
         {Theme.status: REJECTED, Theme.rejection_reason: reason},
         _("Only a submitted proposal can be rejected."),
         ThemeRejected,
+        "theme.reject",
         check,
         reason=reason,
     )
@@ -616,6 +644,14 @@ async def merge(rules: Rules, actor: CurrentMember, theme_id: int, into_id: int)
                 )
             )
         await rules.notify(*events)
+        await audit.record(
+            "theme.merge",
+            actor=actor,
+            country=row["scope"],
+            object_type="theme",
+            object_id=theme_id,
+            details={"into": into_id, "supports_moved": len(moved)},
+        )
     rules.emit(*events)
     return count
 

@@ -161,6 +161,8 @@ def plugins_for(request: Req) -> list[CountryPlugins]:
 
 
 class PluginPages(Controller):
+    include_in_schema = False  # a page; its JSON twin is /api/plugins
+
     @get("/operator/plugins", name="operator_plugins")
     async def show(self, request: Req) -> Template:
         return page(

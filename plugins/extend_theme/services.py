@@ -28,6 +28,7 @@ from typing import Annotated, Any
 import msgspec
 
 from core import clock, db
+from core.audit import services as audit
 from core.config import COUNTRIES, Settings, plugin_options
 from core.editions.services import EditionInfo, get_edition, get_edition_by_id
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -383,4 +384,12 @@ async def extend_theme(
         )
         new_id = int(rows[0]["id"])
         await write_texts(new_id, texts)
+        await audit.record(
+            "theme.extend",
+            actor=actor,
+            country=" ".join(chosen),
+            object_type="theme",
+            object_id=new_id,
+            details={"extended_from": theme_id, "edition": edition.slug},
+        )
     return new_id

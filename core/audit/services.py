@@ -1,0 +1,422 @@
+"""Writing, reading and verifying the audit log.
+
+``record`` appends one entry inside the caller's write transaction, so the action and its
+entry commit or roll back together. Appends are serialised so the chain never forks: on
+SQLite the write transaction (IMMEDIATE) already excludes every other writer; on PostgreSQL a
+transaction-scoped advisory lock is taken before the last entry is read, and held to the
+commit. ``seq`` is unique besides, so a fork would fail rather than be written.
+
+What is never recorded: how anyone voted. A member casting a ballot is not an audited action;
+an operator entering a paper ballot is recorded without the ballot (``details`` refuses the
+keys that would carry one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from core import clock, db
+from core.audit.tables import AuditEntry
+from core.errors import Forbidden, InvalidInput
+from core.i18n import N_, _
+from core.members.model import CurrentMember
+from core.members.tables import ROLE_BOARD, ROLE_FACILITATOR, ROLE_OPERATOR
+
+GENESIS = "0" * 64  # the previous hash of entry 1
+ROLE_CLI = "cli"  # the command line acted: an operator at the server, no member
+ROLE_MEMBER = "member"
+# Any constant works; it names "the audit chain" among the platform's advisory locks.
+ADVISORY_LOCK_KEY = 0x5A1D_A0D1
+ID_MAX = 2_147_483_647  # the largest id the integer columns hold on every backend
+PER_PAGE = 50
+PAGE_MAX = 100_000
+VERIFY_BATCH = 1000
+# Keys a detail may not have: the log never holds a ballot's content (invariant 2).
+BALLOT_KEYS = frozenset(
+    {"ballot", "ballots", "choice", "choices", "ranking", "rankings", "receipt"}
+)
+
+# What each action means, in the operators' words (the page shows the stable name beside it).
+ACTIONS = {
+    "edition.create": N_("edition created"),
+    "edition.calendar": N_("phase calendar set"),
+    "theme.add": N_("board theme added"),
+    "theme.text": N_("theme text set"),
+    "theme.accept": N_("proposal accepted"),
+    "theme.reject": N_("proposal rejected"),
+    "theme.merge": N_("proposal merged"),
+    "theme.extend": N_("theme extended"),
+    "poll.create": N_("poll created"),
+    "poll.open": N_("poll opened"),
+    "poll.close": N_("poll closed"),
+    "poll.publish": N_("results published"),
+    "room.check_in": N_("member checked in"),
+    "room.check_out": N_("member checked out"),
+    "ballot.paper": N_("paper ballot entered"),
+    "proxy.paper": N_("paper proxy recorded"),
+    "member.import": N_("members imported"),
+    "member.role.grant": N_("role granted"),
+    "member.role.revoke": N_("role removed"),
+    "member.link": N_("sign-in link issued"),
+    "group.create": N_("working group created"),
+    "group.slot.add": N_("candidate meeting slot proposed"),
+    "group.slot.remove": N_("candidate meeting slot taken back"),
+    "group.plan": N_("meeting plan confirmed"),
+    "group.attendance": N_("attendance recorded"),
+    "info_session.create": N_("info session created"),
+    "recommendation.submit": N_("recommendation submitted"),
+    "bundle.create": N_("bundle handed to the board"),
+    "decision.record": N_("board decision recorded"),
+    "project.create": N_("project created"),
+    "project.source": N_("recommendation added to a project"),
+    "project.status": N_("project status changed"),
+    "milestone.add": N_("milestone added"),
+    "milestone.done": N_("milestone done"),
+    "outbox.retry": N_("notification retried"),
+}
+
+# What an actor acted as, in the operators' words.
+ROLES = {
+    ROLE_OPERATOR: N_("operator"),
+    ROLE_BOARD: N_("board"),
+    ROLE_FACILITATOR: N_("facilitator"),
+    ROLE_CLI: N_("command line"),
+    ROLE_MEMBER: N_("member"),
+}
+
+
+class AuditEntryOut(msgspec.Struct, frozen=True):
+    seq: int
+    at: datetime
+    actor: int | None
+    actor_name: str
+    role: str
+    country: str  # "" for platform-wide; "BE FR" for an action on both countries
+    action: str
+    object_type: str
+    object_id: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditPage(msgspec.Struct, frozen=True):
+    entries: list[AuditEntryOut]
+    page: int
+    per_page: int
+    total: int
+    action: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of walking the chain. ``bad_seq`` is the first entry that does not hold."""
+
+    count: int
+    head_seq: int
+    head_hash: str
+    bad_seq: int | None = None
+    problem: str = ""
+
+    @property
+    def intact(self) -> bool:
+        return self.bad_seq is None and not self.problem
+
+
+# -- the chain ------------------------------------------------------------------------------
+
+
+def timestamp(at: datetime) -> str:
+    """A moment as the hash sees it: UTC, microseconds, one spelling on both backends."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def encode_details(details: dict[str, Any] | None) -> str:
+    """Details as canonical JSON (sorted keys, no spaces); refuses anything that is a ballot."""
+    details = details or {}
+    found = BALLOT_KEYS & {str(k).lower() for k in details}
+    if found:
+        raise ValueError(f"the audit log never holds a ballot's content: {sorted(found)}")
+    # default=str: a date or a decimal is written as its text, never a 500 after the action.
+    return json.dumps(
+        details, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+
+
+def canonical(row: dict[str, Any]) -> bytes:
+    """The bytes an entry's hash covers: every field but ``hash`` (and the row id)."""
+    fields = {
+        "seq": int(row["seq"]),
+        "at": timestamp(row["at"]),
+        "actor": None if row["actor"] is None else int(row["actor"]),
+        "actor_name": row["actor_name"],
+        "role": row["role"],
+        "country": row["country"],
+        "action": row["action"],
+        "object_type": row["object_type"],
+        "object_id": row["object_id"],
+        "details": row["details"],
+        "prev_hash": row["prev_hash"],
+    }
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def entry_hash(row: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical(row)).hexdigest()
+
+
+class CommandLine:
+    """The command line as an actor: someone at the server, not a signed-in member."""
+
+    def __repr__(self) -> str:
+        return "CLI"
+
+
+CLI = CommandLine()
+Actor = CurrentMember | CommandLine
+
+
+def acting_role(actor: CurrentMember, country: str) -> str:
+    """What ``actor`` acts as for ``country``: its operator, else board, else facilitator."""
+    countries = country.split()
+    if countries and all(actor.is_operator(c) for c in countries):
+        return ROLE_OPERATOR
+    if actor.is_board:
+        return ROLE_BOARD
+    if actor.is_facilitator:
+        return ROLE_FACILITATOR
+    if not countries and actor.is_operator():
+        return ROLE_OPERATOR
+    return ROLE_MEMBER
+
+
+def actor_label(actor: CurrentMember) -> str:
+    return f"{actor.name} ({actor.member_number})"
+
+
+async def record(
+    action: str,
+    *,
+    actor: Actor,
+    country: str = "",
+    object_type: str = "",
+    object_id: int | str | None = None,
+    details: dict[str, Any] | None = None,
+    role: str | None = None,
+) -> int:
+    """Append one entry; returns its sequence number.
+
+    Call it inside the action's ``db.write_transaction()``, as its last statement (on
+    PostgreSQL the chain's lock is held from here to the commit). Outside a transaction it
+    opens one of its own. ``actor`` is a member or ``CLI``. ``country`` is "" for a
+    platform-wide action, or the country codes the action concerns, space-separated.
+    """
+    country = " ".join(sorted(set(country.split())))
+    if isinstance(actor, CommandLine):
+        actor_id, name, role = None, ROLE_CLI, role or ROLE_CLI
+    else:
+        actor_id, name, role = actor.id, actor_label(actor), role or acting_role(actor, country)
+    row: dict[str, Any] = {
+        "actor": actor_id,
+        "actor_name": name[:250],
+        "role": role,
+        "country": country,
+        "action": action,
+        "object_type": object_type,
+        "object_id": "" if object_id is None else str(object_id),
+        "details": encode_details(details),
+    }
+    if db.engine().transaction_exists():
+        return await _append(row)
+    async with db.write_transaction():
+        return await _append(row)
+
+
+async def _append(row: dict[str, Any]) -> int:
+    if not db.is_sqlite():
+        # Held to the commit: the next appender reads the last entry after this one is in.
+        await AuditEntry.raw("SELECT pg_advisory_xact_lock({})", ADVISORY_LOCK_KEY)
+    last = await (
+        AuditEntry.select(AuditEntry.seq, AuditEntry.hash)
+        .order_by(AuditEntry.seq, ascending=False)
+        .first()
+    )
+    row["seq"] = last["seq"] + 1 if last else 1
+    row["prev_hash"] = last["hash"] if last else GENESIS
+    now = clock.now()
+    row["at"] = now if now.tzinfo else now.replace(tzinfo=UTC)
+    row["hash"] = entry_hash(row)
+    await AuditEntry.insert(AuditEntry(**row))
+    return row["seq"]
+
+
+async def verify(expect: tuple[int, str] | None = None) -> Verification:
+    """Walk the chain from entry 1, recomputing every hash.
+
+    Finds an entry that was changed (its hash no longer matches), removed (a gap in the
+    sequence, or the next entry's previous hash does not match) or put in place of another.
+    A cut-off tail leaves a shorter chain that holds: ``expect`` (a sequence number and the
+    hash noted from an earlier run) catches that, and a chain rewritten from some entry on.
+    """
+    count = 0
+    previous_seq, previous_hash = 0, GENESIS
+    expected_found = expect is None
+    while True:
+        rows = (
+            await AuditEntry.select()
+            .where(AuditEntry.seq > previous_seq)
+            .order_by(AuditEntry.seq)
+            .limit(VERIFY_BATCH)
+        )
+        if not rows:
+            break
+        for row in rows:
+            seq = int(row["seq"])
+            if seq != previous_seq + 1:
+                return Verification(
+                    count,
+                    previous_seq,
+                    previous_hash,
+                    previous_seq + 1,
+                    f"entry {previous_seq + 1} is missing (the next one is {seq})",
+                )
+            if row["prev_hash"] != previous_hash:
+                return Verification(
+                    count,
+                    previous_seq,
+                    previous_hash,
+                    seq,
+                    f"entry {seq} does not follow entry {previous_seq} "
+                    "(an entry before it was removed or replaced)",
+                )
+            if entry_hash(row) != row["hash"]:
+                return Verification(
+                    count, previous_seq, previous_hash, seq, f"entry {seq} was changed"
+                )
+            if expect is not None and seq == expect[0]:
+                if row["hash"] != expect[1]:
+                    return Verification(
+                        count,
+                        previous_seq,
+                        previous_hash,
+                        seq,
+                        f"entry {seq} is not the one noted: the chain was rewritten from "
+                        "there or before",
+                    )
+                expected_found = True
+            count += 1
+            previous_seq, previous_hash = seq, row["hash"]
+    if not expected_found:
+        assert expect is not None
+        return Verification(
+            count,
+            previous_seq,
+            previous_hash,
+            None,
+            f"entry {expect[0]}, noted earlier, is gone: the chain ends at {previous_seq} "
+            "(entries were cut off)",
+        )
+    return Verification(count, previous_seq, previous_hash)
+
+
+# -- reading --------------------------------------------------------------------------------
+
+
+def visible_countries(viewer: CurrentMember) -> list[str] | None:
+    """The countries whose entries ``viewer`` reads (None: all); platform-wide entries too."""
+    if viewer.is_board:
+        return None
+    if viewer.is_operator():
+        return viewer.operator_countries
+    raise Forbidden(_("Only operators and board members see the audit log."))
+
+
+def _where(countries: list[str] | None, action: str, actor: str) -> list[Any]:
+    conditions: list[Any] = []
+    if countries is not None:
+        scoped: Any = AuditEntry.country == ""
+        for code in countries:
+            # Codes are two letters and a scope separates them by spaces: a substring match
+            # finds "BE" in "BE FR" and nowhere else.
+            scoped = scoped | AuditEntry.country.like(f"%{code}%")
+        conditions.append(scoped)
+    if action:
+        conditions.append((AuditEntry.action == action) | AuditEntry.action.like(f"{action}.%"))
+    if actor:
+        if actor.isdigit() and int(actor) <= ID_MAX:
+            conditions.append(AuditEntry.actor == int(actor))
+        elif actor.lower() == ROLE_CLI:
+            conditions.append(AuditEntry.actor.is_null())
+        else:
+            # SQLite's LIKE ignores the case of ASCII letters already; PostgreSQL needs ILIKE.
+            name = AuditEntry.actor_name
+            match = name.like if db.is_sqlite() else name.ilike
+            conditions.append(match(f"%{actor}%"))
+    return conditions
+
+
+def clean_filter(value: str, what: str, limit: int = 100) -> str:
+    value = value.strip()
+    if len(value) > limit or any(ch in value for ch in "%_\\") or not value.isprintable():
+        raise InvalidInput(
+            _("The %(what)s filter holds characters it cannot search for.") % {"what": _(what)}
+        )
+    return value
+
+
+async def list_entries(
+    viewer: CurrentMember, *, page: int = 1, action: str = "", actor: str = ""
+) -> AuditPage:
+    """The entries ``viewer`` may read, newest first, ``PER_PAGE`` a page."""
+    countries = visible_countries(viewer)
+    if not 1 <= page <= PAGE_MAX:
+        raise InvalidInput(_("There is no page %(page)d.") % {"page": page})
+    action = clean_filter(action, N_("action"))
+    actor = clean_filter(actor, N_("actor"))
+    conditions = _where(countries, action, actor)
+    query = AuditEntry.select()
+    counting = AuditEntry.count()
+    for condition in conditions:
+        query = query.where(condition)
+        counting = counting.where(condition)
+    total = await counting
+    rows = await (
+        query.order_by(AuditEntry.seq, ascending=False)
+        .limit(PER_PAGE)
+        .offset((page - 1) * PER_PAGE)
+    )
+    return AuditPage(
+        entries=[_out(r) for r in rows],
+        page=page,
+        per_page=PER_PAGE,
+        total=total,
+        action=action,
+        actor=actor,
+    )
+
+
+def _out(row: dict[str, Any]) -> AuditEntryOut:
+    at = row["at"]
+    return AuditEntryOut(
+        seq=int(row["seq"]),
+        at=at if at.tzinfo else at.replace(tzinfo=UTC),
+        actor=row["actor"],
+        actor_name=row["actor_name"],
+        role=row["role"],
+        country=row["country"],
+        action=row["action"],
+        object_type=row["object_type"],
+        object_id=row["object_id"],
+        details=json.loads(row["details"] or "{}"),
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+    )

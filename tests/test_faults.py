@@ -1,0 +1,162 @@
+"""Faults: the server killed with SIGKILL again and again in the middle of a vote load loses no
+acknowledged ballot, and the SQLite file stays sound (DESIGN.md invariant 5)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import secrets
+import signal
+import sqlite3
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from core import clock, db
+from core.auth.services import token_hash
+from core.polls.tables import Ballot, Participation
+from tests.conftest import SECRET
+from tests.notify_support import free_port, wait_until
+from tests.test_polls import rules, setup_poll  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
+SIP = Path(sys.executable).parent / "sip"
+VOTERS = 400
+KILLS = 4
+CONCURRENCY = 24
+
+
+async def voters_with_sessions(count: int) -> list[str]:
+    """``count`` BE shareholders, each signed in: their session tokens."""
+    now = clock.now()
+    tokens = [secrets.token_urlsafe(24) for _ in range(count)]
+    async with db.write_transaction():
+        await db.insert_many(
+            "member",
+            ("member_number", "email", "name", "country", "language", "shareholder")
+            + ("created_at",),
+            [
+                (f"K{n:05d}", f"k{n}@example.org", f"Voter {n}", "BE", "en", True, now)
+                for n in range(count)
+            ],
+        )
+        ids = await Participation.raw("SELECT id FROM member WHERE member_number LIKE 'K%'")
+        await db.insert_many(
+            "web_session",
+            ("token_hash", "member", "expires_at"),
+            [
+                (token_hash(token), row["id"], now + timedelta(days=1))
+                for token, row in zip(tokens, sorted(ids, key=lambda r: r["id"]), strict=True)
+            ],
+        )
+    return tokens
+
+
+def start_server(config: Path, cwd: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "SIP_CONFIG": str(config), "SIP_SECRET_KEY": SECRET}
+    env.pop("SIP_DATABASE_URL", None)
+    process = subprocess.Popen(
+        [str(SIP), "serve", "--port", str(port)],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        assert process.poll() is None, "the server stopped on its own"
+        try:
+            return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(answers, timeout=60, what="the server to answer")
+    return process, base
+
+
+async def vote_until_killed(
+    process: subprocess.Popen[bytes],
+    base: str,
+    poll_id: int,
+    waiting: list[str],
+    acknowledged: list[str],
+    kill_at: int | None,
+) -> int:
+    """Members in ``waiting`` vote, CONCURRENCY at a time; once ``kill_at`` ballots are
+    acknowledged the server gets SIGKILL with the others in flight. Returns how many requests
+    the kill cut off (stored or not, nobody was told)."""
+    csrf = httpx.get(f"{base}/api/session").json()["csrf_token"]
+    killed = asyncio.Event()
+    cut_off = 0
+
+    async def voter(client: httpx.AsyncClient) -> None:
+        nonlocal cut_off
+        while waiting and not killed.is_set():
+            token = waiting.pop()
+            try:
+                answer = await client.post(
+                    f"/api/polls/{poll_id}/ballot",
+                    json={"choice": [1, 2, 3]},
+                    headers={
+                        "x-csrftoken": csrf,
+                        "cookie": f"sip_session={token}; sip_csrf={csrf}",
+                    },
+                )
+            except httpx.TransportError:
+                cut_off += 1
+                return
+            assert answer.status_code == 201, answer.text
+            acknowledged.append(answer.json()["receipt"])
+            if kill_at is not None and len(acknowledged) >= kill_at and not killed.is_set():
+                killed.set()
+                process.send_signal(signal.SIGKILL)
+
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        await asyncio.gather(*(voter(client) for _ in range(CONCURRENCY)))
+    return cut_off
+
+
+async def test_sigkill_during_a_vote_load_loses_no_acknowledged_ballot(
+    rules,  # noqa: F811
+    database,
+    tmp_path,
+):
+    poll_id, _operator = await setup_poll(rules)
+    waiting = list(reversed(await voters_with_sessions(VOTERS)))
+    acknowledged: list[str] = []  # receipts of ballots answered 201
+    cut_off = 0
+
+    for round_number in range(KILLS + 1):
+        process, base = start_server(database.config_path, tmp_path)
+        last = round_number == KILLS
+        kill_at = None if last else len(acknowledged) + VOTERS // (KILLS + 2)
+        try:
+            cut_off += await vote_until_killed(
+                process, base, poll_id, waiting, acknowledged, kill_at
+            )
+            if not last:
+                assert process.wait(30) == -signal.SIGKILL
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(30)
+
+    assert not waiting
+    assert len(acknowledged) + cut_off == VOTERS
+    assert cut_off > 0  # the kills did cut requests off in flight
+
+    with sqlite3.connect(database.sqlite_path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    stored = {row["receipt_hash"] for row in await Ballot.select(Ballot.receipt_hash)}
+    missing = [r for r in acknowledged if hashlib.sha256(r.encode()).hexdigest() not in stored]
+    assert missing == []
+    ballots = await Ballot.count().where(Ballot.poll == poll_id)
+    assert ballots == await Participation.count().where(Participation.poll == poll_id)
+    assert len(acknowledged) <= ballots <= VOTERS
