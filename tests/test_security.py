@@ -6,6 +6,7 @@ Routes come from the application itself, so a route added later is covered by th
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Any
 
@@ -369,3 +370,28 @@ async def test_a_blocked_sign_in_form_is_shown_again_with_the_message(client):
     assert blocked.headers["content-type"].startswith("text/html")
     assert "Too many failed sign-ins" in blocked.text
     assert 'value="form@example.org"' in blocked.text
+
+
+async def test_simultaneous_guesses_get_no_more_tries_than_the_limit(pooled):
+    """Twenty wrong passwords sent at the same moment: each attempt is counted before the
+    password is checked, so at most the limit (5 per account here) are even tried."""
+    from core.errors import InvalidInput, TooManyAttempts
+
+    member_id = await add_member("guessed@example.org")
+    await auth.set_password(member_id, "the-right-password", "the-right-password")
+
+    results = await asyncio.gather(
+        *(
+            auth.password_attempt("guessed@example.org", f"wrong-guess-{n}", "10.0.0.9", 5, 100, 15)
+            for n in range(20)
+        ),
+        return_exceptions=True,
+    )
+
+    tried = [r for r in results if isinstance(r, InvalidInput)]
+    blocked = [r for r in results if isinstance(r, TooManyAttempts)]
+    assert len(tried) + len(blocked) == 20, results
+    assert len(tried) <= 5
+    # Only the tried ones count as failures; the refused ones left no trace.
+    account_key, _address = auth.attempt_keys("guessed@example.org", "10.0.0.9")
+    assert await SignInFailure.count().where(SignInFailure.key == account_key) == len(tried)

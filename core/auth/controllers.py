@@ -87,19 +87,14 @@ async def password_sign_in(request: Req, email: str, password: str) -> int:
     address = client_address(request)
     if not email.strip() or not password:
         raise InvalidInput(_("Enter your email address and your password."))
-    await auth.check_attempts(
+    return await auth.password_attempt(
         email,
+        password,
         address,
         sec.failed_sign_ins_per_account,
         sec.failed_sign_ins_per_address,
         sec.failed_sign_in_window_minutes,
     )
-    member_id = await auth.check_password(email, password)
-    if member_id is None:
-        await auth.record_failure(email, address)
-        raise InvalidInput(_("That email address and password do not match."))
-    await auth.clear_failures(email)
-    return member_id
 
 
 async def sign_out(request: Req, response: Response[Any]) -> Response[Any]:

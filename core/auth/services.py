@@ -141,26 +141,42 @@ def attempt_keys(email: str, address: str) -> tuple[str, str]:
     return f"account:{email.strip().lower()}", f"address:{address}"
 
 
-async def check_attempts(
-    email: str, address: str, per_account: int, per_address: int, window_minutes: int
-) -> None:
-    """Refuse a sign-in attempt when the account or the address failed too often lately."""
+async def password_attempt(
+    email: str,
+    password: str,
+    address: str,
+    per_account: int,
+    per_address: int,
+    window_minutes: int,
+) -> int:
+    """Check an email and password within the limits of failed attempts; the member's id.
+
+    The attempt is counted *before* the password is checked, and removed again if it succeeds
+    or is refused as one too many: guesses sent at the same moment each see the others, so no
+    more than the limit get through (checking first and recording after would let them all).
+    """
     since = now() - timedelta(minutes=window_minutes)
     account_key, address_key = attempt_keys(email, address)
+    rows = await SignInFailure.insert(
+        SignInFailure(key=account_key), SignInFailure(key=address_key)
+    ).returning(SignInFailure.id)
+    reserved = [row["id"] for row in rows]
     for key, limit in ((account_key, per_account), (address_key, per_address)):
-        failures = await SignInFailure.count().where(
+        attempts = await SignInFailure.count().where(
             (SignInFailure.key == key) & (SignInFailure.at > since)
         )
-        if failures >= limit:
+        if attempts > limit:  # this one included
+            await SignInFailure.delete().where(SignInFailure.id.is_in(reserved))
             raise TooManyAttempts(
                 _("Too many failed sign-ins. Wait %(m)d minutes or use a sign-in link.")
                 % {"m": window_minutes}
             )
-
-
-async def record_failure(email: str, address: str) -> None:
-    account_key, address_key = attempt_keys(email, address)
-    await SignInFailure.insert(SignInFailure(key=account_key), SignInFailure(key=address_key))
+    member_id = await check_password(email, password)
+    if member_id is None:  # the reserved rows stay: they are this failure
+        raise InvalidInput(_("That email address and password do not match."))
+    await clear_failures(email)
+    await SignInFailure.delete().where(SignInFailure.id.is_in(reserved))
+    return member_id
 
 
 async def clear_failures(email: str) -> None:
