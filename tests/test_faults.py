@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import secrets
 import signal
 import sqlite3
 import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,12 +17,10 @@ import pytest
 from core import clock, db
 from core.auth.services import token_hash
 from core.polls.tables import Ballot, Participation
-from tests.conftest import SECRET
-from tests.notify_support import free_port, wait_until
+from tests.server_support import start_sip_serve
 from tests.test_polls import rules, setup_poll  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
-SIP = Path(sys.executable).parent / "sip"
 VOTERS = 400
 KILLS = 4
 CONCURRENCY = 24
@@ -55,30 +50,6 @@ async def voters_with_sessions(count: int) -> list[str]:
             ],
         )
     return tokens
-
-
-def start_server(config: Path, cwd: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "SIP_CONFIG": str(config), "SIP_SECRET_KEY": SECRET}
-    env.pop("SIP_DATABASE_URL", None)
-    process = subprocess.Popen(
-        [str(SIP), "serve", "--port", str(port)],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        assert process.poll() is None, "the server stopped on its own"
-        try:
-            return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_until(answers, timeout=60, what="the server to answer")
-    return process, base
 
 
 async def vote_until_killed(
@@ -134,7 +105,7 @@ async def test_sigkill_during_a_vote_load_loses_no_acknowledged_ballot(
     cut_off = 0
 
     for round_number in range(KILLS + 1):
-        process, base = start_server(database.config_path, tmp_path)
+        process, base = start_sip_serve(database.config_path, tmp_path)
         last = round_number == KILLS
         kill_at = None if last else len(acknowledged) + VOTERS // (KILLS + 2)
         try:

@@ -4,9 +4,7 @@ the one-ballot rule and the notification relay, because all of them live in the 
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -15,35 +13,16 @@ import pytest
 from core.auth.services import create_sign_in_link, set_password
 from core.notifications.tables import OutboxMessage
 from core.polls.tables import Ballot, Participation
-from tests.conftest import POSTGRES_URL, SECRET, write_config
-from tests.notify_support import free_port, wait_until
+from tests.conftest import POSTGRES_URL, write_config
+from tests.server_support import start_sip_serve
 from tests.test_polls import rules, setup_poll, shareholder  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres"])
-SIP = Path(sys.executable).parent / "sip"
 
 
 def two_workers(tmp_path: Path, schema: str) -> tuple[subprocess.Popen[bytes], str]:
     config = write_config(tmp_path, f"{POSTGRES_URL}?schema={schema}")
-    port = free_port()
-    env = {**os.environ, "SIP_CONFIG": str(config), "SIP_SECRET_KEY": SECRET}
-    env.pop("SIP_DATABASE_URL", None)
-    process = subprocess.Popen(
-        [str(SIP), "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        try:
-            return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_until(answers, timeout=60, what="the server to answer")
-    return process, base
+    return start_sip_serve(config, tmp_path, workers=2)
 
 
 def fresh_connection(base: str, **cookies: str) -> httpx.Client:
