@@ -27,6 +27,9 @@ from core.sqlite_engine import PooledSQLiteEngine
 os.environ.setdefault("PICCOLO_CONF", "core.piccolo_conf")
 
 BUSY_TIMEOUT_SECONDS = 30.0
+#: The largest id the integer columns hold on every backend. A larger number in an address
+#: names no row and must not reach PostgreSQL, which refuses it as a query argument.
+ID_MAX = 2_147_483_647
 
 
 class DurableConnection(sqlite3.Connection):

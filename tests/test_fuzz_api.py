@@ -155,11 +155,6 @@ class SignedInSession:
         self.client.__exit__(None, None, None)
 
 
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"
-
-
 class Demo(msgspec.Struct):
     settings: Settings
     sign_in_links: list[str]  # the BE operator's
@@ -292,3 +287,10 @@ async def test_the_api_schema_lists_no_html_page(client):
     """Found by the fuzzer: /operator/plugins, an HTML page, was in the JSON API's schema."""
     schema = (await client.get("/schema/openapi.json")).json()
     assert [p for p in schema["paths"] if not p.startswith("/api/") and p != "/healthz"] == []
+
+
+async def test_a_poll_number_beyond_the_id_range_is_not_found(client):
+    """Found on PostgreSQL, which refuses such a number as a query argument (it was a 500)."""
+    response = await client.get("/api/polls/8475300403/result")
+    assert response.status_code == 404, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")

@@ -33,7 +33,7 @@ ROLE_CLI = "cli"  # the command line acted: an operator at the server, no member
 ROLE_MEMBER = "member"
 # Any constant works; it names "the audit chain" among the platform's advisory locks.
 ADVISORY_LOCK_KEY = 0x5A1D_A0D1
-ID_MAX = 2_147_483_647  # the largest id the integer columns hold on every backend
+ID_MAX = db.ID_MAX
 PER_PAGE = 50
 PAGE_MAX = 100_000
 VERIFY_BATCH = 1000

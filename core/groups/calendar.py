@@ -82,7 +82,7 @@ async def reset_feed(secret_key: str, member_id: int) -> str:
 async def member_of_feed(secret_key: str, name: str) -> int | None:
     """The member whose feed ``name`` (``<id>-<token>.ics``) is, or None."""
     found = FEED.match(name)
-    if not found or int(found.group(1)) > 2_147_483_647:
+    if not found or int(found.group(1)) > db.ID_MAX:
         return None
     member_id = int(found.group(1))
     row = await CalendarFeed.select(CalendarFeed.salt).where(CalendarFeed.member == member_id)

@@ -28,7 +28,7 @@ from core.i18n import _, country_name
 from core.members.model import CurrentMember
 from core.themes.services import Rules
 
-ID_MAX = 2_147_483_647
+ID_MAX = db.ID_MAX
 TITLE_MIN, TITLE_MAX = 3, 200
 DESCRIPTION_MAX = 5000
 CAPACITY_MAX = 5000

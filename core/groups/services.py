@@ -60,7 +60,7 @@ from core.tracks import track_of
 CONFIRMED, WAITING, WITHDRAWN = "confirmed", "waiting", "withdrawn"
 ACTIVE = (CONFIRMED, WAITING)
 
-ID_MAX = 2_147_483_647
+ID_MAX = db.ID_MAX
 CAPACITY_MAX = 200
 MEETINGS_MAX = 12
 DURATION_MIN, DURATION_MAX = 30, 8 * 60

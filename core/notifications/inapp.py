@@ -11,7 +11,7 @@ from datetime import datetime
 
 import msgspec
 
-from core import clock
+from core import clock, db
 from core.errors import NotFound
 from core.i18n import N_, _
 from core.notifications import Delivery, Notifier, PermanentFailure
@@ -20,7 +20,7 @@ from core.notifications.tables import Notification
 
 IN_APP = "in_app"
 PAGE_SIZE = 50
-ID_MAX = 2_147_483_647
+ID_MAX = db.ID_MAX
 
 
 class InAppNotifier(Notifier):

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from core.config import Settings
     from core.plugins import PluginRegistry
 
-ID_MAX = 2_147_483_647
+ID_MAX = db.ID_MAX
 OUTBOX_PAGE = 200
 
 

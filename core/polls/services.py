@@ -74,7 +74,8 @@ def _freeze(value: Any) -> Any:
 
 
 async def get_poll(poll_id: int) -> PollInfo:
-    row = await Poll.select().where(Poll.id == poll_id).first() if 1 <= poll_id < 2**31 else None
+    found = 1 <= poll_id <= db.ID_MAX
+    row = await Poll.select().where(Poll.id == poll_id).first() if found else None
     if row is None:
         raise NotFound(_("There is no poll %(id)d.") % {"id": poll_id})
     candidates = await (
@@ -410,6 +411,8 @@ async def publish(rules: Rules, actor: CurrentMember, poll_id: int) -> Tally:
 
 
 async def result_of(poll_id: int) -> Tally:
+    if not 1 <= poll_id <= db.ID_MAX:
+        raise NotFound(_("The result of this poll is not published."))
     row = await Poll.select(Poll.state, Poll.result).where(Poll.id == poll_id).first()
     if row is None or row["state"] != PUBLISHED:
         raise NotFound(_("The result of this poll is not published."))
