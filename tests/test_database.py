@@ -73,10 +73,10 @@ async def test_sign_in_rotates_and_sign_out_ends_the_session(database):
     member = await add_member()
     first = await auth.start_session(member, 14)
     second = await auth.start_session(member, 14, previous_token=first)
-    assert await auth.session_member_id(first) is None
-    assert await auth.session_member_id(second) == member
+    assert await auth.session_member(first) is None
+    assert (await auth.session_member(second)).id == member
     await auth.end_session(second)
-    assert await auth.session_member_id(second) is None
+    assert await auth.session_member(second) is None
     assert await WebSession.count() == 0
 
 

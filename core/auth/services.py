@@ -216,12 +216,3 @@ async def session_member(token: str) -> CurrentMember | None:
         token_hash(token),
         now(),
     )
-
-
-async def session_member_id(token: str) -> int | None:
-    row = (
-        await WebSession.select(WebSession.member)
-        .where((WebSession.token_hash == token_hash(token)) & (WebSession.expires_at > now()))
-        .first()
-    )
-    return int(row["member"]) if row else None
