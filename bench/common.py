@@ -184,6 +184,32 @@ def server(target: Platform, workers: int = 1) -> Iterator[Server]:
         log.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its live descendants (the workers),
+    from /proc (Linux); 0.0 elsewhere. The server's own work, which the other processes sharing
+    the cores change much less than they change its throughput."""
+    proc = Path("/proc")
+    if not (proc / str(pid)).exists():
+        return 0.0
+    parent: dict[int, int] = {}
+    times: dict[int, int] = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = int(fields[11]) + int(fields[12])
+    family, grew = {pid}, True
+    while grew:
+        more = {child for child, up in parent.items() if up in family} - family
+        family |= more
+        grew = bool(more)
+    return sum(times.get(p, 0) for p in family) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class WrkResult:
     requests: int
@@ -195,10 +221,16 @@ class WrkResult:
     socket_errors: int
     sessions_short: int
     receipts: list[str]
+    server_cpu_s: float = 0.0  # the server's CPU time during the run (with ``server_pid``)
 
     @property
     def per_second(self) -> float:
         return self.ok / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms_per_ok(self) -> float:
+        """The server's CPU milliseconds per acknowledged request."""
+        return self.server_cpu_s * 1000 / self.ok if self.ok else 0.0
 
 
 @contextlib.contextmanager
@@ -230,11 +262,14 @@ def wrk(
     connections: int = 64,
     threads: int = 2,
     seconds: int = 10,
+    server_pid: int | None = None,
 ) -> WrkResult:
-    """Run wrk with ``script`` (bench/post.lua); the script writes its summary as JSON."""
+    """Run wrk with ``script`` (bench/post.lua); the script writes its summary as JSON. With
+    ``server_pid``, the server's CPU time during the run is measured too."""
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install -y wrk")
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
         subprocess.run(
             [
                 "wrk",
@@ -254,6 +289,7 @@ def wrk(
             check=True,
             stdout=subprocess.DEVNULL,
         )
+        cpu = cpu_seconds(server_pid) - cpu_before if server_pid else 0.0
         data = json.loads(Path(out.name).read_text())
     return WrkResult(
         requests=data["requests"],
@@ -265,4 +301,5 @@ def wrk(
         socket_errors=data["socket_errors"],
         sessions_short=data["sessions_short"],
         receipts=data["receipts"],
+        server_cpu_s=cpu,
     )

@@ -30,6 +30,7 @@ from core.notifications.inapp import unread_count
 from core.notifications.relay import Relay, RelayTask
 from core.plugins import PluginRegistry, build_registry
 from core.polls.agm_controllers import AgmAPI, ProxyPages, RoomPages
+from core.polls.box_controllers import BallotBoxAPI, BallotBoxPages
 from core.polls.controllers import PollPages, PollsAPI
 from core.recommendations.controllers import (
     BundlePages,
@@ -106,6 +107,8 @@ def create_app(
             ThemesAPI,
             PollPages,
             PollsAPI,
+            BallotBoxPages,
+            BallotBoxAPI,
             ProxyPages,
             RoomPages,
             AgmAPI,

@@ -1,4 +1,4 @@
-"""The ``sip`` command: serve, database, plugins, members, notifications, tally."""
+"""The ``sip`` command: serve, database, plugins, members, polls, notifications, tally."""
 
 from __future__ import annotations
 
@@ -209,20 +209,31 @@ def members_import(ctx: click.Context, file: str) -> None:
                 await db.upgrade()
             from core.audit.services import CLI
 
-            return await importer.import_members(text, progress=progress, actor=CLI)
+            return await importer.import_members(
+                text,
+                progress=progress,
+                actor=CLI,
+                registry=_registry(ctx),
+                settings=settings,
+            )
 
         try:
             report = _run(settings, work)
         except DomainError as exc:
             errors.print(f"[bold red]Nothing imported:[/] {exc.message}", highlight=False)
             sys.exit(1)
-    if report.errors:
+    if not report.ok:
         errors.print(
-            f"[bold red]Nothing imported:[/] {len(report.errors)} bad row(s) in {file}",
+            f"[bold red]Nothing imported:[/] {report.error_count} bad row(s) in {file}",
             highlight=False,
         )
-        for error in report.errors:
+        for error in report.errors:  # the first importer.MAX_ERRORS, by line
             errors.print(f"  line {error.line}: {error.reason}", highlight=False)
+        if report.more_errors:
+            errors.print(
+                f"  … and {report.more_errors} more (the first {len(report.errors)} are listed)",
+                highlight=False,
+            )
         sys.exit(1)
     # Like an import on the web page, tell each country's plugins what changed (no actor).
     for country, (created, updated) in report.by_country.items():
@@ -277,8 +288,10 @@ def members_link(ctx: click.Context, email: str) -> None:
 
 @members_group.command("role")
 @click.argument("email")
-@click.argument("role", type=click.Choice(["facilitator", "operator", "board"]))
-@click.option("--country", type=click.Choice(["BE", "FR"]), default=None, help="for operators")
+@click.argument("role", type=click.Choice(["facilitator", "operator", "board", "teller"]))
+@click.option(
+    "--country", type=click.Choice(["BE", "FR"]), default=None, help="for operators, tellers"
+)
 @click.option("--remove", is_flag=True, help="take the role away")
 @click.pass_context
 def members_role(
@@ -308,6 +321,130 @@ def members_role(
         sys.exit(1)
     scope = f" {country}" if country else ""
     console.print(f"{email}: {role}{scope} {'removed' if remove else 'granted'}.", highlight=False)
+
+
+@main.group("poll")
+def poll_group() -> None:
+    """AGM polls: the tellers' count."""
+
+
+@poll_group.command("open")
+@click.argument("poll_id", type=int)
+@click.pass_context
+def poll_open(ctx: click.Context, poll_id: int) -> None:
+    """Open a draft poll at a terminal and show each teller their share in turn.
+
+    The tellers sit at the terminal one after the other; each share is shown alone, then the
+    screen and its scrollback are cleared. No share waits in a server's memory, so this works
+    whatever the number of server workers."""
+    from core.audit.services import CLI
+    from core.errors import DomainError
+    from core.polls import services as polls
+    from core.themes.services import Rules
+
+    settings = _settings(ctx)
+    rules = Rules(registry=_registry(ctx), settings=settings)
+
+    async def work() -> None:
+        poll = await polls.get_poll(poll_id)
+        tellers = await polls.tellers_of(poll)
+        if poll.state == polls.DRAFT and tellers:
+            needed = await polls.Poll.select(polls.Poll.tellers_needed).first()
+            console.print(
+                f"Poll {poll_id} ({poll.country}): {len(tellers)} teller(s); "
+                f"{needed['tellers_needed'] if needed else 1} must count together.",
+                highlight=False,
+            )
+        await polls.open_poll(rules, CLI, poll_id)
+        for teller in tellers:
+            member = await load_member(teller.member_id)
+            assert member is not None
+            click.prompt(
+                f"{teller.name}: press Enter when only you can see this screen",
+                default="",
+                show_default=False,
+                err=True,
+            )
+            share = await polls.collect_share(member, poll_id)
+            words = share.share.split()
+            console.print(f"The share of {teller.name} ({len(words)} words):", highlight=False)
+            for start in range(0, len(words), 6):
+                console.print(
+                    "  ".join(
+                        f"{n:>2}. {w:<10}"
+                        for n, w in enumerate(words[start : start + 6], start + 1)
+                    ),
+                    highlight=False,
+                )
+            click.prompt(
+                "Written down? Press Enter to clear the screen",
+                default="",
+                show_default=False,
+                err=True,
+            )
+            click.echo("\033[3J\033[H\033[2J", nl=False)  # the screen and its scrollback
+
+    from core.members.services import load_member
+
+    try:
+        _run(settings, work)
+    except DomainError as exc:
+        errors.print(f"[bold red]Not opened:[/] {exc.message}", highlight=False)
+        sys.exit(2)
+    console.print(f"Poll {poll_id} is open; every teller has their share.", highlight=False)
+
+
+@poll_group.command("count")
+@click.argument("poll_id", type=int)
+@click.pass_context
+def poll_count(ctx: click.Context, poll_id: int) -> None:
+    """Count a closed poll: its tellers type their shares in turn (hidden), the ballot box is
+    opened in memory, shuffled and published, and the sealed ballots are erased."""
+    from core.errors import DomainError
+    from core.polls import services as polls
+    from core.themes.services import Rules
+
+    settings = _settings(ctx)
+    rules = Rules(registry=_registry(ctx), settings=settings)
+
+    async def needed() -> polls.PollInfo:
+        return await polls.get_poll(poll_id)
+
+    try:
+        poll = _run(settings, needed)
+    except DomainError as exc:
+        errors.print(f"[bold red]{exc.message}[/]", highlight=False)
+        sys.exit(2)
+    if poll.state != polls.CLOSED:
+        message = {
+            polls.PUBLISHED: f"Poll {poll_id} is counted already: its result is published.",
+        }.get(poll.state, f"Poll {poll_id} is {poll.state}: close it before counting.")
+        errors.print(message, highlight=False)
+        sys.exit(0 if poll.state == polls.PUBLISHED else 2)
+    console.print(
+        f"Poll {poll_id} ({poll.country}): {poll.tellers_needed} teller(s) give their share. "
+        "The words are not shown as they are typed.",
+        highlight=False,
+    )
+    shares = [
+        click.prompt(f"Share of teller {n}", hide_input=True, err=True)
+        for n in range(1, poll.tellers_needed + 1)
+    ]
+
+    async def work() -> Any:
+        with errors.status("Opening the ballot box"):
+            return await polls.count_poll(rules, None, poll_id, shares)
+
+    try:
+        tally = _run(settings, work)
+    except DomainError as exc:
+        errors.print(f"[bold red]Not counted:[/] {exc.message}", highlight=False)
+        sys.exit(2)
+    console.print(
+        f"Counted and published: winners {', '.join(str(w) for w in tally.winners)}. "
+        f"The published list: /polls/{poll_id}/ballots.json (check it with sip verify).",
+        highlight=False,
+    )
 
 
 @main.group("audit")
@@ -456,33 +593,74 @@ def _recount_methods(ctx: click.Context) -> dict[str, Any]:
 )
 @click.option("--seats", type=int, default=None, help="seats to fill (a JSON export says)")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object instead of text")
+@click.option(
+    "--max-candidates",
+    type=click.IntRange(min=2),
+    default=None,
+    metavar="N",
+    help="count a file with more than 100 candidates (Schulze's time grows as N³)",
+)
+@click.option(
+    "--max-ballots",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="count more than 100,000 ballot lines (PrefLib) or ballots (an export)",
+)
+@click.option(
+    "--max-file-size",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="MB",
+    help="read a file larger than 16 MB",
+)
 @click.pass_context
 def tally_command(
-    ctx: click.Context, file: str, method_name: str | None, seats: int | None, as_json: bool
+    ctx: click.Context,
+    file: str,
+    method_name: str | None,
+    seats: int | None,
+    as_json: bool,
+    max_candidates: int | None,
+    max_ballots: int | None,
+    max_file_size: int | None,
 ) -> None:
     """Count a ballot file: PrefLib .soc/.soi/.toc/.toi/.cat or the platform's .json export.
 
     Prints the winners and the working (scores, the pairwise matrix, the STV stages). Ties are
     broken by the order of the file's candidate list. Touches no database.
+
+    A file past a limit (100 candidates, 100,000 ballot lines or ballots, 16 MB, counts of 18
+    digits) is refused like a malformed one: a one-line message and exit code 2. The --max-*
+    options raise the first three.
     """
+    import dataclasses
     import json
+
+    from rich.markup import escape
 
     from core.errors import InvalidInput
     from core.voting.base import check_seats
-    from core.voting.files import BallotFileError, ballots_for, read_ballot_file
+    from core.voting.files import DEFAULT_LIMITS, BallotFileError, ballots_for, read_ballot_file
     from core.voting.report import json_report, text_report
 
+    limits = dataclasses.replace(
+        DEFAULT_LIMITS,
+        candidates=max_candidates or DEFAULT_LIMITS.candidates,
+        ballots=max_ballots or DEFAULT_LIMITS.ballots,
+        file_bytes=max_file_size * 1024 * 1024 if max_file_size else DEFAULT_LIMITS.file_bytes,
+    )
     methods = _recount_methods(ctx)
 
     try:
-        with errors.status(f"Reading {file}"):
-            data = read_ballot_file(file, methods)
+        with errors.status(f"Reading {escape(file)}"):
+            data = read_ballot_file(file, methods, limits)
         name = method_name or data.method
         if name is None:
             raise InvalidInput(f"--method is required; installed methods: {', '.join(methods)}")
         if name not in methods:
             raise InvalidInput(
-                f'unknown method "{name}"; installed methods: {", ".join(sorted(methods))}'
+                f'unknown method "{name[:40]}"; installed methods: {", ".join(sorted(methods))}'
             )
         method = methods[name]
         seats = seats if seats is not None else data.seats
@@ -500,8 +678,8 @@ def tally_command(
             result = method.tally(ballots_for(data, method, seats), data.candidates, seats)
     except InvalidInput as exc:
         # A file's own errors start with its name (and line); others get the file named here.
-        where = "" if isinstance(exc, BallotFileError) else f" {file}"
-        errors.print(f"[bold red]Cannot tally{where}:[/] {exc.message}", highlight=False)
+        where = "" if isinstance(exc, BallotFileError) else f" {escape(file)}"
+        errors.print(f"[bold red]Cannot tally{where}:[/] {escape(exc.message)}", highlight=False)
         sys.exit(2)
     if as_json:
         click.echo(json.dumps(json_report(data, method, result), ensure_ascii=False))
@@ -511,44 +689,100 @@ def tally_command(
 
 @main.command("verify")
 @click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--max-candidates",
+    type=click.IntRange(min=2),
+    default=None,
+    metavar="N",
+    help="check a list with more than 100 candidates",
+)
+@click.option(
+    "--max-ballots",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="check a list of more than 100,000 ballots",
+)
+@click.option(
+    "--max-file-size",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="MB",
+    help="read a file larger than 16 MB",
+)
 @click.pass_context
-def verify_command(ctx: click.Context, file: str) -> None:
-    """Recount a poll's published ballot list (.json) and check the announced winners."""
-    import json
+def verify_command(
+    ctx: click.Context,
+    file: str,
+    max_candidates: int | None,
+    max_ballots: int | None,
+    max_file_size: int | None,
+) -> None:
+    """Recount a poll's published ballot list (.json) and check the announced winners.
 
-    from core.voting.files import BallotFileError, ballots_for, read_ballot_file
+    The file is read within the limits of `sip tally` (the same --max-* options raise them).
+    """
+    import dataclasses
 
+    from rich.markup import escape
+
+    from core.errors import InvalidInput
+    from core.voting.files import (
+        DEFAULT_LIMITS,
+        BallotFileError,
+        ballots_for,
+        printable,
+        published_problems,
+        read_ballot_file,
+    )
+
+    limits = dataclasses.replace(
+        DEFAULT_LIMITS,
+        candidates=max_candidates or DEFAULT_LIMITS.candidates,
+        ballots=max_ballots or DEFAULT_LIMITS.ballots,
+        file_bytes=max_file_size * 1024 * 1024 if max_file_size else DEFAULT_LIMITS.file_bytes,
+    )
     methods = _recount_methods(ctx)
     try:
-        data = read_ballot_file(file, methods)
-        announced = json.loads(Path(file).read_text(encoding="utf-8"))["result"]["winners"]
+        data = read_ballot_file(file, methods, limits)
     except BallotFileError as exc:
-        errors.print(f"[bold red]{exc.message}[/]", highlight=False)
+        errors.print(f"[bold red]{escape(exc.message)}[/]", highlight=False)
         sys.exit(2)
-    except (KeyError, TypeError, ValueError):
+    result = data.export.result if data.export is not None else None
+    announced = result.get("winners") if isinstance(result, dict) else None
+    if data.method is None or data.seats is None or not isinstance(announced, list):
         errors.print(
-            f"{file}: not a published poll export (no result.winners to check).", highlight=False
+            f"{escape(file)}: not a published poll export (no result.winners to check).",
+            highlight=False,
         )
         sys.exit(2)
-    if data.method is None or data.seats is None:
-        errors.print(f"{file}: not a published poll export.", highlight=False)
-        sys.exit(2)
     method = methods[data.method]
-    tally = method.tally(ballots_for(data, method, data.seats), data.candidates, data.seats)
+    try:
+        tally = method.tally(ballots_for(data, method, data.seats), data.candidates, data.seats)
+    except InvalidInput as exc:
+        errors.print(f"[bold red]Cannot recount:[/] {escape(exc.message)}", highlight=False)
+        sys.exit(2)
     ballots = sum(data.ballots.values())
-    names = ", ".join(f"{n} {data.name(n)}".strip() for n in tally.winners)
-    if list(tally.winners) == list(announced):
+    names = printable(", ".join(f"{n} {data.name(n)}".strip() for n in tally.winners))
+    problems = published_problems(data.export)
+    for problem in problems:
+        errors.print(f"[bold red]Does not hold:[/] {escape(problem)}.", highlight=False)
+    if list(tally.winners) == announced and not problems:
+        trackers = len(data.export.trackers)
         console.print(
             f"Confirmed: recounting {ballots} ballot(s) by {data.method} for {data.seats} "
-            f"seat(s) elects {names}, as announced.",
+            f"seat(s) elects {escape(names)}, as announced; {trackers} tracker(s), {ballots} "
+            "ballot(s) and the participations agree, and the digest matches.",
             highlight=False,
         )
         return
-    errors.print(
-        f"[bold red]Mismatch:[/] the recount of {ballots} ballot(s) elects {names}; the file "
-        f"announces {', '.join(str(n) for n in announced)}.",
-        highlight=False,
-    )
+    if list(tally.winners) != announced:
+        shown = ", ".join(str(n) for n in announced[:20]) + (" ..." if len(announced) > 20 else "")
+        errors.print(
+            f"[bold red]Mismatch:[/] the recount of {ballots} ballot(s) elects {escape(names)}; "
+            f"the file announces {escape(printable(shown[:200]))}.",
+            highlight=False,
+        )
     sys.exit(1)
 
 

@@ -65,6 +65,9 @@ class Security(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     failed_sign_ins_per_account: int = 5
     failed_sign_ins_per_address: int = 20
     failed_sign_in_window_minutes: int = 15
+    # Sign-in links one email address (and one member) may be sent within the window.
+    sign_in_link_requests: int = 3
+    sign_in_link_request_window_minutes: int = 15
 
 
 DEFAULT_SUPPORT_THRESHOLD = 25
@@ -212,6 +215,8 @@ def _check(settings: Settings) -> None:
         "failed_sign_ins_per_account",
         "failed_sign_ins_per_address",
         "failed_sign_in_window_minutes",
+        "sign_in_link_requests",
+        "sign_in_link_request_window_minutes",
     ):
         value = getattr(settings.security, key)
         if value < 1:

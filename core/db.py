@@ -8,8 +8,10 @@ writes that read first, on long-lived connections with grouped commits
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
+import logging
 import os
 import sqlite3
 from collections.abc import Sequence
@@ -39,6 +41,9 @@ class DurableConnection(sqlite3.Connection):
         super().__init__(*args, **kwargs)
         self.execute("PRAGMA synchronous = FULL")
         self.execute("PRAGMA foreign_keys = ON")
+        # Deleted rows and freed pages are overwritten with zeros (sealed ballots erased at
+        # the count must not linger in the file's free space).
+        self.execute("PRAGMA secure_delete = ON")
 
 
 def make_engine(settings: Settings, *, schema: str | None = None) -> Engine:
@@ -172,6 +177,41 @@ def is_unique_violation(exc: BaseException) -> bool:
     if isinstance(exc, asyncpg.UniqueViolationError):
         return True
     return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)
+
+
+async def scrub(table: str) -> None:
+    """Make rows deleted from ``table`` unrecoverable from the database's files.
+
+    SQLite: every connection runs with ``secure_delete`` (deleted cells and freed pages are
+    zeroed); the WAL still holds the pages as they were, so it is checkpointed into the file
+    and truncated to zero bytes. PostgreSQL: ``VACUUM FULL`` rewrites the table into new files
+    and drops the old ones (the server's own write-ahead log is recycled by PostgreSQL).
+    ``table`` comes from code, never from input. Inside a transaction (the demo seeds in one)
+    nothing can be scrubbed yet: the caller scrubs once its transaction has committed.
+    """
+    target = engine()
+    if target.current_transaction.get() is not None:
+        return
+    if isinstance(target, PostgresEngine):
+        await target.run_ddl(f'VACUUM FULL "{table}"')
+        return
+    path = str(target.connection_kwargs["database"])
+
+    def checkpoint() -> tuple[int, int, int]:
+        with contextlib.closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS)) as conn:
+            busy, frames, done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            return int(busy), int(frames), int(done)
+
+    for _attempt in range(3):  # each attempt waits up to the busy timeout for the log's users
+        busy, _frames, _done = await asyncio.to_thread(checkpoint)
+        if not busy:
+            return
+    # The deletion is committed; the old pages stay in the log until the next checkpoint.
+    logging.getLogger("sip.db").error(
+        "the WAL could not be truncated after deleting from %s; run it again with "
+        "PRAGMA wal_checkpoint(TRUNCATE)",
+        table,
+    )
 
 
 async def close(target: Engine | None = None) -> None:

@@ -62,7 +62,14 @@ from core.editions.tables import Edition, EditionPhase
 from core.groups.demo import seed_groups
 from core.members.model import CurrentMember
 from core.members.services import load_member
-from core.members.tables import ROLE_BOARD, ROLE_FACILITATOR, ROLE_OPERATOR, Member, MemberRole
+from core.members.tables import (
+    ROLE_BOARD,
+    ROLE_FACILITATOR,
+    ROLE_OPERATOR,
+    ROLE_TELLER,
+    Member,
+    MemberRole,
+)
 from core.polls import proxies as poll_proxies
 from core.polls import services as polls
 from core.polls.tables import Participation, Poll
@@ -136,6 +143,61 @@ ACCOUNTS: tuple[DemoAccount, ...] = (
         "nl",
         True,
         ((ROLE_FACILITATOR, ""),),
+    ),
+    # The tellers of the demo's polls: each holds a share of a poll's ballot-box key.
+    DemoAccount(
+        "D-0005",
+        "teller1.be@demo.smart.coop",
+        "Ruben Vermeersch",
+        "BE",
+        "nl",
+        True,
+        ((ROLE_TELLER, "BE"),),
+    ),
+    DemoAccount(
+        "D-0006",
+        "teller2.be@demo.smart.coop",
+        "Sarah Lemaire",
+        "BE",
+        "fr",
+        False,
+        ((ROLE_TELLER, "BE"),),
+    ),
+    DemoAccount(
+        "D-0009",
+        "teller3.be@demo.smart.coop",
+        "Bram Aerts",
+        "BE",
+        "nl",
+        True,
+        ((ROLE_TELLER, "BE"),),
+    ),
+    DemoAccount(
+        "D-0007",
+        "teller1.fr@demo.smart.coop",
+        "Paul Garnier",
+        "FR",
+        "fr",
+        True,
+        ((ROLE_TELLER, "FR"),),
+    ),
+    DemoAccount(
+        "D-0008",
+        "teller2.fr@demo.smart.coop",
+        "Marion Lefèvre",
+        "FR",
+        "fr",
+        False,
+        ((ROLE_TELLER, "FR"),),
+    ),
+    DemoAccount(
+        "D-0010",
+        "teller3.fr@demo.smart.coop",
+        "Nadia Benali",
+        "FR",
+        "fr",
+        False,
+        ((ROLE_TELLER, "FR"),),
     ),
     DemoAccount("D-0101", "an.claes@demo.smart.coop", "An Claes", "BE", "nl", True),
     DemoAccount("D-0102", "pieter.maes@demo.smart.coop", "Pieter Maes", "BE", "nl", False),
@@ -1206,6 +1268,9 @@ _POLLS_2020: dict[str, tuple[str, tuple[int, int], tuple[int, int]]] = {
 }
 _POLLS_2021 = {"BE": "schulze", "FR": "stv"}
 OPERATOR_OF = {"BE": "D-0001", "FR": "D-0002"}
+# The demo polls' tellers: any two of the three count.
+TELLERS_OF = {"BE": ("D-0005", "D-0006", "D-0009"), "FR": ("D-0007", "D-0008", "D-0010")}
+TELLERS_NEEDED = 2
 # One proxy per country in the open poll: (grantor, holder), shareholders who are not operators.
 DEMO_PROXIES = {"BE": ("D-0101", "D-0105"), "FR": ("D-0203", "D-0204")}
 WON_2020 = ("Accompaniment", "New prospects after the health crisis")
@@ -1260,6 +1325,8 @@ async def _seed_polls(settings: Settings) -> bool:
         ):
             await _seed_polls_2021(rules, slugs[OPEN_EDITION], operators)
             created = True
+    # The 2020 counts erased their sealed ballots inside the transaction: scrub the files now.
+    await db.scrub("sealed_ballot")
     return created
 
 
@@ -1268,6 +1335,15 @@ async def _titles(theme_ids: list[int]) -> dict[int, str]:
         ThemeText.theme.is_in(theme_ids) & (ThemeText.language == "en")
     )
     return {r["theme"]: r["title"] for r in rows}
+
+
+async def _name_tellers(
+    rules: Rules, operator: CurrentMember, poll_id: int, country: str
+) -> list[CurrentMember]:
+    ids = await _member_ids(list(TELLERS_OF[country]))
+    tellers = [await load_member(ids[number]) for number in TELLERS_OF[country]]
+    await polls.set_tellers(rules, operator, poll_id, [t.id for t in tellers if t], TELLERS_NEEDED)
+    return [t for t in tellers if t is not None]
 
 
 async def _seed_polls_2020(rules: Rules, edition_id: int, operators: dict) -> None:
@@ -1299,7 +1375,11 @@ async def _seed_polls_2020(rules: Rules, edition_id: int, operators: dict) -> No
             now - timedelta(minutes=1),
             now + timedelta(hours=1),
         )
+        tellers = await _name_tellers(rules, operator, poll_id, country)
         await polls.open_poll(rules, operator, poll_id)
+        # The 2020 tellers collected their shares then and counted together after the vote.
+        shares = [(await polls.collect_share(t, poll_id)).share for t in tellers]
+        shares = shares[:TELLERS_NEEDED]
         poll = await polls.get_poll(poll_id)
         title = await _titles([t for _n, t in poll.candidates])
         letter = {
@@ -1322,7 +1402,7 @@ async def _seed_polls_2020(rules: Rules, edition_id: int, operators: dict) -> No
             assert voter is not None
             await polls.cast(rules, voter, poll_id, _ballot_2020(method, k, numbers))
         await polls.close_poll(rules, operator, poll_id)
-        await polls.publish(rules, operator, poll_id)
+        await polls.count_poll(rules, tellers[0], poll_id, shares)
         opens_at = _at(date(2020, m1, d1), 9)
         closes_at = _at(date(2020, m2, d2), 17)
         await Poll.update(
@@ -1372,4 +1452,6 @@ async def _seed_polls_2021(rules: Rules, edition_id: int, operators: dict) -> No
         if grantor is not None and holder_number in ids:
             # Online proxies are given until the poll opens: while it is a draft.
             await poll_proxies.grant_proxy(rules, grantor, poll_id, ids[holder_number])
+        await _name_tellers(rules, operator, poll_id, country)
+        # The shares wait in this server's memory until each demo teller collects theirs.
         await polls.open_poll(rules, operator, poll_id)

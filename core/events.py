@@ -28,6 +28,18 @@ class MembersImported(Event, frozen=True, tag="members_imported"):
     actor_id: int | None = None
 
 
+class EmailChanged(Event, frozen=True, tag="email_changed"):
+    """A member import changed a member's email address (``country`` is the member's).
+
+    The notice goes to ``old_email``, the address the change replaced: a member who did not
+    ask for the change still reads that one. ``change`` tells one change from the next (the
+    same address may come back later and must be notified again)."""
+
+    member_id: int
+    old_email: str
+    change: str
+
+
 class ThemeEvent(Event, frozen=True):
     """Something happened to a theme of an edition."""
 

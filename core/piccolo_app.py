@@ -5,7 +5,7 @@ from pathlib import Path
 from piccolo.conf.apps import AppConfig
 
 from core.audit.tables import AuditEntry
-from core.auth.tables import SignInFailure, SignInToken, WebSession
+from core.auth.tables import SignInFailure, SignInLinkRequest, SignInToken, WebSession
 from core.editions.tables import Edition, EditionPhase
 from core.groups.tables import (
     Attendance,
@@ -26,7 +26,16 @@ from core.notifications.tables import (
     NotificationPreference,
     OutboxMessage,
 )
-from core.polls.tables import Ballot, Participation, Poll, PollCandidate, Presence, Proxy
+from core.polls.tables import (
+    ClearBallot,
+    Participation,
+    Poll,
+    PollCandidate,
+    PollTeller,
+    Presence,
+    Proxy,
+    SealedBallot,
+)
 from core.recommendations.tables import (
     ArchivedFigures,
     Bundle,
@@ -46,6 +55,7 @@ TABLES = [
     WebSession,
     SignInToken,
     SignInFailure,
+    SignInLinkRequest,
     Edition,
     EditionPhase,
     Theme,
@@ -54,7 +64,9 @@ TABLES = [
     Poll,
     PollCandidate,
     Participation,
-    Ballot,
+    SealedBallot,
+    ClearBallot,
+    PollTeller,
     Proxy,
     Presence,
     NotificationEvent,

@@ -276,6 +276,7 @@ async def accepted_proposal(
 async def open_poll(rules: Rules, country: str = "BE", *, closes_in: timedelta) -> int:
     """An open poll of ``country`` on three board themes, closing ``closes_in`` from now."""
     from core.polls import services as polls
+    from tests.poll_support import open_box
 
     edition_id = await create_edition(new_slug())
     board = await member(country, shareholder=False)
@@ -296,5 +297,9 @@ async def open_poll(rules: Rules, country: str = "BE", *, closes_in: timedelta) 
         now - timedelta(hours=1),
         now + closes_in,
     )
-    await polls.open_poll(rules, operator, poll_id)
+    # A poll opens with its ballot box: one teller holds the key (``count_poll`` needs it).
+    BOXES[poll_id] = await open_box(rules, operator, poll_id)
     return poll_id
+
+
+BOXES: dict[int, Any] = {}  # poll id -> its ballot box (tests.poll_support.Box)

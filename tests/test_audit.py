@@ -22,7 +22,7 @@ from core.members.services import grant_role, load_member, revoke_role
 from core.plugins import build_registry
 from core.polls import proxies, room
 from core.polls import services as polls
-from core.polls.tables import Ballot, Presence
+from core.polls.tables import ClearBallot, Presence, SealedBallot
 from core.themes import services as themes
 from tests.conftest import POSTGRES_URL, add_member, run_sync
 from tests.test_cli import (
@@ -33,7 +33,7 @@ from tests.test_cli import (
     ok,
     postgres_schema_url,  # noqa: F401  (a fixture)
 )
-from tests.test_polls import setup_poll, shareholder
+from tests.test_polls import BOXES, count, setup_poll, shareholder
 
 
 @pytest.fixture
@@ -69,17 +69,19 @@ async def test_operator_and_board_actions_are_recorded_with_actor_role_and_count
     await room.enter_paper_ballot(rules, operator, poll_id, member, [2, 1])
     await polls.close_poll(rules, operator, poll_id)
     await polls.close_poll(rules, operator, poll_id)  # idempotent: nothing happened, no entry
-    await polls.publish(rules, operator, poll_id)
+    # The operator counts with the tellers' shares (an operator of the country may).
+    await polls.count_poll(rules, operator, poll_id, BOXES[poll_id].shares)
 
     rows = await entries()
     assert [r["action"] for r in rows] == [
         *["theme.add"] * 5,
         "poll.create",
+        "poll.tellers",
         "poll.open",
         "room.check_in",
         "ballot.paper",
         "poll.close",
-        "poll.publish",
+        "poll.count",
     ]
     board = rows[0]
     assert (board["role"], board["country"], board["object_type"]) == ("board", "BE FR", "theme")
@@ -87,9 +89,12 @@ async def test_operator_and_board_actions_are_recorded_with_actor_role_and_count
     for row in rows[5:]:
         assert (row["actor"], row["role"], row["country"]) == (operator.id, "operator", "BE")
         assert (row["object_type"], row["object_id"]) == ("poll", str(poll_id))
-    assert json.loads(rows[7]["details"])["member"] == member.id
-    assert [r["seq"] for r in rows] == list(range(1, 12))
-    assert (await audit.verify()).count == 11
+    assert json.loads(rows[6]["details"])["tellers"] == [t.id for t in BOXES[poll_id].tellers]
+    assert json.loads(rows[8]["details"])["member"] == member.id
+    counted = json.loads(rows[11]["details"])
+    assert (counted["ballot_count"], counted["tracker_count"]) == (1, 1)
+    assert [r["seq"] for r in rows] == list(range(1, 13))
+    assert (await audit.verify()).count == 12
 
 
 async def test_role_changes_and_a_paper_proxy_are_recorded(rules):
@@ -127,15 +132,18 @@ async def test_a_members_vote_is_not_recorded_and_no_choice_or_receipt_reaches_t
         member = await shareholder(n)
         await room.check_in(rules, operator, poll_id, member)
         receipts.append(await room.enter_paper_ballot(rules, operator, poll_id, member, choice))
+    sealed = [bytes(r["sealed"]).hex() for r in await SealedBallot.select(SealedBallot.sealed)]
     await polls.close_poll(rules, operator, poll_id)
-    await polls.publish(rules, operator, poll_id)
+    await count(poll_id)
 
-    assert before == 7  # the themes, the poll's creation and opening: online votes add nothing
-    assert await Ballot.count() == 5
-    ballots = await Ballot.select(Ballot.choice, Ballot.receipt_hash)
+    # The themes, the poll's creation, its tellers and its opening: online votes add nothing.
+    assert before == 8
+    assert await ClearBallot.count() == 5 and len(sealed) == 5
+    ballots = await ClearBallot.select(ClearBallot.choice)
     secrets = (
         receipts
-        + [b["receipt_hash"] for b in ballots]
+        + sealed
+        + BOXES[poll_id].shares  # the tellers' shares never reach the log either
         + [b["choice"] for b in ballots]
         + [json.dumps(json.loads(b["choice"])) for b in ballots]  # [4, 2, 3, 1] spelled out
         + [",".join(map(str, json.loads(b["choice"]))) for b in ballots]
@@ -166,7 +174,7 @@ async def test_an_action_whose_entry_cannot_be_written_does_not_happen(rules, mo
         await room.check_in(rules, operator, poll_id, member)
 
     assert await Presence.count() == 0
-    assert await AuditEntry.count() == 7
+    assert await AuditEntry.count() == 8  # the themes, the poll, its tellers, its opening
 
 
 async def test_a_refused_action_leaves_no_entry(rules):

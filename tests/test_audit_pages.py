@@ -25,7 +25,8 @@ def ids(body: dict[str, Any]) -> list[str]:
 
 async def test_an_operator_reads_their_country_and_platform_wide_entries(client):
     await seed()
-    await sign_in(client, await add_member("op@example.org", roles=(("operator", "BE"),)))
+    operator = await add_member("op@example.org", roles=(("operator", "BE"),))
+    await sign_in(client, operator)
 
     page = await client.get("/operator/audit")
     body = (await client.get("/api/audit")).json()
@@ -34,9 +35,10 @@ async def test_an_operator_reads_their_country_and_platform_wide_entries(client)
     assert "be-only" in page.text and "everywhere" in page.text and "both" in page.text
     assert "fr-only" not in page.text
     assert 'href="/operator/audit"' in page.text  # the operators' menu links it
-    assert ids(body) == ["both", "everywhere", "be-only"]
-    assert body["total"] == 3
-    first = body["entries"][0]
+    # The newest entry is the operator's own sign-in (a member of BE).
+    assert ids(body) == [str(operator), "both", "everywhere", "be-only"]
+    assert body["total"] == 4
+    first = body["entries"][1]
     assert (first["seq"], first["role"], first["actor"], first["country"]) == (
         4,
         "cli",
@@ -48,11 +50,12 @@ async def test_an_operator_reads_their_country_and_platform_wide_entries(client)
 
 async def test_the_board_reads_every_entry(client):
     await seed()
-    await sign_in(client, await add_member("board@example.org", roles=(("board", ""),)))
+    board = await add_member("board@example.org", roles=(("board", ""),))
+    await sign_in(client, board)
 
     body = (await client.get("/api/audit")).json()
 
-    assert ids(body) == ["both", "everywhere", "fr-only", "be-only"]
+    assert ids(body) == [str(board), "both", "everywhere", "fr-only", "be-only"]
     assert "fr-only" in (await client.get("/operator/audit")).text
 
 
@@ -120,16 +123,16 @@ async def test_filters_by_action_and_actor(client):
 
 
 async def test_pages_of_fifty_newest_first(client):
-    for n in range(1, 61):
-        await audit.record("poll.close", actor=audit.CLI, country="BE", object_id=f"n{n}")
     await sign_in(client, await add_member("op@example.org", roles=(("operator", "BE"),)))
+    for n in range(1, 61):  # after the sign-in's entry, number 1
+        await audit.record("poll.close", actor=audit.CLI, country="BE", object_id=f"n{n}")
 
     first = (await client.get("/api/audit")).json()
     second = (await client.get("/api/audit", params={"page": 2})).json()
     page = await client.get("/operator/audit", params={"page": 2})
 
-    assert (len(first["entries"]), first["entries"][0]["seq"], first["total"]) == (50, 60, 60)
-    assert [e["seq"] for e in second["entries"]] == list(range(10, 0, -1))
+    assert (len(first["entries"]), first["entries"][0]["seq"], first["total"]) == (50, 61, 61)
+    assert [e["seq"] for e in second["entries"]] == list(range(11, 0, -1))
     assert 'rel="prev"' in page.text and 'rel="next"' not in page.text
     assert "n10" in page.text and "n11" not in page.text
 

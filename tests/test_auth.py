@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
+from core.audit import services as audit
+from core.audit.tables import AuditEntry
 from core.auth import services as auth
 from core.auth.tables import SignInFailure, SignInToken, WebSession
 from core.members.tables import Member
@@ -211,3 +214,77 @@ async def test_session_cookie_flags(client):
     header = response.headers["set-cookie"].lower()
     assert "httponly" in header
     assert "samesite=lax" in header
+
+
+# -- every sign-in is audited, never its secret --------------------------------------------------
+
+
+async def sign_ins() -> list[dict]:
+    rows = await AuditEntry.select().where(AuditEntry.action == "member.sign_in")
+    return sorted(rows, key=lambda row: row["seq"])
+
+
+async def test_every_sign_in_is_audited_with_the_member_and_the_method_and_no_secret(client):
+    member_id = await add_member("audited@example.org", number="A-1", name="Ada", country="FR")
+    password = "a long secret password"
+    await auth.set_password(member_id, password, password)
+    csrf = await csrf_token(client)
+    tokens = [await auth.create_sign_in_link(member_id, 30) for _ in range(2)]
+
+    page_link = await client.post(
+        f"/sign-in/link/{tokens[0]}", data={"_csrf_token": csrf}, follow_redirects=False
+    )
+    api_link = await client.post(f"/api/sign-in/link/{tokens[1]}", headers={"x-csrftoken": csrf})
+    page_password = await client.post(
+        "/sign-in/password",
+        data={"email": "audited@example.org", "password": password, "_csrf_token": csrf},
+        follow_redirects=False,
+    )
+    api_password = await client.post(
+        "/api/sign-in/password",
+        json={"email": "audited@example.org", "password": password},
+        headers={"x-csrftoken": csrf},
+    )
+    wrong = await client.post(
+        "/api/sign-in/password",
+        json={"email": "audited@example.org", "password": "not the password"},
+        headers={"x-csrftoken": csrf},
+    )
+
+    assert [r.status_code for r in (page_link, api_link, page_password, api_password)] == [
+        303,
+        200,
+        303,
+        200,
+    ]
+    assert wrong.status_code == 400  # a failed attempt signs nobody in: no entry
+    rows = await sign_ins()
+    assert [json.loads(r["details"]) for r in rows] == [
+        {"member_number": "A-1", "method": method}
+        for method in ("link", "link", "password", "password")
+    ]
+    for row in rows:
+        assert (row["actor"], row["role"], row["country"]) == (member_id, "member", "FR")
+        assert (row["object_type"], row["object_id"]) == ("member", str(member_id))
+        assert row["actor_name"] == "Ada (A-1)"
+    written = " ".join(str(value) for row in await AuditEntry.select() for value in row.values())
+    for secret in (*tokens, *(auth.token_hash(t) for t in tokens), password):
+        assert secret not in written
+    assert (await audit.verify()).count == 4
+
+
+async def test_a_sign_in_whose_entry_cannot_be_written_starts_no_session(client, monkeypatch):
+    member_id = await add_member("atomic@example.org")
+    token = await auth.create_sign_in_link(member_id, 30)
+    csrf = await csrf_token(client)
+
+    def broken(row: dict) -> str:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(audit, "entry_hash", broken)
+    response = await client.post(f"/api/sign-in/link/{token}", headers={"x-csrftoken": csrf})
+
+    assert response.status_code == 500
+    assert "sip_session" not in response.headers.get("set-cookie", "")
+    assert await WebSession.count() == 0
+    assert await AuditEntry.count() == 0

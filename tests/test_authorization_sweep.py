@@ -77,8 +77,13 @@ PUBLIC = {
     "GET /polls/{poll_id:int}/ballots.csv": "the published ballot list, for recounts",
     "GET /api/polls/{poll_id:int}/ballots": "the published ballot list, for recounts",
     "GET /api/polls/{poll_id:int}/turnout": "turnout in numbers, never who or how",
-    "POST /polls/{poll_id:int}/check": "anyone checks a receipt against the published list",
-    "POST /api/polls/{poll_id:int}/receipt": "anyone checks a receipt against the published list",
+    "GET /api/polls/{poll_id:int}/tellers": "a poll's tellers by name, as the poll page shows",
+    "GET /polls/{poll_id:int}/box": "the public ballot box: trackers, never who or how",
+    "GET /api/polls/{poll_id:int}/box": "the public ballot box: trackers, never who or how",
+    "GET /polls/{poll_id:int}/trackers.txt": "the public ballot box: trackers, never who or how",
+    "POST /polls/{poll_id:int}/box": "anyone checks a receipt in the public ballot box",
+    "POST /api/polls/{poll_id:int}/receipt": "anyone checks a receipt in the public ballot box",
+    "GET /polls/{poll_id:int}/count": "a blank form for the shares; counting is swept",
     "GET /editions/{slug:str}/groups": "an edition's working groups",
     "GET /api/editions/{slug:str}/groups": "an edition's working groups",
     "GET /api/editions/{slug:str}/groups/figures": "participation figures, in numbers",
@@ -174,6 +179,7 @@ SELF = {
     "GET /polls/{poll_id:int}/proxy": "the proxies the caller gave and holds",
     "GET /api/polls/{poll_id:int}/proxy": "the proxies the caller gave and holds",
     "POST /polls/{poll_id:int}/proxy/revoke": "revokes the caller's own proxy",
+    "GET /polls/{poll_id:int}/share": "the caller's own share form; collecting it is swept",
     "DELETE /api/polls/{poll_id:int}/proxy": "revokes the caller's own proxy",
     "POST /groups/{group_id:int}/withdraw": "withdraws the caller's own registration",
     "POST /api/groups/{group_id:int}/withdrawal": "withdraws the caller's own registration",
@@ -375,7 +381,7 @@ async def targets(country: str, owner: int) -> dict[str, list[Any]]:
 
 
 ACTIONS = {
-    "/polls/{poll_id:int}/{action:str}": ["open", "close", "publish"],
+    "/polls/{poll_id:int}/{action:str}": ["open", "close"],
     "/recommendations/{rec_id:int}/{action:str}": ["endorse", "submit"],
     "/info-sessions/{session_id:int}/{action:str}": ["register"],
 }
@@ -412,9 +418,14 @@ async def attempt(
     if endpoint.is_json:
         body = json_body(endpoint, overrides)
         return await client.request(endpoint.method, url, json=body, headers=headers)
+    # Booleans as a form says them; a number as itself (1 == True: no dict lookup for it).
     as_text = {True: "yes", False: "no"}
     form = {
-        k: [str(x) for x in v] if isinstance(v, list) else as_text.get(v, str(v))
+        k: [str(x) for x in v]
+        if isinstance(v, list)
+        else as_text[v]
+        if isinstance(v, bool)
+        else str(v)
         for k, v in overrides.items()
         if v != [] and not isinstance(v, dict)
     }
@@ -451,6 +462,12 @@ def body_overrides(country: str, values: dict[str, list[Any]], victim: str) -> d
         "countries": [country],
         "holder": victim,
         "member": victim,
+        # A poll's tellers (JSON: member numbers; the form: member ids) and the count.
+        "tellers": [victim],
+        "teller": [values["member_id"][0]],
+        "needed": 1,
+        "shares": ["a share of another poll"],
+        "share": ["a share of another poll"],
         "present": [],
         "answers": {},
         "choice": [1],
@@ -539,6 +556,13 @@ async def test_an_operator_of_france_cannot_touch_belgian_things(demo: Settings)
 async def test_an_operator_of_belgium_cannot_touch_french_things(demo: Settings) -> None:
     # D-0001 is an operator of BE; D-0203 a French shareholder who gave a proxy.
     problems = await sweep_as(demo, "D-0001", "D-0203", "FR", leave_out=SHARED)
+    assert not problems, "\n".join(problems)
+
+
+async def test_a_teller_of_france_cannot_touch_belgian_things(demo: Settings) -> None:
+    # D-0007 is a teller (and shareholder) of FR: it holds a share of the French polls' keys,
+    # and may neither collect a share of, nor count, nor name the tellers of a Belgian poll.
+    problems = await sweep_as(demo, "D-0007", "D-0101", "BE", leave_out={})
     assert not problems, "\n".join(problems)
 
 

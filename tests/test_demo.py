@@ -17,11 +17,21 @@ from core.members.services import member_by_email
 from core.members.tables import Member
 from core.piccolo_app import TABLES
 from core.plugins import build_registry
+from core.polls import export
 from core.polls import services as polls
-from core.polls.tables import Ballot, Participation, Poll, PollCandidate, Proxy
+from core.polls.tables import (
+    ClearBallot,
+    Participation,
+    Poll,
+    PollCandidate,
+    PollTeller,
+    Proxy,
+    SealedBallot,
+)
 from core.recommendations.demo import EARLIER_EDITIONS
 from core.themes import services as themes
 from core.themes.tables import Support, Theme, ThemeText
+from core.voting.files import Export, published_problems
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -55,8 +65,10 @@ async def test_seeding_twice_changes_nothing(database):
     assert first["member"] == len(ACCOUNTS) + 2 * EXTRA_MEMBERS_PER_COUNTRY
     assert first["edition"] == 3 + len(EARLIER_EDITIONS)
     assert first["theme"] > 0 and first["support"] > 0
-    for table in (Poll, PollCandidate, Participation, Ballot, Proxy):
+    for table in (Poll, PollCandidate, PollTeller, Participation, ClearBallot, Proxy):
         assert first[table._meta.tablename] > 0, table
+    # The 2020 polls were counted (their sealed ballots erased); no one voted in 2021 yet.
+    assert first[SealedBallot._meta.tablename] == 0
     assert await seed_demo(database) is False
     assert await counts() == first
 
@@ -335,9 +347,14 @@ async def test_the_june_2020_polls_are_published_and_elected_the_two_themes(data
         }
         result = await polls.result_of(row["id"])
         assert {titles_of[n] for n in result.winners} == set(demo.WON_2020)
-        ballots = await Ballot.count().where(Ballot.poll == row["id"])
+        ballots = await ClearBallot.count().where(ClearBallot.poll == row["id"])
         assert ballots == await Participation.count().where(Participation.poll == row["id"])
         assert ballots == result.ballots >= 20
+        assert len(await polls.trackers_of(row["id"])) == ballots
+        assert row["public_key"] and row["tellers_needed"] == demo.TELLERS_NEEDED
+        # Its published list holds together: what ``sip verify`` checks.
+        published = msgspec.json.decode(await export.export_json(row["id"]), type=Export)
+        assert published_problems(published) == []
         voters = await Participation.select(Participation.member.country).where(
             Participation.poll == row["id"]
         )
@@ -360,6 +377,19 @@ async def test_the_2021_polls_are_open_now_with_one_proxy_each(database):
         assert 29 <= (row["closes_at"] - now).days <= 30
         assert len(await poll_titles(row["id"])) >= 3
         assert await Participation.count().where(Participation.poll == row["id"]) == 0
+        # The demo tellers each hold a share of its key; TELLERS_NEEDED of them count.
+        poll = await polls.get_poll(row["id"])
+        assert poll.public_key and poll.tellers_needed == demo.TELLERS_NEEDED >= 2
+        tellers = await polls.tellers_of(poll)
+        assert len(tellers) > poll.tellers_needed
+        numbers = set(demo.TELLERS_OF[row["country"]])
+        assert {
+            m["member_number"]
+            for m in await Member.select(Member.member_number).where(
+                Member.id.is_in([t.member_id for t in tellers])
+            )
+        } == numbers
+        assert all(t.waiting and not t.collected for t in tellers)
         active = await Proxy.select(Proxy.grantor.email, Proxy.holder.email).where(
             (Proxy.poll == row["id"]) & Proxy.revoked_at.is_null()
         )
@@ -374,7 +404,8 @@ async def test_the_2021_polls_are_open_now_with_one_proxy_each(database):
     voter = await member_by_email("julie.lambert@demo.smart.coop")
     numbers = sorted(await poll_titles(be["id"]))
     receipt = await polls.cast(rules, voter, be["id"], numbers)
-    assert await polls.get_poll(be["id"]) and receipt
+    assert await polls.tracker_is_listed(be["id"], receipt)
+    assert await SealedBallot.count().where(SealedBallot.poll == be["id"]) == 1
 
 
 async def test_a_database_of_the_previous_seed_gets_the_polls(database):

@@ -35,6 +35,7 @@ from core.themes.tables import Theme, ThemeText
 from plugins.extend_theme import services as extension
 from plugins.extend_theme.services import ExtensionRefused, NotEnabled
 from tests.conftest import add_member, csrf_token, make_settings, sign_in
+from tests.poll_support import close_and_count, open_box
 
 BOTH = ("BE", "FR")
 RATIONALE = "Needs a deeper debate: the groups asked for a second year."
@@ -128,13 +129,12 @@ async def build_cycle(settings: Settings, extra: dict[str, object] | None = None
         now - timedelta(minutes=1),
         now + timedelta(hours=1),
     )
-    await polls.open_poll(rules, op_be, poll_id)
+    box = await open_box(rules, op_be, poll_id)
     number = {theme: n for n, theme in (await polls.get_poll(poll_id)).candidates}
     for k in range(3):
         voter = await member(f"voter{k}@example.org")
         await polls.cast(rules, voter, poll_id, [number[gender], number[sharing]])
-    await polls.close_poll(rules, op_be, poll_id)
-    tally = await polls.publish(rules, op_be, poll_id)
+    tally = await close_and_count(rules, op_be, box)
     assert set(tally.winners) == {number[gender], number[sharing]}
     return Cycle(rules, board, op_be, op_fr, plain, ids, old, gender, sharing, lost, french)
 

@@ -16,7 +16,7 @@ import pytest
 
 from core import clock, db
 from core.auth.services import token_hash
-from core.polls.tables import Ballot, Participation
+from core.polls.tables import Participation, SealedBallot
 from tests.server_support import start_sip_serve
 from tests.test_polls import rules, setup_poll  # noqa: F401 - fixture
 
@@ -125,9 +125,16 @@ async def test_sigkill_during_a_vote_load_loses_no_acknowledged_ballot(
 
     with sqlite3.connect(database.sqlite_path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-    stored = {row["receipt_hash"] for row in await Ballot.select(Ballot.receipt_hash)}
-    missing = [r for r in acknowledged if hashlib.sha256(r.encode()).hexdigest() not in stored]
+    # Every acknowledged receipt is the tracker of a stored participation, and every
+    # participation's tracker is the hash of a stored sealed ballot (one each, no more).
+    trackers = await Participation.select(Participation.tracker).where(
+        Participation.poll == poll_id
+    )
+    stored = {row["tracker"] for row in trackers}
+    sealed = await SealedBallot.select(SealedBallot.sealed).where(SealedBallot.poll == poll_id)
+    assert {hashlib.sha256(bytes(row["sealed"])).hexdigest() for row in sealed} == stored
+    missing = [r for r in acknowledged if r not in stored]
     assert missing == []
-    ballots = await Ballot.count().where(Ballot.poll == poll_id)
+    ballots = await SealedBallot.count().where(SealedBallot.poll == poll_id)
     assert ballots == await Participation.count().where(Participation.poll == poll_id)
     assert len(acknowledged) <= ballots <= VOTERS

@@ -294,6 +294,7 @@ async def test_hook_vote_eligibility(database):
     from core.members.services import load_member
     from core.polls import services as polls
     from core.themes import services as themes
+    from tests.poll_support import name_tellers
 
     class Everyone:
         @hookimpl
@@ -324,6 +325,7 @@ async def test_hook_vote_eligibility(database):
             now - timedelta(hours=1),
             now + timedelta(hours=1),
         )
+        await name_tellers(rules, operator, poll_ids[country])
         await polls.open_poll(rules, operator, poll_ids[country])
     be_member = await load_member(await add_member("be@example.org", shareholder=False))
     fr_member = await load_member(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from core import clock
-from core.polls.tables import Ballot, Participation, Presence, Proxy
+from core.polls.tables import Participation, Presence, Proxy, SealedBallot
 from tests.conftest import add_member, csrf_token, sign_in
 from tests.test_poll_pages import make_edition
 
@@ -31,10 +31,19 @@ async def draft_poll(client, operator: int) -> int:
 
 
 async def open_poll(client, operator: int, poll_id: int) -> None:
-    await sign_in(client, operator)
-    opened = await client.post(
-        f"/api/polls/{poll_id}/open", headers={"x-csrftoken": await csrf_token(client)}
+    """The operator names a teller (who holds the ballot box's key) and opens the poll."""
+    teller = await add_member(
+        f"teller.{poll_id}@example.org", shareholder=False, roles=(("teller", "BE"),)
     )
+    await sign_in(client, operator)
+    csrf = await csrf_token(client)
+    named = await client.post(
+        f"/api/polls/{poll_id}/tellers",
+        json={"tellers": [teller], "needed": 1},
+        headers={"x-csrftoken": csrf},
+    )
+    assert named.status_code == 200, named.text
+    opened = await client.post(f"/api/polls/{poll_id}/open", headers={"x-csrftoken": csrf})
     assert opened.status_code == 200, opened.text
 
 
@@ -90,7 +99,7 @@ async def test_a_proxy_is_given_then_used_once(client):
         headers={"x-csrftoken": csrf},
     )
     assert api_again.status_code == 409
-    assert await Ballot.count() == 1 and await Participation.count() == 1
+    assert await SealedBallot.count() == 1 and await Participation.count() == 1
     mine = (await client.get(f"/api/polls/{poll_id}/proxy")).json()
     assert mine["given"] is None
     assert [(p["grantor_id"], p["used"]) for p in mine["held"]] == [(grantor, True)]
@@ -147,7 +156,7 @@ async def test_the_room_checks_in_and_enters_a_paper_ballot(client):
         headers={"x-csrftoken": csrf},
     )
     assert twice.status_code == 409
-    assert await Ballot.count() == 1
+    assert await SealedBallot.count() == 1
 
     turnout = (await client.get(f"/api/polls/{poll_id}/turnout")).json()
     assert turnout["paper"] == 1 and turnout["present"] == 1 and turnout["voted"] == 1
@@ -196,4 +205,4 @@ async def test_another_countrys_operator_is_refused(client):
         f"/polls/{poll_id}/room/check-in", data={"_csrf_token": csrf, "member": "BE-0042"}
     )
     assert page.status_code == 403
-    assert await Presence.count() == 0 and await Ballot.count() == 0
+    assert await Presence.count() == 0 and await SealedBallot.count() == 0

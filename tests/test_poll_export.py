@@ -1,8 +1,10 @@
-"""The published ballot list: JSON and CSV, and an independent recount with ``sip verify``."""
+"""The published ballot list: JSON and CSV, the trackers as text, and an independent recount
+with ``sip verify``. No tracker is ever paired with a choice."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -14,7 +16,8 @@ import pytest
 from core.errors import Conflict
 from core.polls import export
 from core.polls import services as polls
-from tests.test_polls import rules, setup_poll, shareholder  # noqa: F401 - the fixture
+from core.polls.tables import Poll
+from tests.test_polls import count, rules, setup_poll, shareholder  # noqa: F401 - the fixture
 
 RANKINGS = [[1, 2, 3, 4], [2, 1], [2, 3, 1], [4], [2, 4, 1, 3], [3, 2]]
 
@@ -38,32 +41,66 @@ async def published_poll(rules):  # noqa: F811 - the fixture's value
         for n, ranking in enumerate(RANKINGS)
     ]
     await polls.close_poll(rules, operator, poll_id)
-    result = await polls.publish(rules, operator, poll_id)
+    result = await count(poll_id)  # the tellers' count publishes the result
     return poll_id, receipts, result
 
 
+def canonical_digest(data) -> str:
+    """The announced digest as docs/voting.md defines it, computed from the file alone."""
+    body = {
+        "candidates": [[c["number"], c["titles"]] for c in data["candidates"]],
+        "trackers": data["trackers"],
+        "ballots": data["ballots"],
+    }
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 async def test_the_list_is_only_published_with_the_result(rules):  # noqa: F811
-    poll_id, _ = await setup_poll(rules)
+    poll_id, operator = await setup_poll(rules)
     with pytest.raises(Conflict):
+        await export.export(poll_id)
+    await polls.cast(rules, await shareholder(1), poll_id, [1, 2])
+    await polls.close_poll(rules, operator, poll_id)
+    with pytest.raises(Conflict):  # closed but not counted: nothing is listed yet
         await export.export(poll_id)
 
 
-async def test_the_export_lists_every_ballot_under_its_receipt_hash(rules):  # noqa: F811
+async def test_the_export_lists_the_trackers_and_the_ballots_apart(rules):  # noqa: F811
+    """The published list holds the sorted trackers and the shuffled clear ballots side by
+    side: a receipt proves that a ballot is in the box, never which ballot it is."""
     poll_id, receipts, result = await published_poll(rules)
     data = json.loads(await export.export_json(poll_id))
+    poll = await polls.get_poll(poll_id)
+    assert data["format"] == "sip-ballots/2"
     assert data["method"] == "schulze" and data["seats"] == 2
+    assert data["poll"]["sealed"] is True and data["poll"]["public_key"] == poll.public_key
     assert [c["number"] for c in data["candidates"]] == [1, 2, 3, 4]
-    assert all(c["title"] for c in data["candidates"])
-    hashes = [b["receipt_hash"] for b in data["ballots"]]
-    assert hashes == sorted(hashes)
-    assert {polls.receipt_hash(r) for r in receipts} == set(hashes)
-    assert sorted(map(tuple, (b["ballot"] for b in data["ballots"]))) == sorted(
-        tuple(r) for r in RANKINGS
-    )
+    assert all(c["title"] and c["titles"]["en"] == c["title"] for c in data["candidates"])
+    # The public ballot box: every receipt, sorted, and nothing else.
+    assert data["trackers"] == sorted(receipts)
+    # The clear ballots: plain ballots, the ones cast, with no tracker, paper mark or time.
+    assert all(isinstance(b, list) for b in data["ballots"])
+    assert sorted(map(tuple, data["ballots"])) == sorted(tuple(r) for r in RANKINGS)
+    assert data["ballots"] == await polls.clear_ballots_of(poll_id)
+    # No tracker is paired with a choice: no receipt appears anywhere but in the box's list.
+    outside = json.dumps({k: v for k, v in data.items() if k != "trackers"})
+    assert not any(r in outside for r in receipts)
+    assert data["counts"] == {"participations": 6, "trackers": 6, "ballots": 6}
     assert data["result"]["winners"] == list(result.winners)
-    rows = list(csv.reader(io.StringIO(await export.export_csv(poll_id))))
-    assert rows[0] == ["receipt_hash", "ballot", "paper"]
-    assert len(rows) == len(RANKINGS) + 1
+    # The digest the poll announced is the one of what the file lists.
+    announced = await Poll.select(Poll.ballots_digest).where(Poll.id == poll_id).first()
+    assert data["poll"]["ballots_digest"] == announced["ballots_digest"] == canonical_digest(data)
+
+    text = await export.export_csv(poll_id)
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["position", "ballot"]
+    assert rows[1:] == [
+        [str(n), json.dumps(b, separators=(",", ":"))]
+        for n, b in enumerate(data["ballots"], start=1)
+    ]
+    assert not any(r in text for r in receipts)
+    assert await export.trackers_text(poll_id) == "".join(f"{r}\n" for r in sorted(receipts))
 
 
 async def test_sip_verify_confirms_the_published_result_and_catches_a_changed_list(
@@ -76,6 +113,8 @@ async def test_sip_verify_confirms_the_published_result_and_catches_a_changed_li
     confirmed = verify(path, tmp_path)
     assert confirmed.returncode == 0, confirmed.stderr
     assert "Confirmed" in confirmed.stdout and "as announced" in confirmed.stdout
+    assert f"{len(RANKINGS)} tracker(s)" in confirmed.stdout
+    assert "the digest matches" in confirmed.stdout
 
     data = json.loads(path.read_text())
     data["result"]["winners"] = (
@@ -86,3 +125,21 @@ async def test_sip_verify_confirms_the_published_result_and_catches_a_changed_li
     mismatch = verify(path, tmp_path)
     assert mismatch.returncode == 1
     assert "Mismatch" in mismatch.stderr
+
+    # A candidate relabelled in the file changes no count, but it changes the digest.
+    data = json.loads(await export.export_json(poll_id))
+    data["candidates"][0]["titles"]["en"] = "Something else"
+    path.write_text(json.dumps(data))
+    relabelled = verify(path, tmp_path)
+    assert relabelled.returncode == 1
+    assert "Does not hold: the digest of the candidates, trackers and ballots" in relabelled.stderr
+
+    # A ballot slipped into the list breaks the counts the file announces.
+    data = json.loads(await export.export_json(poll_id))
+    data["ballots"].append([1])
+    path.write_text(json.dumps(data))
+    stuffed = verify(path, tmp_path)
+    assert stuffed.returncode == 1
+    assert f"{len(RANKINGS) + 1} ballots are listed; the counts say {len(RANKINGS)}" in (
+        stuffed.stderr
+    )

@@ -19,11 +19,12 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.i18n import current_language
 from core.members.services import load_member
 from core.plugins import build_registry
-from core.polls import proxies
+from core.polls import ballot_box, proxies
 from core.polls import services as polls
-from core.polls.tables import Ballot, Participation, Poll, Proxy
+from core.polls.tables import Participation, Poll, Proxy, SealedBallot
 from core.themes import services as themes
 from tests.conftest import add_member, make_settings
+from tests.poll_support import name_tellers
 
 
 @pytest.fixture
@@ -75,7 +76,9 @@ async def make_poll(rules, country: str = "BE", opens_in: timedelta = timedelta(
 
 
 async def start_agm(rules, poll_id: int, operator) -> None:
-    """Open the poll and move its opening into the past: ballots are taken from now on."""
+    """Name its teller, open the poll and move its opening into the past: ballots are taken
+    from now on."""
+    await name_tellers(rules, operator, poll_id)
     await polls.open_poll(rules, operator, poll_id)
     await Poll.update({Poll.opens_at: clock.now() - timedelta(minutes=1)}).where(Poll.id == poll_id)
 
@@ -96,7 +99,7 @@ async def snapshot() -> tuple:
     return (
         await Proxy.select().order_by(Proxy.id),
         await Participation.select().order_by(Participation.id),
-        await Ballot.count(),
+        await SealedBallot.count(),
     )
 
 
@@ -150,11 +153,12 @@ async def test_the_holder_casts_a_separate_secret_ballot_for_the_grantor(rules):
         for p in await Participation.select().where(Participation.poll == poll_id)
     }
     assert votes == {alice.id: ("proxy", bob.id), bob.id: ("online", None)}
-    ballots = await Ballot.select()
+    ballots = await SealedBallot.select()
     assert len(ballots) == 2
-    assert set(ballots[0]) == {"id", "poll", "choice", "receipt_hash", "paper"}  # no member
-    assert polls.receipt_hash(receipt) in {b["receipt_hash"] for b in ballots}
-    assert not any(b["paper"] for b in ballots)
+    assert set(ballots[0]) == {"id", "poll", "sealed"}  # no member, holder or channel
+    assert receipt in {ballot_box.tracker(bytes(b["sealed"])) for b in ballots}
+    granted = await Participation.select().where(Participation.member == alice.id).first()
+    assert granted["tracker"] == receipt  # the receipt goes with the grantor's participation
 
     [held] = await proxies.proxies_held(bob, poll_id)
     assert held.voted and held.used
@@ -225,6 +229,7 @@ async def test_one_active_proxy_per_grantor_and_no_chains(rules):
 async def test_after_opening_online_grants_stop_and_operators_record_paper_proxies(rules):
     # Open but before its opening time: still the online window.
     poll_id, operator = await make_poll(rules)
+    await name_tellers(rules, operator, poll_id)
     await polls.open_poll(rules, operator, poll_id)
     alice, bob, carol, dave = [await member(n) for n in ("alice", "bob", "carol", "dave")]
     await proxies.grant_proxy(rules, alice, poll_id, bob.id)
@@ -438,7 +443,7 @@ async def test_a_revoke_racing_a_proxy_vote_has_exactly_one_winner(rules):
         else:  # no participation, and the proxy revoked
             assert proxy["revoked_at"] is not None
             assert participation is None
-    assert await Ballot.count() == await Participation.count() == sum(outcomes)
+    assert await SealedBallot.count() == await Participation.count() == sum(outcomes)
 
 
 async def test_many_proxy_votes_for_one_grantor_at_once_store_one_ballot(rules):
@@ -457,4 +462,4 @@ async def test_many_proxy_votes_for_one_grantor_at_once_store_one_ballot(rules):
 
     receipts = await asyncio.gather(*(vote(n % 5 == 0) for n in range(50)))
     assert sum(r is not None for r in receipts) == 1
-    assert await Ballot.count() == await Participation.count() == 1
+    assert await SealedBallot.count() == await Participation.count() == 1

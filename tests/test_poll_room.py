@@ -15,12 +15,12 @@ from core import clock
 from core.errors import Conflict, Forbidden
 from core.members.services import load_member
 from core.plugins import build_registry
-from core.polls import room
+from core.polls import ballot_box, room
 from core.polls import services as polls
-from core.polls.tables import Ballot, Participation, Poll, Presence, Proxy
+from core.polls.tables import Participation, Poll, Presence, Proxy, SealedBallot
 from core.themes import services as themes
 from tests.conftest import add_member
-from tests.test_polls import setup_poll, shareholder
+from tests.test_polls import BOXES, count, setup_poll, shareholder
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def rules(pooled):
 
 
 async def counts() -> tuple[int, int, int]:
-    return await Ballot.count(), await Participation.count(), await Presence.count()
+    return await SealedBallot.count(), await Participation.count(), await Presence.count()
 
 
 async def proxy(poll_id: int, grantor, holder, *, revoked: bool = False) -> None:
@@ -120,19 +120,25 @@ async def test_check_out_corrects_a_check_in_but_not_after_a_paper_ballot(rules)
 # -- paper ballots ------------------------------------------------------------------------------
 
 
-async def test_a_paper_ballot_of_a_present_member_is_secret_and_marked_paper(rules):
+async def test_a_paper_ballot_of_a_present_member_is_sealed_and_only_who_voted_says_paper(rules):
+    """A paper ballot is sealed like any other: the sealed ballot has no member and no paper
+    mark (it would set paper ballots apart in the published list); the participation says
+    who voted, on paper, entered by which operator."""
     poll_id, operator = await setup_poll(rules)
     member = await shareholder(1)
     await room.check_in(rules, operator, poll_id, member)
     receipt = await room.enter_paper_ballot(rules, operator, poll_id, member, [3, 1])
-    ballots = await Ballot.select()
+    ballots = await SealedBallot.select()
     assert len(ballots) == 1
     ballot = ballots[0]
-    assert set(ballot) == {"id", "poll", "choice", "receipt_hash", "paper"}  # no member
-    assert ballot["paper"]  # True (SQLite may answer 1)
-    assert msgspec.json.decode(ballot["choice"]) == [3, 1]
-    assert ballot["receipt_hash"] == polls.receipt_hash(receipt)
+    assert set(ballot) == {"id", "poll", "sealed"}  # no member, no paper mark
+    sealed = bytes(ballot["sealed"])
+    assert receipt == ballot_box.tracker(sealed)
+    box = BOXES[poll_id]
+    key = ballot_box.private_key_from(box.shares, box.public_key, 1)
+    assert msgspec.json.decode(ballot_box.open_sealed(key, sealed)) == [3, 1]
     participation = await Participation.select().first()
+    assert participation["tracker"] == receipt
     assert (participation["member"], participation["channel"], participation["cast_by"]) == (
         member.id,
         "paper",
@@ -180,10 +186,10 @@ async def test_a_member_who_already_voted_gets_no_paper_ballot(rules, channel, m
         await polls.cast(rules, member, poll_id, [1, 2], channel="proxy", cast_by=holder)
     else:
         await room.enter_paper_ballot(rules, operator, poll_id, member, [1, 2])
-    before = (await Ballot.select(), await Participation.select(), await counts())
+    before = (await SealedBallot.select(), await Participation.select(), await counts())
     with pytest.raises(Conflict, match=message):
         await room.enter_paper_ballot(rules, operator, poll_id, member, [4, 3])
-    assert (await Ballot.select(), await Participation.select(), await counts()) == before
+    assert (await SealedBallot.select(), await Participation.select(), await counts()) == before
     assert (await Participation.select(Participation.channel).first())["channel"] == channel
 
 
@@ -220,15 +226,17 @@ async def test_paper_ballots_racing_the_close_count_only_if_committed_before_it(
     results = results[:-1]
     accepted = sum(r is True for r in results)
     # Every accepted paper ballot has its participation; a refused one left nothing behind.
-    assert await Ballot.count() == await Participation.count() == accepted
-    assert await Ballot.count().where(Ballot.paper == True) == accepted  # noqa: E712
+    assert await SealedBallot.count() == await Participation.count() == accepted
+    paper = await Participation.count().where(Participation.channel == "paper")
+    assert paper == accepted
     refused = [m for m, r in zip(members, results, strict=True) if r is False]
     for member in refused:  # after the close, nobody gets in any more
         with pytest.raises(Conflict, match="not open"):
             await room.enter_paper_ballot(rules, operator, poll_id, member, [1, 2])
-    assert await Ballot.count() == accepted
-    await polls.publish(rules, operator, poll_id)
-    assert len(await polls.ballots_of(poll_id)) == accepted
+    assert await SealedBallot.count() == accepted
+    await count(poll_id)  # the tellers' count opens exactly the accepted ballots
+    assert await polls.clear_ballots_of(poll_id) == [[2, 1]] * accepted
+    assert len(await polls.trackers_of(poll_id)) == accepted
     assert (await room.turnout(poll_id)).paper == accepted
 
 
@@ -257,7 +265,7 @@ async def test_a_check_out_racing_a_paper_ballot_never_leaves_a_ballot_of_someon
     voted = {r["member"] for r in await Participation.select(Participation.member)}
     present = {r["member"] for r in await Presence.select(Presence.member)}
     assert voted <= present  # every paper ballot's member is still on the attendance list
-    assert await Ballot.count() == len(voted)
+    assert await SealedBallot.count() == len(voted)
 
 
 # -- turnout and quorum -------------------------------------------------------------------------

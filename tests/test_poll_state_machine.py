@@ -1,19 +1,26 @@
 """Poll life cycles, driven at random on the service layer, against DESIGN.md section 3.
 
-A hypothesis state machine creates a poll on four themes (method and seats drawn), opens it,
-starts the meeting, and then mixes at random: members voting online (valid and invalid ballots,
-twice, ineligible members), proxies given online and on paper, revoked and used, members
-checked in and out, paper ballots, closing (again and again), publishing (again and again) and
-votes after the close. A small model says which calls must succeed; every refusal must be a
-clear domain error (a 4xx) that changes nothing. After every step the invariants are checked:
+A hypothesis state machine creates a poll on four themes (method and seats drawn) with two
+tellers who must both give their share, opens it (the tellers collect their shares), starts the
+meeting (in a third of the examples three shareholders vote at once), and then mixes at
+random: members voting online (valid and invalid ballots, twice, ineligible members), proxies
+given online and on paper, revoked and used, members checked in and out, paper ballots, closing
+(again and again), counting with the tellers' shares (again and again, by a teller or an
+operator), counting with one share only, and votes after the close. A small model says which
+calls must succeed; every refusal must be a clear domain error (a 4xx) that changes nothing.
+After every step the invariants are checked:
 
-1. one member, one vote: at most one participation per member, as many ballots as
-   participations, and the participations are exactly the votes the model accepted;
-2. secret ballot: the ballot table in the database has no column that could name a voter;
-3. anyone can recount: the published list recounted here with the poll's voting method gives
-   the announced result, its digest is the announced one, every receipt is listed;
-4. closed is closed: no ballot is added or changed after the close; publishing twice gives the
-   same result;
+1. one member, one vote: at most one participation per member, as many sealed (then clear)
+   ballots as participations, each participation's tracker the hash of a sealed ballot, and the
+   participations are exactly the votes the model accepted;
+2. secret ballot: neither the sealed nor the clear ballot table has a column that could name
+   a voter or pair a ballot with its tracker;
+3. anyone can recount: the published clear ballots are the sealed ballots as they stood at the
+   close, opened; recounted here with the poll's voting method they give the announced result;
+   the digest is the one of the candidates' texts, the trackers and the ballots; every receipt
+   is in the ballot box, and no receipt is paired with a choice in the published list;
+4. closed is closed: no participation or sealed ballot is added or changed after the close;
+   counting twice gives the same result;
 and the proxies stay within the country's limit, one per grantor, without chains.
 
 Each example runs on a fresh copy of the migrated SQLite template (PostgreSQL runs the same
@@ -26,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import json
 import shutil
 import threading
 from collections.abc import Coroutine
@@ -53,10 +61,10 @@ from core.errors import DomainError
 from core.members.model import CurrentMember
 from core.members.services import load_member
 from core.plugins import PluginRegistry, build_registry
-from core.polls import proxies, room
+from core.polls import ballot_box, export, proxies, room
 from core.polls import services as polls
 from core.polls.services import CLOSED, DRAFT, ONLINE, OPEN, PAPER, PROXY, PUBLISHED
-from core.polls.tables import Ballot, Participation, Poll, Proxy
+from core.polls.tables import ClearBallot, Participation, Poll, Proxy, SealedBallot
 from core.themes import services as themes
 from core.voting import voting_method
 from core.voting.base import Tally
@@ -68,13 +76,18 @@ METHODS = ("plurality", "approval", "borda", "schulze", "stv")
 # 6 a shareholder of FR (the poll is BE's).
 MEMBERS = range(7)
 ELIGIBLE = frozenset(range(5))
-# The only columns a ballot may have (the same list as tests/test_polls.py, read from the
-# database itself here, so a migration that adds one is caught too).
-BALLOT_COLUMNS = {"id", "poll", "choice", "receipt_hash", "paper"}
+# The only columns a ballot may have (the same lists as tests/test_polls.py, read from the
+# database itself here, so a migration that adds one is caught too): no member, time, channel
+# or tracker.
+BALLOT_COLUMNS = {
+    "sealed_ballot": {"id", "poll", "sealed"},
+    "clear_ballot": {"id", "poll", "position", "choice"},
+}
 
 members = st.sampled_from(MEMBERS)
 STARTED = "started"
-stages = st.sampled_from([DRAFT, OPEN, STARTED, STARTED, STARTED])
+VOTED = "voted"  # started, and three shareholders voted: most counts then open ballots
+stages = st.sampled_from([DRAFT, OPEN, STARTED, STARTED, VOTED, VOTED])
 # A ballot every method takes: 1..seats distinct candidates (seats < 4, so also a valid choice
 # for plurality/block voting), drawn as a prefix of a random ranking.
 rankings = st.permutations(CANDIDATES)
@@ -131,7 +144,9 @@ class PollLifeCycle(RuleBasedStateMachine):
         self.receipts: list[str] = []
         self.proxies: dict[int, int] = {}  # active proxies: grantor index -> holder index
         self.present: set[int] = set()
-        self.ballots_at_close: set[tuple[str, str, bool]] | None = None
+        self.shares: list[str] = []  # the tellers' shares, collected when the poll opens
+        # At the close: the participations (member, channel, tracker) and the sealed ballots.
+        self.box_at_close: tuple[set[tuple[int, str, str]], list[bytes]] | None = None
         self.published: bytes | None = None  # the first published result, encoded
 
     def teardown(self) -> None:
@@ -158,11 +173,28 @@ class PollLifeCycle(RuleBasedStateMachine):
     def accepting_ballots(self) -> bool:
         return self.state == OPEN and self.started
 
-    async def ballot_rows(self) -> set[tuple[str, str, bool]]:
-        rows = await Ballot.select(Ballot.receipt_hash, Ballot.choice, Ballot.paper).where(
-            Ballot.poll == self.poll_id
+    async def box_rows(self) -> tuple[set[tuple[int, str, str]], list[bytes]]:
+        """The participations (member, channel, tracker) and the sealed ballots (sorted)."""
+        votes = await Participation.select(
+            Participation.member, Participation.channel, Participation.tracker
+        ).where(Participation.poll == self.poll_id)
+        sealed = await SealedBallot.select(SealedBallot.sealed).where(
+            SealedBallot.poll == self.poll_id
         )
-        return {(r["receipt_hash"], r["choice"], bool(r["paper"])) for r in rows}
+        return (
+            {(v["member"], v["channel"], v["tracker"]) for v in votes},
+            sorted(bytes(r["sealed"]) for r in sealed),
+        )
+
+    def opened(self, sealed: list[bytes]) -> list[str]:
+        """The sealed ballots opened here with the tellers' shares (as sorted JSON texts)."""
+        if not sealed:
+            return []
+        key = ballot_box.private_key_from(self.shares, self.poll.public_key, 2)
+        return sorted(
+            json.dumps(json.loads(ballot_box.open_sealed(key, s)), separators=(",", ":"))
+            for s in sealed
+        )
 
     def holds(self, holder: int) -> int:
         return sum(1 for h in self.proxies.values() if h == holder)
@@ -201,6 +233,14 @@ class PollLifeCycle(RuleBasedStateMachine):
             self.operator = await load_member(
                 await add_member("op@example.org", roles=(("operator", "BE"),))
             )
+            self.tellers = [
+                await load_member(
+                    await add_member(
+                        f"teller{n}@example.org", shareholder=False, roles=(("teller", "BE"),)
+                    )
+                )
+                for n in range(2)
+            ]
             countries = ["BE"] * 6 + ["FR"]
             self.members: list[CurrentMember] = [
                 await load_member(
@@ -221,6 +261,9 @@ class PollLifeCycle(RuleBasedStateMachine):
                 now + timedelta(hours=1),
                 now + timedelta(hours=3),
             )
+            await polls.set_tellers(
+                self.rules, self.operator, self.poll_id, [t.id for t in self.tellers], 2
+            )
             self.poll = await polls.get_poll(self.poll_id)
             self.limit = proxies.proxy_limit(self.rules, self.poll)
 
@@ -228,14 +271,25 @@ class PollLifeCycle(RuleBasedStateMachine):
         assert [number for number, _theme in self.poll.candidates] == list(CANDIDATES)
         if stage != DRAFT:
             self.open_poll()
-        if stage == STARTED:
+        if stage in (STARTED, VOTED):
             self.start_the_meeting()
+        if stage == VOTED:
+            for voter in (0, 1, 2):
+                self.vote(voter, [CANDIDATES[voter]], valid=True)
 
     @rule()
     def open_poll(self) -> None:
         self.attempt(self.state == DRAFT, polls.open_poll(self.rules, self.operator, self.poll_id))
         if self.state == DRAFT:
             self.state = OPEN
+
+            async def collect() -> None:
+                self.shares = [
+                    (await polls.collect_share(t, self.poll_id)).share for t in self.tellers
+                ]
+                self.poll = await polls.get_poll(self.poll_id)
+
+            self.run(collect())
 
     @precondition(lambda self: self.state == OPEN and not self.started)
     @rule()
@@ -256,19 +310,34 @@ class PollLifeCycle(RuleBasedStateMachine):
         self.attempt(True, polls.close_poll(self.rules, self.operator, self.poll_id))
         if self.state in (DRAFT, OPEN):
             self.state = CLOSED
-            self.ballots_at_close = self.run(self.ballot_rows())
+            self.box_at_close = self.run(self.box_rows())
 
-    @rule()
-    def publish(self) -> None:
+    @rule(by_teller=st.booleans())
+    def count(self, by_teller: bool) -> None:
+        """The tellers' count publishes the result; a teller or an operator may run it with
+        the two shares. A poll closed while a draft has no box: nothing to open."""
+        actor = self.tellers[1] if by_teller else self.operator
         tally = self.attempt(
             self.state in (CLOSED, PUBLISHED),
-            polls.publish(self.rules, self.operator, self.poll_id),
+            polls.count_poll(self.rules, actor, self.poll_id, self.shares),
         )
         if self.state in (CLOSED, PUBLISHED):
             encoded = msgspec.json.encode(tally)
             assert self.published in (None, encoded), "a second publication changed the result"
             self.published = encoded
             self.state = PUBLISHED
+
+    @precondition(lambda self: bool(self.shares))
+    @rule()
+    def count_with_one_share(self) -> None:
+        """One share of two opens nothing: refused while closed (a published poll answers its
+        result whatever is given)."""
+        answer = self.attempt(
+            self.state == PUBLISHED,
+            polls.count_poll(self.rules, self.tellers[0], self.poll_id, self.shares[:1]),
+        )
+        if self.state == PUBLISHED:
+            assert msgspec.json.encode(answer) == self.published
 
     # -- voting ------------------------------------------------------------------------------
 
@@ -408,31 +477,46 @@ class PollLifeCycle(RuleBasedStateMachine):
     @invariant()
     def one_member_one_vote(self) -> None:
         async def read() -> tuple[list[dict[str, Any]], int]:
-            votes = await Participation.select(Participation.member, Participation.channel).where(
-                Participation.poll == self.poll_id
+            votes = await Participation.select(
+                Participation.member, Participation.channel, Participation.tracker
+            ).where(Participation.poll == self.poll_id)
+            sealed = await SealedBallot.select(SealedBallot.sealed).where(
+                SealedBallot.poll == self.poll_id
             )
-            return votes, await Ballot.count().where(Ballot.poll == self.poll_id)
+            clear = await ClearBallot.count().where(ClearBallot.poll == self.poll_id)
+            return votes, [bytes(r["sealed"]) for r in sealed], clear
 
-        votes, ballots = self.run(read())
+        votes, sealed, clear = self.run(read())
         voters = [v["member"] for v in votes]
         assert len(voters) == len(set(voters)), "a member has two participations"
-        assert ballots == len(votes), f"{ballots} ballots for {len(votes)} participations"
+        if self.state == PUBLISHED:  # the count opened the box: sealed ballots are erased
+            assert not sealed and clear == len(votes), f"{clear} ballots, {len(votes)} votes"
+        else:
+            assert clear == 0, "a clear ballot before the count"
+            trackers = sorted(hashlib.sha256(s).hexdigest() for s in sealed)
+            assert trackers == sorted(v["tracker"] for v in votes), "trackers and ballots differ"
         expected = {self.members[m].id: channel for m, channel in self.voted.items()}
         assert {v["member"]: v["channel"] for v in votes} == expected
 
     @invariant()
-    def the_ballot_table_cannot_name_a_voter(self) -> None:
-        async def columns() -> set[str]:
-            rows = await Ballot.raw("PRAGMA table_info(ballot)")
-            return {row["name"] for row in rows}
+    def the_ballot_tables_cannot_name_a_voter(self) -> None:
+        async def columns() -> dict[str, set[str]]:
+            found = {}
+            for table in BALLOT_COLUMNS:
+                rows = await Poll.raw(f"PRAGMA table_info({table})")
+                found[table] = {row["name"] for row in rows}
+            return found
 
         assert self.run(columns()) == BALLOT_COLUMNS
 
     @invariant()
     def closed_is_closed(self) -> None:
-        if self.ballots_at_close is None:
+        if self.box_at_close is None:
             return
-        assert self.run(self.ballot_rows()) == self.ballots_at_close
+        votes, sealed = self.run(self.box_rows())
+        assert votes == self.box_at_close[0], "a participation changed after the close"
+        if self.state == CLOSED:
+            assert sealed == self.box_at_close[1], "a sealed ballot changed after the close"
         state = self.run(polls.get_poll(self.poll_id)).state
         assert state == self.state
 
@@ -441,24 +525,40 @@ class PollLifeCycle(RuleBasedStateMachine):
         if self.state != PUBLISHED:
             return
 
-        async def read() -> tuple[list[polls.PublishedBallot], Any, str, list[bool]]:
-            listed = await polls.ballots_of(self.poll_id)
+        async def read() -> tuple[list[Any], list[str], Any, str, list[bool], dict, dict]:
+            listed = await polls.clear_ballots_of(self.poll_id)
+            trackers = await polls.trackers_of(self.poll_id)
             row = await Poll.select(Poll.ballots_digest).where(Poll.id == self.poll_id).first()
-            found = [await polls.receipt_is_listed(self.poll_id, r) for r in self.receipts]
-            return listed, await polls.result_of(self.poll_id), row["ballots_digest"], found
+            found = [await polls.tracker_is_listed(self.poll_id, r) for r in self.receipts]
+            texts = await polls.candidate_texts(self.poll)
+            titles = {number: text.titles for number, text in texts.items()}
+            announced = await polls.result_of(self.poll_id)
+            published = await export.export(self.poll_id)
+            return listed, trackers, announced, row["ballots_digest"], found, titles, published
 
-        listed, announced, digest, found = self.run(read())
-        assert all(found), "a voter's receipt is not on the published list"
-        assert [b.receipt_hash for b in listed] == sorted(
-            polls.receipt_hash(r) for r in self.receipts
-        )
+        listed, trackers, announced, digest, found, titles, published = self.run(read())
+        assert all(found), "a voter's receipt is not in the ballot box"
+        assert trackers == sorted(self.receipts)
+        # The clear ballots are the sealed ballots of the close, opened: none added or lost.
+        assert self.box_at_close is not None
+        clear = sorted(json.dumps(b, separators=(",", ":")) for b in listed)
+        assert clear == self.opened(self.box_at_close[1])
         method = voting_method(self.registry, self.poll.method)
-        recount = method.tally([frozen(b.ballot) for b in listed], CANDIDATES, self.poll.seats)
+        recount = method.tally([frozen(b) for b in listed], CANDIDATES, self.poll.seats)
         # Compared as the published JSON reads back (scores are floats there: 1.0 is 1).
         assert msgspec.json.decode(msgspec.json.encode(recount), type=Tally) == announced
         assert msgspec.json.encode(announced) == self.published
-        published_list = msgspec.json.encode([[b.receipt_hash, b.ballot] for b in listed])
-        assert hashlib.sha256(published_list).hexdigest() == digest
+        # The digest (docs/voting.md), computed here from what is published.
+        body = {
+            "candidates": [[n, titles[n]] for n in CANDIDATES],
+            "trackers": trackers,
+            "ballots": listed,
+        }
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert hashlib.sha256(canonical.encode()).hexdigest() == digest
+        # No receipt is paired with a choice: receipts appear only in the list of trackers.
+        outside = json.dumps({k: v for k, v in published.items() if k != "trackers"})
+        assert not any(r in outside for r in self.receipts)
 
     @invariant()
     def proxies_stay_within_the_rules(self) -> None:

@@ -37,11 +37,25 @@ async def new_poll(client: Any, method: str) -> tuple[int, int]:
 
 async def run_poll(client: Any, method: str, ballots: list[list[int]], *, paper: int = 0) -> int:
     """A BE poll with the four test themes, the ballots cast online (and the last ``paper`` of
-    them entered by the operator for checked-in members), closed and published."""
+    them entered by the operator for checked-in members), closed and counted with the share
+    of its one teller, which publishes the result."""
     operator, poll_id = await new_poll(client, method)
+    teller = await add_member("teller@example.org", shareholder=False, roles=(("teller", "BE"),))
     csrf = await csrf_token(client)
+    named = await client.post(
+        f"/api/polls/{poll_id}/tellers",
+        json={"tellers": [teller], "needed": 1},
+        headers={"x-csrftoken": csrf},
+    )
+    assert named.status_code == 200, named.text
     opened = await client.post(f"/api/polls/{poll_id}/open", headers={"x-csrftoken": csrf})
     assert opened.status_code == 200, opened.text
+    await sign_in(client, teller)
+    collected = await client.post(
+        f"/api/polls/{poll_id}/share", headers={"x-csrftoken": await csrf_token(client)}
+    )
+    assert collected.status_code == 200, collected.text
+    share = collected.json()["share"]
     online = ballots[: len(ballots) - paper]
     for n, choice in enumerate(online):
         await sign_in(client, await add_member(f"online{n}@example.org"))
@@ -66,9 +80,12 @@ async def run_poll(client: Any, method: str, ballots: list[list[int]], *, paper:
             headers={"x-csrftoken": csrf},
         )
         assert r.status_code == 201, r.text
-    for action in ("close", "publish"):
-        r = await client.post(f"/api/polls/{poll_id}/{action}", headers={"x-csrftoken": csrf})
-        assert r.status_code == 200, r.text
+    r = await client.post(f"/api/polls/{poll_id}/close", headers={"x-csrftoken": csrf})
+    assert r.status_code == 200, r.text
+    r = await client.post(
+        f"/api/polls/{poll_id}/count", json={"shares": [share]}, headers={"x-csrftoken": csrf}
+    )
+    assert r.status_code == 200, r.text
     return poll_id
 
 

@@ -141,6 +141,11 @@ async def refuse_bad_csrf_tokens_everywhere(client: AsyncTestClient[Any]) -> Non
     unsafe = [e for e in endpoints(client.app) if e.method in UNSAFE]
     assert len(unsafe) > 100  # the sweep sees the whole application, plugins included
     assert any(e.path == "/api/editions/{slug:str}/extensions" for e in unsafe)
+    # The ballot box's actions: naming tellers, collecting a share, counting, checking a receipt.
+    paths = {e.path for e in unsafe}
+    for action in ("tellers", "share", "count"):
+        assert {f"/polls/{{poll_id:int}}/{action}", f"/api/polls/{{poll_id:int}}/{action}"} <= paths
+    assert {"/polls/{poll_id:int}/box", "/api/polls/{poll_id:int}/receipt"} <= paths
 
     before = await fingerprint()
     refused = []

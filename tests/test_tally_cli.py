@@ -6,11 +6,14 @@ a bad file never shows a traceback. No database is touched.
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -80,26 +83,64 @@ APPROVAL_CAT = """\
 """
 
 
-def export(**changes: object) -> str:
-    """A JSON export of a small approval poll: candidates in the published (random) order."""
-    document = {
-        "poll": {"id": 7, "title": "AGM 2021 BE: themes for 2021-2022", "country": "BE"},
-        "method": "approval",
-        "seats": 2,
-        "candidates": [
-            {"number": 3, "title": "Sharing economy"},
-            {"number": 1, "title": "Gender equality"},
-            {"number": 2, "title": "Mobility"},
-        ],
-        "ballots": [
-            {"receipt_hash": "a1", "ballot": [1, 2]},
-            {"receipt_hash": "b2", "ballot": [3, 1]},
-            {"receipt_hash": "c3", "ballot": [2, 3]},
-            {"receipt_hash": "d4", "ballot": [1]},
-        ],
+CANDIDATES = [
+    {
+        "number": 3,
+        "title": "Sharing economy",
+        "titles": {"en": "Sharing economy", "fr": "Économie du partage"},
+    },
+    {"number": 1, "title": "Gender equality", "titles": {"en": "Gender equality"}},
+    {"number": 2, "title": "Mobility", "titles": {"en": "Mobility", "nl": "Mobiliteit"}},
+]
+BALLOTS = [[1, 2], [3, 1], [2, 3], [1]]
+# The trackers of the ballot box (SHA-256 of each sealed ballot), sorted; none is paired with
+# a ballot.
+TRACKERS = sorted(hashlib.sha256(f"sealed ballot {n}".encode()).hexdigest() for n in range(4))
+
+
+def digest(candidates: list[Any], trackers: list[str], ballots: list[Any]) -> str:
+    """The announced digest as docs/voting.md defines it, computed here independently: the
+    SHA-256 of the canonical JSON (keys sorted, no spaces) of the candidates' numbers and
+    titles, the trackers and the ballots."""
+    body = {
+        "candidates": [[c["number"], c["titles"]] for c in candidates],
+        "trackers": trackers,
+        "ballots": ballots,
     }
-    document.update(changes)
-    return json.dumps(document, indent=2)
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def export_document(**changes: Any) -> dict[str, Any]:
+    """A published list (format sip-ballots/2) of a small approval poll: candidates in the
+    published (random) order, the sorted trackers, the shuffled clear ballots, the counts that
+    tie them together and the digest the poll announced."""
+    document: dict[str, Any] = copy.deepcopy(
+        {
+            "format": "sip-ballots/2",
+            "poll": {
+                "id": 7,
+                "title": "AGM 2021 BE: themes for 2021-2022",
+                "country": "BE",
+                "sealed": True,
+                "public_key": "5f" * 32,
+                "ballots_digest": digest(CANDIDATES, TRACKERS, BALLOTS),
+            },
+            "method": "approval",
+            "seats": 2,
+            "candidates": CANDIDATES,
+            "trackers": TRACKERS,
+            "ballots": BALLOTS,
+            "counts": {"participations": 4, "trackers": 4, "ballots": 4},
+            "result": {"winners": [1, 3]},
+        }
+    )
+    document.update(copy.deepcopy(changes))
+    return document
+
+
+def export(**changes: Any) -> str:
+    return json.dumps(export_document(**changes), indent=2, ensure_ascii=False)
 
 
 @pytest.fixture
@@ -217,13 +258,143 @@ def test_json_export_can_be_recounted_with_another_method(sip):
 
 
 def test_json_export_with_ranked_ballots_and_ties(sip):
-    ballots = [
-        {"receipt_hash": "r1", "ballot": [1, [2, 3]]},
-        {"receipt_hash": "r2", "ballot": [2, 1]},
-        {"receipt_hash": "r3", "ballot": [1]},
-    ]
+    ballots = [[1, [2, 3]], [2, 1], [1]]
     result = ok(sip("poll.json", export(method="schulze", seats=1, ballots=ballots), "--json"))
     assert json.loads(result.stdout)["winners"] == [1]
+
+
+# -- sip verify: the published list holds together ----------------------------------------------
+
+
+@pytest.fixture
+def verify(tmp_path, monkeypatch):
+    """Run ``sip verify`` in-process on a published list written to tmp_path."""
+    write_config(tmp_path, f"sqlite:///{tmp_path / 'never-created.sqlite3'}")
+    monkeypatch.setenv("SIP_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("SIP_SECRET_KEY", SECRET)
+    monkeypatch.delenv("SIP_DATABASE_URL", raising=False)
+
+    def run(document: dict[str, Any]) -> Result:
+        path = tmp_path / "ballots.json"
+        path.write_text(json.dumps(document, indent=1, ensure_ascii=False), encoding="utf-8")
+        return CliRunner().invoke(main, ["verify", str(path)])
+
+    yield run
+    assert not (tmp_path / "never-created.sqlite3").exists()  # a check touches no database
+
+
+def test_sip_verify_confirms_a_list_whose_counts_and_digest_hold(verify):
+    result = ok(verify(export_document()))
+    assert "Confirmed: recounting 4 ballot(s) by approval for 2 seat(s)" in result.stdout
+    assert "elects 1 Gender equality, 3 Sharing economy, as announced" in result.stdout
+    assert "4 tracker(s), 4 ballot(s) and the participations agree" in result.stdout
+    assert "the digest matches" in result.stdout
+    assert result.stderr == ""
+
+
+def changed_title(document: dict[str, Any]) -> None:
+    document["candidates"][0]["titles"]["fr"] = "Économie de plateforme"
+
+
+def swapped_tracker(document: dict[str, Any]) -> None:
+    document["trackers"] = sorted([*document["trackers"][1:], "0" * 64])
+
+
+def repeated_tracker(document: dict[str, Any]) -> None:
+    document["trackers"] = sorted([*document["trackers"][:3], document["trackers"][0]])
+
+
+def reordered_ballots(document: dict[str, Any]) -> None:
+    document["ballots"] = list(reversed(document["ballots"]))  # same ballots, same winners
+
+
+def dropped_ballot(document: dict[str, Any]) -> None:
+    document["ballots"] = document["ballots"][:3]
+
+
+def more_participations(document: dict[str, Any]) -> None:
+    document["counts"]["participations"] = 5
+
+
+def more_trackers_counted(document: dict[str, Any]) -> None:
+    document["counts"]["trackers"] = 5
+
+
+def bad_tracker(document: dict[str, Any]) -> None:
+    document["trackers"][0] = "not-a-tracker"
+
+
+def other_digest(document: dict[str, Any]) -> None:
+    document["poll"]["ballots_digest"] = "0" * 64
+
+
+def no_counts(document: dict[str, Any]) -> None:
+    del document["counts"]
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (more_participations, ("trackers (4), participations (5) and ballots (4) differ",)),
+        (more_trackers_counted, ("4 trackers are listed; the counts say 5",)),
+        (
+            dropped_ballot,
+            (
+                "3 ballots are listed; the counts say 4",
+                "trackers (4), participations (4) and ballots (3) differ",
+                "the digest of the candidates, trackers and ballots is",
+            ),
+        ),
+        (changed_title, ("the digest of the candidates, trackers and ballots is",)),
+        (swapped_tracker, ("the digest of the candidates, trackers and ballots is",)),
+        (reordered_ballots, ("the digest of the candidates, trackers and ballots is",)),
+        (other_digest, ("the poll announced " + "0" * 64,)),
+        (repeated_tracker, ("a tracker is listed twice",)),
+        (bad_tracker, ("a tracker is not 64 hexadecimal digits",)),
+        (no_counts, ("the file has no counts of trackers, participations and ballots",)),
+    ],
+)
+def test_sip_verify_fails_on_a_list_that_does_not_hold_together(verify, change, words):
+    document = export_document()
+    change(document)
+    result = verify(document)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert "Confirmed" not in result.stdout
+    assert "Does not hold:" in result.stderr
+    for word in words:
+        assert word in result.stderr, result.stderr
+    # The digest is named when, and only when, it differs: the one of what the file lists now,
+    # beside the announced one.
+    found = digest(document["candidates"], document["trackers"], document["ballots"])
+    announced = document["poll"]["ballots_digest"]
+    if found != announced:
+        assert f"is {found}; the poll announced {announced}" in result.stderr
+    elif change is not no_counts:
+        assert "digest" not in result.stderr
+
+
+def test_sip_verify_fails_on_a_changed_title_even_when_the_winners_are_right(verify):
+    """Relabelling a candidate changes no count and no winner: only the digest catches it."""
+    document = export_document()
+    changed_title(document)
+    result = verify(document)
+    assert result.exit_code == 1
+    [line] = [line for line in result.stderr.splitlines() if line.strip()]
+    assert line.startswith("Does not hold: the digest of the candidates, trackers and ballots")
+    assert "Mismatch" not in result.stderr
+
+
+def test_sip_verify_fails_on_a_changed_displayed_title(verify):
+    """``title`` is the name ``sip verify`` prints beside each winner: relabelling it in a file
+    must not be confirmed either (docs/voting.md: the digest "covers the wording of the
+    ballot too, so relabelling a candidate in a file changes it")."""
+    document = export_document()
+    document["candidates"][1]["title"] = "Abolish the general meeting"  # candidate 1, elected
+    result = verify(document)
+    assert result.exit_code == 1, result.output
+    assert "Does not hold:" in result.stderr
+    assert "Confirmed" not in result.stdout
 
 
 # -- bad files and options ---------------------------------------------------------------------
@@ -287,19 +458,10 @@ def test_bad_options_are_refused_with_a_reason(sip, args, words):
     [
         (export(method="instant_runoff"), ('method "instant_runoff" is not installed',)),
         (export(seats=3), ("seats must be at least 1 and less than the 3",)),
-        (
-            export(
-                ballots=[{"receipt_hash": "a", "ballot": [1]}, {"receipt_hash": "a", "ballot": [2]}]
-            ),
-            ("ballot 2 repeats the receipt hash of ballot 1",),
-        ),
-        (
-            export(
-                ballots=[{"receipt_hash": "a", "ballot": [1]}, {"receipt_hash": "b", "ballot": [9]}]
-            ),
-            ("ballot 2 (receipt b): Unknown candidate 9",),
-        ),
-        (export(ballots=[{"receipt_hash": "a", "ballot": "1"}]), ("Expected `array`",)),
+        (export(ballots=[[1], [9]]), ("ballot 2: Unknown candidate 9",)),
+        (export(ballots=[[1], [2, 2]]), ("ballot 2:",)),
+        (export(ballots=["1"]), ("Expected `array`",)),
+        (export(ballots=[{"receipt_hash": "a", "ballot": [1]}]), ("Expected `array`",)),
         ('{"poll": 1,\n "method": "approval",\n "seats": 2,,\n}', ("line 3", "malformed")),
     ],
 )

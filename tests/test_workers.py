@@ -12,7 +12,8 @@ import pytest
 
 from core.auth.services import create_sign_in_link, set_password
 from core.notifications.tables import OutboxMessage
-from core.polls.tables import Ballot, Participation
+from core.polls import services as polls
+from core.polls.tables import Participation, SealedBallot
 from tests.conftest import POSTGRES_URL, write_config
 from tests.server_support import start_sip_serve
 from tests.test_polls import rules, setup_poll, shareholder  # noqa: F401 - fixture
@@ -93,8 +94,10 @@ async def test_two_workers_share_sessions_limits_ballots_and_the_relay(
             )
         codes = sorted(answer.status_code for answer in answers)
         assert codes == [201] + [409] * 39, codes
-        assert await Ballot.count().where(Ballot.poll == poll_id) == 1
+        assert await SealedBallot.count().where(SealedBallot.poll == poll_id) == 1
         assert await Participation.count().where(Participation.poll == poll_id) == 1
+        [accepted] = [answer for answer in answers if answer.status_code == 201]
+        assert await polls.tracker_is_listed(poll_id, accepted.json()["receipt"])
 
         # Both workers run a relay: every message is delivered, each by one claim only.
         async def delivered() -> list[dict]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +27,7 @@ from core.audit.tables import AuditEntry
 from core.errors import Forbidden, InvalidInput
 from core.i18n import N_, _
 from core.members.model import CurrentMember
-from core.members.tables import ROLE_BOARD, ROLE_FACILITATOR, ROLE_OPERATOR
+from core.members.tables import ROLE_BOARD, ROLE_FACILITATOR, ROLE_OPERATOR, ROLE_TELLER
 
 GENESIS = "0" * 64  # the previous hash of entry 1
 ROLE_CLI = "cli"  # the command line acted: an operator at the server, no member
@@ -56,14 +57,22 @@ ACTIONS = {
     "poll.open": N_("poll opened"),
     "poll.close": N_("poll closed"),
     "poll.publish": N_("results published"),
+    "poll.tellers": N_("poll tellers named"),
+    "poll.count": N_("ballot box counted and results published"),
     "room.check_in": N_("member checked in"),
     "room.check_out": N_("member checked out"),
+    "room.list": N_("room list viewed, showing who has voted"),
+    "room.voted_shown": N_("operator told that a member has already voted"),
     "ballot.paper": N_("paper ballot entered"),
     "proxy.paper": N_("paper proxy recorded"),
     "member.import": N_("members imported"),
     "member.role.grant": N_("role granted"),
     "member.role.revoke": N_("role removed"),
     "member.link": N_("sign-in link issued"),
+    "member.email.change": N_("email address changed"),
+    "member.sign_in": N_("member signed in"),
+    "member.link_request": N_("sign-in link asked for and sent"),
+    "member.password_change": N_("password changed"),
     "group.create": N_("working group created"),
     "group.slot.add": N_("candidate meeting slot proposed"),
     "group.slot.remove": N_("candidate meeting slot taken back"),
@@ -79,12 +88,14 @@ ACTIONS = {
     "milestone.add": N_("milestone added"),
     "milestone.done": N_("milestone done"),
     "outbox.retry": N_("notification retried"),
+    "outbox.retry_failed": N_("failed notifications retried"),
 }
 
 # What an actor acted as, in the operators' words.
 ROLES = {
     ROLE_OPERATOR: N_("operator"),
     ROLE_BOARD: N_("board"),
+    ROLE_TELLER: N_("teller"),
     ROLE_FACILITATOR: N_("facilitator"),
     ROLE_CLI: N_("command line"),
     ROLE_MEMBER: N_("member"),
@@ -364,8 +375,12 @@ def _where(countries: list[str] | None, action: str, actor: str) -> list[Any]:
     return conditions
 
 
-def clean_filter(value: str, what: str, limit: int = 100) -> str:
+def clean_filter(value: str, what: str, limit: int = 100, known: Iterable[str] = ()) -> str:
+    """A filter's text, refused when it holds what a LIKE pattern would read as a wildcard,
+    unless it is one of the ``known`` names (an action such as ``member.sign_in``)."""
     value = value.strip()
+    if value in known:
+        return value
     if len(value) > limit or any(ch in value for ch in "%_\\") or not value.isprintable():
         raise InvalidInput(
             _("The %(what)s filter holds characters it cannot search for.") % {"what": _(what)}
@@ -380,7 +395,7 @@ async def list_entries(
     countries = visible_countries(viewer)
     if not 1 <= page <= PAGE_MAX:
         raise InvalidInput(_("There is no page %(page)d.") % {"page": page})
-    action = clean_filter(action, N_("action"))
+    action = clean_filter(action, N_("action"), known=ACTIONS)
     actor = clean_filter(actor, N_("actor"))
     conditions = _where(countries, action, actor)
     query = AuditEntry.select()

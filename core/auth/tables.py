@@ -15,6 +15,12 @@ class WebSession(Table, tablename="web_session"):
     member = ForeignKey(references=Member, on_delete=OnDelete.cascade)
     created_at = Timestamptz(default=TimestamptzNow())
     expires_at = Timestamptz()
+    # What the member sees on their account page: the browser and the system in words
+    # ("Firefox", "Android"), read from the User-Agent at sign-in, never the header itself.
+    browser = Varchar(length=40, default="")
+    system = Varchar(length=40, default="")
+    # Updated at most every few minutes (not a write per request); None: not since sign-in.
+    last_seen_at = Timestamptz(null=True, default=None)
 
 
 class SignInToken(Table, tablename="sign_in_token"):
@@ -32,3 +38,11 @@ class SignInFailure(Table, tablename="sign_in_failure"):
 
     key = Varchar(length=300, index=True)
     at = Timestamptz(default=TimestamptzNow())
+
+
+class SignInLinkRequest(Table, tablename="sign_in_link_request"):
+    """One sign-in link asked for, counted per email address (its hash, before the answer) and
+    per member (after it), within a window; kept in the database so every worker sees it."""
+
+    key = Varchar(length=100, index=True)
+    at = Timestamptz(default=TimestamptzNow(), index=True)

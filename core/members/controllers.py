@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get, post, put
+from babel.dates import format_datetime
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import UploadFile
-from litestar.params import JSONBody, MultipartBody, URLEncodedBody
-from litestar.response import Template
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, URLEncodedBody
+from litestar.response import Redirect, Template
 
+from core.auth import devices
 from core.auth import services as auth
-from core.errors import DomainError, Forbidden, InvalidInput, NotSignedIn
+from core.config import zone_of
+from core.errors import DomainError, Forbidden, InvalidInput, NotSignedIn, problem
 from core.events import MembersImported, emit
-from core.i18n import _, ngettext
+from core.i18n import _, current_language, ngettext
 from core.members import importer
 from core.members.model import CurrentMember
 from core.members.services import load_member, set_language
-from core.web.context import member_of, page
+from core.web.context import member_of, page, session_cookie, settings_of
 
 Req = Request[Any, Any, Any]
 
@@ -49,6 +54,72 @@ class ImportResult(msgspec.Struct):
     errors: list[RowErrorOut]
 
 
+class ImportRefused(InvalidInput):
+    """A file with problems: the first ``importer.MAX_ERRORS`` listed, all of them counted."""
+
+    def __init__(self, message: str, *, errors: list[dict[str, Any]], error_count: int) -> None:
+        super().__init__(message, errors=errors)
+        self.error_count = error_count
+
+
+class SessionOut(msgspec.Struct):
+    """One of the member's signed-in devices. ``id`` is the session's number, not its secret."""
+
+    id: int
+    device: str  # browser and system in words, in the member's language
+    browser: str
+    system: str
+    signed_in_at: datetime
+    last_seen_at: datetime
+    current: bool  # the device asking
+
+
+async def my_sessions(request: Req, member: CurrentMember) -> list[SessionOut]:
+    views = await auth.member_sessions(member.id, request.state.get("session_token"))
+    return [
+        SessionOut(
+            id=v.id,
+            device=devices.label(v.browser, v.system),
+            browser=v.browser,
+            system=v.system,
+            signed_in_at=v.signed_in_at,
+            last_seen_at=v.last_seen_at,
+            current=v.current,
+        )
+        for v in views
+    ]
+
+
+def when(moment: datetime, country: str) -> str:
+    """A moment in the member's country's time zone, written the reader's way."""
+    return format_datetime(
+        moment.astimezone(zone_of(country)), "d MMMM y, HH:mm", locale=current_language.get()
+    )
+
+
+async def account_page(
+    request: Req,
+    member: CurrentMember,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+) -> Template:
+    sessions = await my_sessions(request, member)
+    return page(
+        request,
+        "account.html",
+        {"sessions": sessions, "when": when, **(context or {})},
+        status_code=status_code,
+    )
+
+
+async def end_my_session(request: Req, member: CurrentMember, session_id: int) -> bool:
+    """End one of the member's sessions (404 for anyone else's); True when it was this one."""
+    ended = await auth.end_member_session(member.id, session_id)
+    token = request.state.get("session_token")
+    return bool(token) and ended == auth.token_hash(token)
+
+
 def require_member(request: Req) -> CurrentMember:
     member = member_of(request)
     if member is None:
@@ -64,12 +135,20 @@ def require_operator(request: Req) -> CurrentMember:
 
 
 async def run_import(request: Req, operator: CurrentMember, data: bytes) -> ImportResult:
+    """Import ``data``; raises ``ImportRefused`` listing the first problems when there are any.
+
+    The file is decoded and checked in a worker thread (``importer.import_members``): the
+    server goes on answering other requests meanwhile."""
     try:
-        text = importer.decode(data)
+        text = await asyncio.to_thread(importer.decode, data)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
     report = await importer.import_members(
-        text, allowed_countries=operator.operator_countries, actor=operator
+        text,
+        allowed_countries=operator.operator_countries,
+        actor=operator,
+        registry=request.app.state.registry,
+        settings=settings_of(request),
     )
     result = ImportResult(
         rows=report.rows,
@@ -78,9 +157,9 @@ async def run_import(request: Req, operator: CurrentMember, data: bytes) -> Impo
         unchanged=report.unchanged,
         errors=[RowErrorOut(e.line, e.reason) for e in report.errors],
     )
-    if report.errors:
-        n = len(report.errors)
-        raise InvalidInput(
+    if not report.ok:
+        n = report.error_count
+        raise ImportRefused(
             ngettext(
                 "Nothing was imported: %(n)d row needs correcting.",
                 "Nothing was imported: %(n)d rows need correcting.",
@@ -88,6 +167,7 @@ async def run_import(request: Req, operator: CurrentMember, data: bytes) -> Impo
             )
             % {"n": n},
             errors=[msgspec.to_builtins(e) for e in result.errors],
+            error_count=n,
         )
     for country, (created, updated) in report.by_country.items():
         emit(
@@ -103,9 +183,12 @@ class AccountPages(Controller):
     include_in_schema = False
 
     @get("/account", name="account")
-    async def account(self, request: Req) -> Template:
-        require_member(request)
-        return page(request, "account.html")
+    async def account(self, request: Req, signed_out: FromQuery[str] = "") -> Template:
+        member = require_member(request)
+        context = {}
+        if signed_out == "device":  # after a device's "sign out" below
+            context["notice"] = _("That device is signed out.")
+        return await account_page(request, member, context)
 
     @post("/account/password", name="account_password")
     async def password(
@@ -115,11 +198,43 @@ class AccountPages(Controller):
     ) -> Template:
         member = require_member(request)
         try:
-            await auth.set_password(member.id, data.password, data.confirm)
+            ended = await auth.set_password(
+                member.id,
+                data.password,
+                data.confirm,
+                keep_session=request.state.get("session_token"),
+                actor=member,
+            )
         except DomainError as exc:
-            return page(request, "account.html", {"password_error": exc.message}, status_code=400)
-        request.state.member = await load_member(member.id)
-        return page(request, "account.html", {"notice": _("Your password is saved.")})
+            return await account_page(
+                request, member, {"password_error": exc.message}, status_code=400
+            )
+        request.state.member = member = await load_member(member.id) or member
+        notice = _("Your password is saved.")
+        if ended:
+            notice += " " + ngettext(
+                "Your other signed-in device is signed out.",
+                "Your %(num)d other signed-in devices are signed out.",
+                ended,
+            ) % {"num": ended}
+        return await account_page(request, member, {"notice": notice})
+
+    @post("/account/sessions/{web_session_id:int}/end", name="account_session_end")
+    async def end_session(self, request: Req, web_session_id: FromPath[int]) -> Response[Any]:
+        member = require_member(request)
+        if await end_my_session(request, member, web_session_id):
+            response: Response[Any] = Redirect("/", status_code=303)
+            response.set_cookie(session_cookie(settings_of(request), None))
+            return response
+        return Redirect("/account?signed_out=device", status_code=303)
+
+    @post("/account/sessions/end-all", name="account_sessions_end_all")
+    async def end_all_sessions(self, request: Req) -> Response[Any]:
+        member = require_member(request)
+        await auth.end_member_sessions(member.id)
+        response: Response[Any] = Redirect("/sign-in?signed_out=everywhere", status_code=303)
+        response.set_cookie(session_cookie(settings_of(request), None))
+        return response
 
     @get("/members/import", name="members_import")
     async def import_form(self, request: Req) -> Template:
@@ -141,6 +256,8 @@ class AccountPages(Controller):
             result = await run_import(request, operator, await data.file.read())
         except DomainError as exc:
             context.update(error=exc.message, row_errors=exc.errors)
+            if isinstance(exc, ImportRefused):
+                context["more_errors"] = exc.error_count - len(exc.errors)
             return page(request, "members_import.html", context, status_code=exc.status_code)
         context["result"] = result
         return page(request, "members_import.html", context)
@@ -162,11 +279,54 @@ class MembersAPI(Controller):
         assert updated is not None
         return updated
 
-    @post("/me/password", status_code=200, summary="Set or change the member's password")
+    @post(
+        "/me/password",
+        status_code=200,
+        summary="Set or change the member's password",
+        description="Every other session of the member ends; this one goes on.",
+    )
     async def password(self, request: Req, data: JSONBody[PasswordChange]) -> dict[str, str]:
         member = require_member(request)
-        await auth.set_password(member.id, data.password, data.confirm)
+        await auth.set_password(
+            member.id,
+            data.password,
+            data.confirm,
+            keep_session=request.state.get("session_token"),
+            actor=member,
+        )
         return {"detail": _("Your password is saved.")}
+
+    @get("/account/sessions", summary="The member's signed-in devices (this one first)")
+    async def sessions(self, request: Req) -> list[SessionOut]:
+        return await my_sessions(request, require_member(request))
+
+    @delete(
+        "/account/sessions/{web_session_id:int}",
+        status_code=200,
+        summary="Sign one of the member's devices out",
+        description="Another member's session is 404. Ending this device's own session signs "
+        "it out (its cookie is cleared).",
+    )
+    async def end_session(
+        self, request: Req, web_session_id: FromPath[int]
+    ) -> Response[dict[str, str]]:
+        member = require_member(request)
+        response = Response({"detail": _("That device is signed out.")})
+        if await end_my_session(request, member, web_session_id):
+            response.set_cookie(session_cookie(settings_of(request), None))
+        return response
+
+    @post(
+        "/account/sessions/end-all",
+        status_code=200,
+        summary="Sign out everywhere: every session of the member ends, this one too",
+    )
+    async def end_all_sessions(self, request: Req) -> Response[dict[str, str]]:
+        member = require_member(request)
+        await auth.end_member_sessions(member.id)
+        response = Response({"detail": _("You are signed out on every device.")})
+        response.set_cookie(session_cookie(settings_of(request), None))
+        return response
 
     @post(
         "/members/import",
@@ -175,9 +335,18 @@ class MembersAPI(Controller):
         description="Send the CSV as the request body (text/csv). Columns: "
         + ",".join(importer.COLUMNS),
     )
-    async def import_csv(self, request: Req) -> ImportResult:
+    async def import_csv(self, request: Req) -> Response[ImportResult]:
         operator = require_operator(request)
-        return await run_import(request, operator, await request.body())
+        try:
+            return Response(await run_import(request, operator, await request.body()))
+        except ImportRefused as exc:
+            # The problem, with ``errors`` (the first ones, by line) and ``error_count`` (all).
+            refused = problem(request, exc.status_code, exc.title, exc.message, exc.errors)
+            return Response(
+                {**refused.content, "error_count": exc.error_count},
+                status_code=exc.status_code,
+                media_type=refused.media_type,
+            )
 
     @get("/members/import/columns", summary="The columns a member import expects")
     async def columns(self) -> list[str]:

@@ -5,30 +5,69 @@ row is reported with its line number and reason. Importing the same file again c
 
 Reasons are written in the language of the request (operators read them on the import page and
 in the API's ``errors``); the ``sip`` command has no request, so it gets English. Column names
-and values from the file are quoted as they are, untranslated.
+and values from the file are quoted as they are, untranslated (cut short when long).
+
+The file is read and checked in a worker thread, so a large one (100,000 rows, or as many bad
+ones) does not hold up the server's other requests; only the database work runs on the event
+loop. A report lists the first ``MAX_ERRORS`` problems by line and counts them all, so that
+its size does not grow with the file.
+
+Text fields (member number, email, name) refuse line breaks, tabs, NUL and every other control
+or invisible formatting character (Unicode Cc, Cf, Zl, Zp): they break the CSV the platform
+writes, the log, and the pages. A name starting with ``=``, ``+``, ``-`` or ``@`` is stored as
+it is: it is harmless everywhere but in a spreadsheet, and every CSV the platform writes
+neutralises it (``core.spreadsheets``).
+
+A member's email address is how they sign in (links are sent to it), so changing it is
+guarded: an operator's import cannot change the address of a member who holds a role
+(operator, board, teller), only the board's or the command line's can; a change ends the
+member's sessions and unused sign-in links, is audited with both addresses, and notifies the
+old address through the outbox.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
+import secrets
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from core import clock, db
 from core.audit import services as audit
+from core.auth.tables import SignInToken, WebSession
 from core.config import COUNTRIES, LANGUAGES
 from core.errors import Conflict
+from core.events import EmailChanged
 from core.i18n import _
-from core.members.tables import Member
+from core.members.model import CurrentMember
+from core.members.tables import ROLE_BOARD, ROLE_OPERATOR, ROLE_TELLER, Member, MemberRole
+
+if TYPE_CHECKING:
+    from core.config import Settings
+    from core.plugins import PluginRegistry
 
 COLUMNS = ("member_number", "email", "name", "country", "language", "shareholder")
 TRUE_WORDS = {"1", "true", "yes", "y", "ja", "oui", "x"}
 FALSE_WORDS = {"0", "false", "no", "n", "nee", "non", ""}
 EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 CHUNK = 500
+MAX_ERRORS = 100  # problems a report lists (the first ones, by line); it counts them all
+SHOWN_CHARS = 60  # characters of a value from the file that a reason quotes
+SHOWN_COLUMNS = 10  # unknown or repeated header names a reason lists
+AUDITED_MEMBERS = 1000  # members one ``member.import`` audit entry lists
+FIELDS = ("email", "name", "country", "language", "shareholder")  # as MemberRow.values()
+# Unicode categories a text field may not hold: controls (NUL, tab, line feed...), invisible
+# formatting characters (zero-width, bidirectional overrides, BOM) and line/paragraph breaks.
+CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 WRITE_CHUNK = 5000  # new members per statement batch (and progress step)
+# Whoever holds one of these roles can act for others (or count their votes): only the board
+# changes their email address, so an operator cannot sign in as one through a sign-in link.
+GUARDED_ROLES = (ROLE_OPERATOR, ROLE_BOARD, ROLE_TELLER)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -59,12 +98,53 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    errors: list[RowError] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)  # the first MAX_ERRORS, by line
     by_country: dict[str, tuple[int, int]] = field(default_factory=dict)  # created, updated
+    error_count: int = 0  # every problem found, listed or not
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.errors and not self.error_count
+
+    @property
+    def more_errors(self) -> int:
+        """Problems found but not listed."""
+        return max(self.error_count - len(self.errors), 0)
+
+
+def quoted(value: str) -> str:
+    """A value from the file as a reason quotes it: ``repr``, cut short when long."""
+    if len(value) > SHOWN_CHARS:
+        return repr(value[:SHOWN_CHARS]) + "…"
+    return repr(value)
+
+
+def listed(names: list[str]) -> str:
+    """Column names from the header, as a reason lists them: a few, each cut short."""
+    shown = [name[:SHOWN_CHARS] for name in names[:SHOWN_COLUMNS]]
+    if len(names) > SHOWN_COLUMNS:
+        shown.append("…")
+    return ", ".join(shown)
+
+
+def control_character(value: str) -> str | None:
+    """The first control or invisible formatting character in ``value``, as "U+000A"."""
+    if value.isprintable():  # the fast path: no Cc, Cf, Zl, Zp (nor other oddities) at all
+        return None
+    for char in value:
+        if unicodedata.category(char) in CONTROL_CATEGORIES:
+            return f"U+{ord(char):04X}"
+    return None  # only spaces other than " " (no-break, thin...), which are fine
+
+
+def control_reason(column: str, value: str) -> str | None:
+    code = control_character(value)
+    if code is None:
+        return None
+    return _("%(column)s contains a line break, tab or other control character (%(code)s)") % {
+        "column": column,
+        "code": code,
+    }
 
 
 def decode(data: bytes) -> str:
@@ -99,7 +179,7 @@ def parse(text: str) -> tuple[list[MemberRow], list[RowError]]:
                 % {"columns": ",".join(COLUMNS)},
             )
         ]
-    first_line = text.splitlines()[0]
+    first_line = text[:65536].splitlines()[0]  # not the whole file's lines: only the header's
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
@@ -115,10 +195,10 @@ def parse(text: str) -> tuple[list[MemberRow], list[RowError]]:
             parts.append(_("missing column(s): %(columns)s") % {"columns": ", ".join(missing)})
         if unknown:
             # An empty name is usually a separator left at the end of the header line.
-            names = ", ".join(h or _("(a column without a name)") for h in unknown)
+            names = listed([h or _("(a column without a name)") for h in unknown])
             parts.append(_("unknown column(s): %(columns)s") % {"columns": names})
         if duplicated:
-            parts.append(_("repeated column(s): %(columns)s") % {"columns": ", ".join(duplicated)})
+            parts.append(_("repeated column(s): %(columns)s") % {"columns": listed(duplicated)})
         parts.append(_("expected: %(columns)s") % {"columns": ",".join(COLUMNS)})
         return [], [RowError(1, joined(parts))]
     index = {name: header.index(name) for name in COLUMNS}
@@ -153,7 +233,10 @@ def parse(text: str) -> tuple[list[MemberRow], list[RowError]]:
         cell = {name: record[i].strip() for name, i in index.items()}
         reasons: list[str] = []
         number = cell["member_number"]
-        if not number:
+        number_control = control_reason("member_number", number)
+        if number_control:
+            reasons.append(number_control)
+        elif not number:
             reasons.append(_("member_number is empty"))
         elif len(number) > 32:
             reasons.append(_("member_number is longer than %(n)d characters") % {"n": 32})
@@ -163,16 +246,22 @@ def parse(text: str) -> tuple[list[MemberRow], list[RowError]]:
                 % {"number": number, "line": seen_numbers[number]}
             )
         email = cell["email"].lower()
-        if not EMAIL.match(email) or len(email) > 254:
+        email_control = control_reason("email", email)
+        if email_control:
+            reasons.append(email_control)
+        elif not EMAIL.match(email) or len(email) > 254:
             reasons.append(
-                _("email %(value)s is not an email address") % {"value": repr(cell["email"])}
+                _("email %(value)s is not an email address") % {"value": quoted(cell["email"])}
             )
         elif email in seen_emails:
             reasons.append(
                 _("email %(email)s already on line %(line)d")
                 % {"email": email, "line": seen_emails[email]}
             )
-        if not cell["name"]:
+        name_control = control_reason("name", cell["name"])
+        if name_control:
+            reasons.append(name_control)
+        elif not cell["name"]:
             reasons.append(_("name is empty"))
         elif len(cell["name"]) > 200:
             reasons.append(_("name is longer than %(n)d characters") % {"n": 200})
@@ -180,19 +269,19 @@ def parse(text: str) -> tuple[list[MemberRow], list[RowError]]:
         if country not in COUNTRIES:
             reasons.append(
                 _("country %(value)s is not one of %(choices)s")
-                % {"value": repr(cell["country"]), "choices": ", ".join(COUNTRIES)}
+                % {"value": quoted(cell["country"]), "choices": ", ".join(COUNTRIES)}
             )
         language = cell["language"].lower()
         if language not in LANGUAGES:
             reasons.append(
                 _("language %(value)s is not one of %(choices)s")
-                % {"value": repr(cell["language"]), "choices": ", ".join(LANGUAGES)}
+                % {"value": quoted(cell["language"]), "choices": ", ".join(LANGUAGES)}
             )
         flag = cell["shareholder"].lower()
         if flag not in TRUE_WORDS | FALSE_WORDS:
             reasons.append(
                 _("shareholder %(value)s is not yes/no (or 1/0)")
-                % {"value": repr(cell["shareholder"])}
+                % {"value": quoted(cell["shareholder"])}
             )
         if reasons:
             errors.append(RowError(line, joined(reasons)))
@@ -211,16 +300,57 @@ async def import_members(
     allowed_countries: list[str] | None = None,
     progress: Progress | None = None,
     actor: audit.Actor | None = None,
+    registry: PluginRegistry | None = None,
+    settings: Settings | None = None,
 ) -> ImportReport:
     """Check, then write everything in one transaction, or nothing.
 
     ``allowed_countries`` limits an operator to their countries' members (None: all). With
-    an ``actor`` each country whose members changed gets an audit entry, in the transaction.
+    an ``actor`` each country whose members changed gets an audit entry naming them and their
+    changed fields (``audit_details``), and each changed email address one of its own, in the
+    transaction; a member ``actor`` who is not on the
+    board cannot change the email address of a member who holds a role. With ``registry``
+    and ``settings`` each changed address is notified, through the outbox, at the old one.
     """
-    rows, errors = parse(text)
-    report = ImportReport(rows=len(rows) + len(errors), errors=errors)
+    # CPU work (reading and checking every row) in a worker thread, database work here.
+    # ``to_thread`` carries the context over: reasons are in the request's language.
+    checked = await asyncio.to_thread(check, text, allowed_countries)
+    rows, errors = checked.rows, checked.errors
+    report = ImportReport(rows=checked.count)
     if progress:
-        progress("checked", len(rows), len(rows))
+        progress("checked", checked.good, checked.good)
+    notify = _Notify(registry, settings) if registry is not None and settings is not None else None
+    try:
+        if rows:  # else there is nothing to compare with the register, nor to write
+            await _write(rows, errors, report, allowed_countries, progress, actor, notify)
+    except Exception as exc:
+        if db.is_unique_violation(exc):
+            # Another import wrote the same member between our read and our write.
+            raise Conflict(
+                _(
+                    "another change to the member register happened at the same time; "
+                    "nothing was imported, try again"
+                )
+            ) from None
+        raise
+    if errors:
+        report.error_count = len(errors)
+        report.errors = await asyncio.to_thread(first_errors, errors)
+    return report
+
+
+@dataclass(frozen=True)
+class Checked:
+    rows: list[MemberRow]  # the rows to write
+    errors: list[RowError]  # every problem, in the order found
+    count: int  # rows in the file (good and bad)
+    good: int  # rows that passed the file's own checks
+
+
+def check(text: str, allowed_countries: list[str] | None = None) -> Checked:
+    """Read and check the file (no database): run in a worker thread, it can take seconds."""
+    rows, errors = parse(text)
+    count, good = len(rows) + len(errors), len(rows)
     if allowed_countries is not None:
         refused = [row for row in rows if row.country not in allowed_countries]
         for row in refused:
@@ -232,18 +362,183 @@ async def import_members(
             )
         # One reason per row: a refused row is not checked again below (nor counted twice).
         rows = [row for row in rows if row.country in allowed_countries]
-    try:
-        return await _write(rows, errors, report, allowed_countries, progress, actor)
-    except Exception as exc:
-        if db.is_unique_violation(exc):
-            # Another import wrote the same member between our read and our write.
-            raise Conflict(
-                _(
-                    "another change to the member register happened at the same time; "
-                    "nothing was imported, try again"
+    return Checked(rows, errors, count, good)
+
+
+def first_errors(errors: list[RowError]) -> list[RowError]:
+    """The first ``MAX_ERRORS`` problems by line (one line has one reason)."""
+    errors.sort(key=lambda e: e.line)
+    return errors[:MAX_ERRORS]
+
+
+@dataclass
+class Plan:
+    """What an import would do to the register as it stands: worked out in a worker thread."""
+
+    to_create: list[MemberRow] = field(default_factory=list)
+    to_update: list[tuple[int, MemberRow]] = field(default_factory=list)
+    email_changes: list[EmailChange] = field(default_factory=list)
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    by_country: dict[str, tuple[int, int]] = field(default_factory=dict)  # created, updated
+    # country -> (line, member number, changed field names; None for a new member)
+    changes: dict[str, list[tuple[int, str, tuple[str, ...] | None]]] = field(default_factory=dict)
+
+
+def plan(
+    rows: list[MemberRow],
+    current_rows: list[dict[str, Any]],
+    allowed_countries: list[str] | None,
+) -> Plan:
+    """Compare the checked rows with the register (``current_rows``, every member)."""
+    existing = {r["member_number"]: r for r in current_rows}
+    owner_of_email = {r["email"]: number for number, r in existing.items()}
+    result = Plan()
+    changed_fields: dict[int, tuple[str, ...]] = {}
+    for row in rows:
+        owner = owner_of_email.get(row.email)
+        if owner is not None and owner != row.member_number:
+            result.errors.append(
+                RowError(
+                    row.line,
+                    _("email %(email)s belongs to member %(number)s already")
+                    % {"email": row.email, "number": owner},
                 )
-            ) from None
-        raise
+            )
+            continue
+        current = existing.get(row.member_number)
+        if current is None:
+            result.to_create.append(row)
+            continue
+        if allowed_countries is not None and current["country"] not in allowed_countries:
+            result.errors.append(
+                RowError(
+                    row.line,
+                    _("member %(number)s belongs to %(country)s, which you do not operate")
+                    % {"number": row.member_number, "country": current["country"]},
+                )
+            )
+            continue
+        before = (
+            current["email"],
+            current["name"],
+            current["country"],
+            current["language"],
+            bool(current["shareholder"]),
+        )
+        if before == row.values():
+            result.unchanged += 1
+            continue
+        result.to_update.append((current["id"], row))
+        changed_fields[row.line] = tuple(
+            name for name, old, new in zip(FIELDS, before, row.values(), strict=True) if old != new
+        )
+        if current["email"] != row.email:
+            result.email_changes.append(
+                EmailChange(current["id"], row, current["email"], current["country"])
+            )
+    for r in result.to_create:
+        c, u = result.by_country.get(r.country, (0, 0))
+        result.by_country[r.country] = (c + 1, u)
+    for _id, r in result.to_update:
+        c, u = result.by_country.get(r.country, (0, 0))
+        result.by_country[r.country] = (c, u + 1)
+    changes = [(r.line, r.country, r.member_number, None) for r in result.to_create] + [
+        (r.line, r.country, r.member_number, changed_fields[r.line]) for _id, r in result.to_update
+    ]
+    for line, country, number, names in sorted(changes, key=lambda c: c[0]):
+        result.changes.setdefault(country, []).append((line, number, names))
+    return result
+
+
+def audit_details(plan: Plan) -> list[tuple[str, dict[str, Any]]]:
+    """The ``member.import`` entries of an import, as (country, details).
+
+    One entry per country, listing the members it created (``new``, their member numbers) and
+    the ones it changed (``changed``: member number -> names of the changed fields; never the
+    values, the email change entries have the addresses). A country with more than
+    ``AUDITED_MEMBERS`` members in the import gets one entry per ``AUDITED_MEMBERS``, marked
+    ``part``/``parts``, so no entry grows with the file; ``created`` and ``updated`` count the
+    members of their own entry (their sum over the entries is the import's count).
+    """
+    entries = []
+    for country, members in sorted(plan.changes.items()):
+        parts = [
+            members[start : start + AUDITED_MEMBERS]
+            for start in range(0, len(members), AUDITED_MEMBERS)
+        ]
+        for index, part in enumerate(parts, start=1):
+            new = [number for _line, number, names in part if names is None]
+            changed = {number: list(names) for _line, number, names in part if names is not None}
+            details: dict[str, Any] = {"created": len(new), "updated": len(changed)}
+            if new:
+                details["new"] = new
+            if changed:
+                details["changed"] = changed
+            if len(parts) > 1:
+                details["part"] = index
+                details["parts"] = len(parts)
+            entries.append((country, details))
+    return entries
+
+
+@dataclass(frozen=True)
+class _Notify:
+    registry: PluginRegistry
+    settings: Settings
+
+    async def __call__(self, event: EmailChanged) -> None:
+        from core.notifications.outbox import enqueue
+
+        await enqueue(event, self.registry, self.settings)
+
+
+@dataclass(frozen=True)
+class EmailChange:
+    member_id: int
+    row: MemberRow
+    old_email: str
+    old_country: str
+
+
+def board_or_command_line(actor: audit.Actor | None) -> bool:
+    """Whether ``actor`` may change the email address of a member who holds a role: the
+    board, or the command line (someone at the server); a call without an actor too."""
+    return not isinstance(actor, CurrentMember) or actor.is_board
+
+
+async def guarded_roles(member_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """The roles among ``GUARDED_ROLES`` each of these members holds (members without any
+    are left out)."""
+    held: dict[int, list[tuple[str, str]]] = {}
+    for start in range(0, len(member_ids), CHUNK):
+        rows = await MemberRole.select(
+            MemberRole.member, MemberRole.role, MemberRole.country
+        ).where(
+            MemberRole.member.is_in(member_ids[start : start + CHUNK])
+            & MemberRole.role.is_in(list(GUARDED_ROLES))
+        )
+        for r in rows:
+            held.setdefault(r["member"], []).append((r["role"], r["country"]))
+    return held
+
+
+def role_names(roles: list[tuple[str, str]]) -> str:
+    """The roles, as "board, operator BE", in the reader's language."""
+    return ", ".join(
+        sorted(f"{_(audit.ROLES.get(role, role))} {country}".strip() for role, country in roles)
+    )
+
+
+async def end_sign_ins(member_ids: list[int]) -> None:
+    """End the members' sessions and their sign-in links not used yet: whoever signed in
+    through the old address, or holds a link sent to it, is out."""
+    for start in range(0, len(member_ids), CHUNK):
+        chunk = member_ids[start : start + CHUNK]
+        await WebSession.delete().where(WebSession.member.is_in(chunk))
+        await SignInToken.delete().where(
+            SignInToken.member.is_in(chunk) & SignInToken.used_at.is_null()
+        )
 
 
 async def _write(
@@ -253,60 +548,40 @@ async def _write(
     allowed_countries: list[str] | None,
     progress: Progress | None,
     actor: audit.Actor | None = None,
+    notify: _Notify | None = None,
 ) -> ImportReport:
     async with db.write_transaction():
-        existing = {
-            r["member_number"]: r
-            for r in await Member.select(
-                Member.id,
-                Member.member_number,
-                Member.email,
-                Member.name,
-                Member.country,
-                Member.language,
-                Member.shareholder,
-            )
-        }
-        owner_of_email = {r["email"]: number for number, r in existing.items()}
-        to_create: list[MemberRow] = []
-        to_update: list[tuple[int, MemberRow]] = []
-        for row in rows:
-            owner = owner_of_email.get(row.email)
-            if owner is not None and owner != row.member_number:
-                errors.append(
-                    RowError(
-                        row.line,
-                        _("email %(email)s belongs to member %(number)s already")
-                        % {"email": row.email, "number": owner},
+        current_rows = await Member.select(
+            Member.id,
+            Member.member_number,
+            Member.email,
+            Member.name,
+            Member.country,
+            Member.language,
+            Member.shareholder,
+        )
+        work = await asyncio.to_thread(plan, rows, current_rows, allowed_countries)
+        errors.extend(work.errors)
+        to_create, to_update, email_changes = work.to_create, work.to_update, work.email_changes
+        report.unchanged = work.unchanged
+        holders = await guarded_roles([c.member_id for c in email_changes])
+        if holders and not board_or_command_line(actor):
+            for change in email_changes:
+                if change.member_id in holders:
+                    errors.append(
+                        RowError(
+                            change.row.line,
+                            _(
+                                "member %(number)s holds a role (%(roles)s): only the board "
+                                "can change their email address"
+                            )
+                            % {
+                                "number": change.row.member_number,
+                                "roles": role_names(holders[change.member_id]),
+                            },
+                        )
                     )
-                )
-                continue
-            current = existing.get(row.member_number)
-            if current is None:
-                to_create.append(row)
-                continue
-            if allowed_countries is not None and current["country"] not in allowed_countries:
-                errors.append(
-                    RowError(
-                        row.line,
-                        _("member %(number)s belongs to %(country)s, which you do not operate")
-                        % {"number": row.member_number, "country": current["country"]},
-                    )
-                )
-                continue
-            before = (
-                current["email"],
-                current["name"],
-                current["country"],
-                current["language"],
-                bool(current["shareholder"]),
-            )
-            if before == row.values():
-                report.unchanged += 1
-            else:
-                to_update.append((current["id"], row))
         if errors:
-            errors.sort(key=lambda e: e.line)
             report.unchanged = 0
             return report
 
@@ -341,20 +616,47 @@ async def _write(
             progress("written", total, total)
         report.created = len(to_create)
         report.updated = len(to_update)
-        for r in to_create:
-            c, u = report.by_country.get(r.country, (0, 0))
-            report.by_country[r.country] = (c + 1, u)
-        for _id, r in to_update:
-            c, u = report.by_country.get(r.country, (0, 0))
-            report.by_country[r.country] = (c, u + 1)
+        report.by_country = work.by_country
+        await end_sign_ins([c.member_id for c in email_changes])
+        for change in email_changes:
+            if notify is not None:
+                await notify(
+                    EmailChanged(
+                        country=change.row.country,
+                        member_id=change.member_id,
+                        old_email=change.old_email,
+                        change=secrets.token_hex(8),
+                    )
+                )
         if actor is not None:
-            for country, (created, updated) in sorted(report.by_country.items()):
+            for change in email_changes:
+                await audit.record(
+                    "member.email.change",
+                    actor=actor,
+                    country=f"{change.old_country} {change.row.country}",
+                    object_type="member",
+                    object_id=change.member_id,
+                    details={
+                        "member_number": change.row.member_number,
+                        "old": change.old_email,
+                        "new": change.row.email,
+                    },
+                    role=_acting_role(actor, change.member_id in holders),
+                )
+            for country, details in audit_details(work):
                 await audit.record(
                     "member.import",
                     actor=actor,
                     country=country,
                     object_type="member_register",
                     object_id=country,
-                    details={"created": created, "updated": updated},
+                    details=details,
                 )
     return report
+
+
+def _acting_role(actor: audit.Actor, role_holder: bool) -> str | None:
+    """A role holder's address is changed by the board (or the command line): say so."""
+    if role_holder and isinstance(actor, CurrentMember):
+        return ROLE_BOARD
+    return None

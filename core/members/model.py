@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from core.members.tables import ROLE_BOARD, ROLE_FACILITATOR, ROLE_OPERATOR
+from core.members.tables import ROLE_BOARD, ROLE_FACILITATOR, ROLE_OPERATOR, ROLE_TELLER
 
 
 class CurrentMember(msgspec.Struct, frozen=True, kw_only=True):
@@ -26,6 +26,9 @@ class CurrentMember(msgspec.Struct, frozen=True, kw_only=True):
         if country is None:
             return bool(self.operator_countries)
         return country in self.operator_countries
+
+    def is_teller(self, country: str) -> bool:
+        return (ROLE_TELLER, country) in self.roles
 
     @property
     def is_board(self) -> bool:

@@ -7,7 +7,7 @@ from core.audit import services as audit
 from core.config import COUNTRIES, LANGUAGES
 from core.errors import InvalidInput, NotFound
 from core.members.model import CurrentMember
-from core.members.tables import ROLE_OPERATOR, ROLES, Member, MemberRole
+from core.members.tables import COUNTRY_ROLES, ROLES, Member, MemberRole
 
 
 def normalise_email(email: str) -> str:
@@ -64,9 +64,9 @@ async def grant_role(
     ``actor`` a new grant is audited."""
     if role not in ROLES:
         raise InvalidInput(f"Unknown role {role!r}; roles are {', '.join(ROLES)}.")
-    if role == ROLE_OPERATOR and country not in COUNTRIES:
-        raise InvalidInput(f"An operator role needs a country: {', '.join(COUNTRIES)}.")
-    if role != ROLE_OPERATOR:
+    if role in COUNTRY_ROLES and country not in COUNTRIES:
+        raise InvalidInput(f"The {role} role needs a country: {', '.join(COUNTRIES)}.")
+    if role not in COUNTRY_ROLES:
         country = ""
     member = await member_by_email(email)
     if member is None:
@@ -100,7 +100,7 @@ async def revoke_role(
     member = await member_by_email(email)
     if member is None:
         raise NotFound(f"No member with the email address {email}.")
-    country = country if role == ROLE_OPERATOR else ""
+    country = country if role in COUNTRY_ROLES else ""
     async with db.write_transaction():
         removed = await (
             MemberRole.delete()

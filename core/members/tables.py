@@ -5,11 +5,15 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-# Roles a member can hold. An operator's role is scoped to one country; the others are not.
+# Roles a member can hold. Operators and tellers act for one country; the others span both.
 ROLE_FACILITATOR = "facilitator"
 ROLE_OPERATOR = "operator"
 ROLE_BOARD = "board"
-ROLES = (ROLE_FACILITATOR, ROLE_OPERATOR, ROLE_BOARD)
+# A teller holds a share of a poll's ballot-box key and counts it with the other tellers.
+ROLE_TELLER = "teller"
+ROLES = (ROLE_FACILITATOR, ROLE_OPERATOR, ROLE_BOARD, ROLE_TELLER)
+# Roles held for one country (the others span countries).
+COUNTRY_ROLES = (ROLE_OPERATOR, ROLE_TELLER)
 
 
 class Member(Table, tablename="member"):

@@ -21,6 +21,7 @@ from core import i18n
 from core.config import zone_of
 from core.events import (
     DecisionRecorded,
+    EmailChanged,
     Event,
     InfoSessionReminder,
     MeetingsScheduled,
@@ -69,6 +70,12 @@ class Kind:
     recipients: Callable[[Any], Awaitable[list[int]]]
     render: Callable[[Any], Rendered]
     key: Callable[[Any], str]
+    # Who receives it tells something private (the closing reminder goes to those who have
+    # not voted): operators see its messages as counts only, never per recipient.
+    private_recipients: bool = False
+    # A security notice (the account's email address changed): always sent on the channels
+    # that send it by default, whatever the member's preferences; not on the preferences form.
+    mandatory: bool = False
 
     @property
     def type(self) -> str:
@@ -375,6 +382,26 @@ def _poll_key(e: Any) -> str:
     return f"{event_type(e)}:{e.poll_id}"
 
 
+def _email_changed(e: EmailChanged) -> Rendered:
+    """Sent to the address the change replaced (``plugins.notify_email``): if someone else
+    changed it to sign in as the member, the old address is the one the member still reads."""
+    return Rendered(
+        _("The email address of your account was changed"),
+        _(
+            "An import of the member register replaced the email address of your account, "
+            "%(old)s, with another one. Sign-in links now go to the new address, and every "
+            "session signed in to your account has ended. If you did not ask for this change, "
+            "tell the board of the cooperative at once."
+        )
+        % {"old": e.old_email},
+        "/account",
+    )
+
+
+def _email_changed_key(e: EmailChanged) -> str:
+    return f"{event_type(e)}:{e.member_id}:{e.change}"
+
+
 KINDS: dict[str, Kind] = {
     kind.type: kind
     for kind in (
@@ -397,6 +424,7 @@ KINDS: dict[str, Kind] = {
             _shareholders_who_have_not_voted,
             _closing,
             _poll_key,
+            private_recipients=True,
         ),
         Kind(
             ResultsPublished,
@@ -462,11 +490,24 @@ KINDS: dict[str, Kind] = {
             _project_created,
             _project_key,
         ),
+        Kind(
+            EmailChanged,
+            N_("The email address of my account is changed"),
+            True,
+            _the_member,
+            _email_changed,
+            _email_changed_key,
+            mandatory=True,
+        ),
     )
 }
 
 # Event types a member's email is on for until they choose otherwise.
 DIRECT_EVENTS = frozenset(t for t, kind in KINDS.items() if kind.direct)
+# Security notices, sent whatever the member chose (see ``Kind``).
+MANDATORY_EVENTS = frozenset(t for t, kind in KINDS.items() if kind.mandatory)
+# Event types whose messages the operators' outbox counts but never lists (see ``Kind``).
+PRIVATE_RECIPIENTS = frozenset(t for t, kind in KINDS.items() if kind.private_recipients)
 
 
 @functools.cache

@@ -12,11 +12,11 @@ from litestar.response import Redirect, Template
 
 from core import i18n
 from core.errors import DomainError, Forbidden
-from core.i18n import N_, _
+from core.i18n import N_, _, ngettext
 from core.members.controllers import require_member
 from core.notifications import inapp, services
 from core.notifications.inapp import NotificationList
-from core.notifications.services import OutboxItem, OutboxView, Preferences
+from core.notifications.services import OutboxItem, OutboxView, Preferences, Retried
 from core.notifications.tables import FAILED, STATES
 from core.web.context import page, settings_of
 
@@ -28,6 +28,13 @@ STATE_NAMES = (N_("pending"), N_("sent"), N_("failed"))
 
 class Unread(msgspec.Struct):
     unread: int
+
+
+class RetryFailedIn(msgspec.Struct):
+    """Which failed messages to put back in the queue: one kind, on one channel or all."""
+
+    event_type: str
+    channel: str | None = None
 
 
 class PreferencesIn(msgspec.Struct):
@@ -177,6 +184,32 @@ class NotificationPages(Controller):
         query = urlencode({"country": item.country, "state": FAILED})
         return Redirect(f"/outbox?{query}", status_code=303)
 
+    @post("/outbox/retry-failed", name="outbox_retry_failed")
+    async def retry_failed(self, request: Req) -> Template:
+        """Retry every failed message of one kind: how the kinds whose recipients are never
+        listed (the closing reminder) are retried."""
+        member = require_member(request)
+        form = await request.form()
+        country = str(form.get("country", ""))
+        event_type = str(form.get("event_type", ""))
+        channel = str(form.get("channel", "")) or None
+        try:
+            retried = await services.retry_failed(member, country, event_type, channel)
+        except DomainError as exc:
+            if not member.is_operator():
+                raise
+            if country not in member.operator_countries:
+                country = ""
+            return await outbox_page(
+                request, country, FAILED, "", error=exc.message, status_code=exc.status_code
+            )
+        notice = ngettext(
+            "%(n)d failed message is back in the queue.",
+            "%(n)d failed messages are back in the queue.",
+            retried,
+        ) % {"n": retried}
+        return await outbox_page(request, country, FAILED, "", notice=notice)
+
 
 class NotificationsAPI(Controller):
     path = "/api"
@@ -234,3 +267,15 @@ class NotificationsAPI(Controller):
     async def retry(self, request: Req, message_id: FromPath[int]) -> OutboxItem:
         member = require_member(request)
         return await services.retry(member, message_id)
+
+    @post(
+        "/outbox/{country:str}/retry-failed",
+        status_code=200,
+        summary="Put every failed message of one kind back in the queue (operators of the country)",
+    )
+    async def retry_failed(
+        self, request: Req, country: FromPath[str], data: JSONBody[RetryFailedIn]
+    ) -> Retried:
+        member = require_member(request)
+        retried = await services.retry_failed(member, country, data.event_type, data.channel)
+        return Retried(retried=retried)

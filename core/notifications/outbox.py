@@ -129,7 +129,8 @@ async def enqueue(
                 add(name, None)
             continue
         for member_id in members:
-            if chosen.get((member_id, kind.type, name), channel.default_for(kind.type)):
+            default = channel.default_for(kind.type)
+            if (kind.mandatory and default) or chosen.get((member_id, kind.type, name), default):
                 add(name, member_id)
     for start in range(0, len(rows), INSERT_CHUNK):
         await OutboxMessage.insert(*rows[start : start + INSERT_CHUNK])

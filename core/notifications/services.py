@@ -15,7 +15,7 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.i18n import _
 from core.members.model import CurrentMember
 from core.notifications import Notifier
-from core.notifications.catalog import KINDS
+from core.notifications.catalog import KINDS, PRIVATE_RECIPIENTS
 from core.notifications.inapp import IN_APP
 from core.notifications.outbox import notifiers, preferences
 from core.notifications.tables import FAILED, PENDING, STATES, NotificationPreference, OutboxMessage
@@ -70,6 +70,7 @@ async def get_preferences(
                 },
             )
             for kind in KINDS.values()
+            if not kind.mandatory
         ],
     )
 
@@ -84,7 +85,7 @@ async def set_preferences(
     what they were. An unknown event type or channel changes nothing."""
     names = {c.name for c in member_channels(registry, settings, member.country)}
     for event_type, channels in choices.items():
-        if event_type not in KINDS:
+        if event_type not in KINDS or KINDS[event_type].mandatory:
             raise InvalidInput(_("Unknown notification %(name)s.") % {"name": event_type})
         for channel in channels:
             if channel not in names:
@@ -143,12 +144,28 @@ class OutboxItem(msgspec.Struct):
     member_email: str | None
 
 
+class UnlistedCount(msgspec.Struct):
+    """Messages of a kind whose recipients stay private, counted per channel and state."""
+
+    event_type: str
+    channel: str
+    state: str
+    count: int
+
+
 class OutboxView(msgspec.Struct):
     country: str
     state: str | None
     channel: str | None
-    counts: list[OutboxCount]
-    items: list[OutboxItem]
+    counts: list[OutboxCount]  # every message, the unlisted kinds included
+    items: list[OutboxItem]  # never a message of an unlisted kind
+    # The kinds whose recipients would tell something private (the closing reminder goes to
+    # those who have not voted): counted, never listed; retried all at once (retry_failed).
+    unlisted: list[UnlistedCount]
+
+
+class Retried(msgspec.Struct):
+    retried: int
 
 
 def require_country_operator(actor: CurrentMember, country: str) -> None:
@@ -162,7 +179,12 @@ async def outbox_view(
     actor: CurrentMember, country: str, state: str | None = None, channel: str | None = None
 ) -> OutboxView:
     """A country's outbox: counts per channel and state, and the latest messages (failed ones
-    first by default, with their attempts and last error)."""
+    first by default, with their attempts and last error).
+
+    The messages of a kind with private recipients (``PRIVATE_RECIPIENTS``: the closing
+    reminder, sent only to members who have not voted) are never listed, neither their
+    recipient nor their last error (which may quote an address): ``unlisted`` counts them per
+    channel and state instead."""
     require_country_operator(actor, country)
     if state is not None and state not in STATES:
         raise InvalidInput(
@@ -179,7 +201,13 @@ async def outbox_view(
         (OutboxCount(r["channel"], r["state"], r["count"]) for r in counted),
         key=lambda c: (c.channel, STATES.index(c.state) if c.state in STATES else 9),
     )
-    where = m.country == country
+    private = sorted(PRIVATE_RECIPIENTS)
+    unlisted = await (
+        m.select(m.event_type, m.channel, m.state, Count(m.id, alias="count"))
+        .where((m.country == country) & m.event_type.is_in(private))
+        .group_by(m.event_type, m.channel, m.state)
+    )
+    where = (m.country == country) & m.event_type.not_in(private)
     if state is not None:
         where = where & (m.state == state)
     if channel:
@@ -193,6 +221,17 @@ async def outbox_view(
         channel=channel or None,
         counts=counts,
         items=[OutboxItem(**row) for row in rows],
+        unlisted=sorted(
+            (
+                UnlistedCount(r["event_type"], r["channel"], r["state"], r["count"])
+                for r in unlisted
+            ),
+            key=lambda c: (
+                c.event_type,
+                c.channel,
+                STATES.index(c.state) if c.state in STATES else 9,
+            ),
+        ),
     )
 
 
@@ -235,6 +274,49 @@ async def retry(actor: CurrentMember, message_id: int) -> OutboxItem:
     return await _item(message_id)
 
 
+async def retry_failed(
+    actor: CurrentMember, country: str, event_type: str, channel: str | None = None
+) -> int:
+    """Put every failed message of one kind (and channel, if given) of ``country`` back in the
+    queue; answers how many. This is how the unlisted kinds are retried: without naming, or
+    even counting per person, who they go to."""
+    require_country_operator(actor, country)
+    if event_type not in KINDS:
+        raise InvalidInput(_("Unknown notification %(name)s.") % {"name": event_type})
+    m = OutboxMessage
+    where = (m.country == country) & (m.event_type == event_type) & (m.state == FAILED)
+    if channel:
+        where = where & (m.channel == channel)
+    async with db.write_transaction():
+        changed = await (
+            m.update(
+                {
+                    m.state: PENDING,
+                    m.attempts: 0,
+                    m.next_attempt_at: clock.now(),
+                    m.lease_owner: None,
+                    m.lease_until: None,
+                }
+            )
+            .where(where)
+            .returning(m.id)
+        )
+        if changed:
+            await audit.record(
+                "outbox.retry_failed",
+                actor=actor,
+                country=country,
+                details={
+                    "event_type": event_type,
+                    "channel": channel or "",
+                    "messages": len(changed),
+                },
+            )
+    if not changed:
+        raise Conflict(_("There is no failed message of this kind to retry."))
+    return len(changed)
+
+
 def _item_columns() -> list[Any]:
     m = OutboxMessage
     return [
@@ -256,4 +338,8 @@ def _item_columns() -> list[Any]:
 async def _item(message_id: int) -> OutboxItem:
     m = OutboxMessage
     row = await m.select(*_item_columns()).where(m.id == message_id).first()
-    return OutboxItem(**row)
+    item = OutboxItem(**row)
+    if item.event_type in PRIVATE_RECIPIENTS:  # retried by id: still no recipient shown
+        item.member_name = item.member_email = None
+        item.last_error = ""
+    return item

@@ -1,6 +1,8 @@
 """AGM pages and their JSON twins: proxies (a shareholder gives, revokes and uses them) and the
-room (operators of the poll's country check members in and enter paper ballots, and follow the
-turnout, as numbers only, never a partial result). The rules live in ``proxies`` and ``room``.
+room (operators of the poll's country check members in and out, record paper proxies, enter
+paper ballots, and follow the turnout, as numbers only, never a partial result). The rules live
+in ``proxies`` and ``room``. Each view of the room's attendance list, which shows who has
+voted, is audited (``room.list_shown``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from core.polls.controllers import Receipt, ballot_from_form, poll_context
 from core.polls.proxies import ProxyInfo
 from core.polls.room import Turnout
 from core.polls.services import DRAFT, OPEN
-from core.polls.tables import Participation, Presence
 from core.themes.controllers import rules_of
 from core.web.context import page
 
@@ -60,11 +61,17 @@ class PaperBallotIn(msgspec.Struct):
     choice: list[Any]
 
 
-class PresentMember(msgspec.Struct):
-    id: int
+class PaperProxyIn(msgspec.Struct):
+    """A paper proxy: grantor and holder by email address or member number (or id, a number)."""
+
+    grantor: str | int
+    holder: str | int
+
+
+class CheckOutOut(msgspec.Struct):
+    member_id: int
     name: str
-    member_number: str
-    voted: bool
+    checked_out: bool  # False: the member was not checked in
 
 
 def receipt_of(poll_id: int, receipt: str) -> Receipt:
@@ -83,28 +90,6 @@ async def find_member(ref: str | int) -> CurrentMember:
             _("No member has the email address or member number %(ref)s.") % {"ref": ref}
         )
     return found
-
-
-async def present_members(poll_id: int) -> list[PresentMember]:
-    """The members checked in at the room, by name, and whether each has voted (any channel)."""
-    rows = await Presence.select(
-        Presence.member,
-        Presence.member.name.as_alias("name"),
-        Presence.member.member_number.as_alias("member_number"),
-    ).where(Presence.poll == poll_id)
-    if not rows:
-        return []
-    voted = {
-        r["member"]
-        for r in await Participation.select(Participation.member).where(
-            (Participation.poll == poll_id)
-            & Participation.member.is_in([r["member"] for r in rows])
-        )
-    }
-    return [
-        PresentMember(r["member"], r["name"], r["member_number"], r["member"] in voted)
-        for r in sorted(rows, key=lambda r: (r["name"], r["member"]))
-    ]
 
 
 # -- proxy page -------------------------------------------------------------------------------
@@ -185,24 +170,44 @@ class ProxyPages(Controller):
 # -- room page --------------------------------------------------------------------------------
 
 
-async def room_context(request: Req, poll_id: int, **extra: Any) -> dict[str, Any]:
+async def require_room_operator(request: Req, poll_id: int) -> CurrentMember:
+    """The signed-in operator of the poll's country (403 for anyone else, 404 for no poll),
+    checked before any input is read, so a refused request changes nothing."""
     member = require_member(request)
-    poll = await polls.get_poll(poll_id)
-    polls.require_operator(member, poll.country)
+    polls.require_operator(member, (await polls.get_poll(poll_id)).country)
+    return member
+
+
+async def room_context(request: Req, poll_id: int, **extra: Any) -> dict[str, Any]:
+    await require_room_operator(request, poll_id)
     context = await poll_context(request, poll_id)
-    present = await present_members(poll_id)
+    present = await room.present_members(poll_id)
     ballot_for = None
     wanted = str(request.query_params.get("ballot_for", ""))
     if wanted.isascii() and wanted.isdigit():
         ballot_for = next((p for p in present if p.id == int(wanted) and not p.voted), None)
-    return {**context, "present": present, "ballot_for": ballot_for, **extra}
+    return {
+        **context,
+        "present": present,
+        "ballot_for": ballot_for,
+        "paper_proxies": await proxies.paper_proxies(poll_id),
+        **extra,
+    }
 
 
-async def room_page(request: Req, poll_id: int, exc: DomainError | None = None) -> Template:
-    if exc is None:
-        return page(request, "room.html", await room_context(request, poll_id))
-    context = await room_context(request, poll_id, error=exc.message)
-    return page(request, "room.html", context, status_code=exc.status_code)
+async def room_page(
+    request: Req, poll_id: int, exc: DomainError | None = None, **form: str
+) -> Template:
+    """The room page; with ``exc``, again with its message and status, and the ``form``'s
+    values (the paper proxy form) filled back in. The view of its attendance list is audited."""
+    extra: dict[str, Any] = {"form": form}
+    if exc is not None:
+        extra["error"] = exc.message
+    context = await room_context(request, poll_id, **extra)
+    await room.list_shown(require_member(request), context["poll"], context["present"])
+    return page(
+        request, "room.html", context, status_code=exc.status_code if exc is not None else 200
+    )
 
 
 class RoomPages(Controller):
@@ -224,6 +229,37 @@ class RoomPages(Controller):
         except DomainError as exc:
             return await room_page(request, poll_id, exc)
         return Redirect(f"/polls/{poll_id}/room", status_code=303)
+
+    @post("/polls/{poll_id:int}/room/check-out/{member_id:int}", name="poll_room_check_out")
+    async def check_out(
+        self, request: Req, poll_id: FromPath[int], member_id: FromPath[int]
+    ) -> Template | Redirect:
+        operator = await require_room_operator(request, poll_id)
+        try:
+            member = await find_member(member_id)
+            await room.check_out(rules_of(request), operator, poll_id, member)
+        except DomainError as exc:
+            return await room_page(request, poll_id, exc)
+        return Redirect(f"/polls/{poll_id}/room", status_code=303)
+
+    @post("/polls/{poll_id:int}/room/proxy", name="poll_room_paper_proxy")
+    async def paper_proxy(self, request: Req, poll_id: FromPath[int]) -> Template | Redirect:
+        operator = await require_room_operator(request, poll_id)
+        form = await request.form()
+        grantor = str(form.get("grantor", "")).strip()
+        holder = str(form.get("holder", "")).strip()
+        try:
+            if not grantor or not holder:
+                raise InvalidInput(
+                    _(
+                        "Give the email address or member number of both the shareholder who "
+                        "gives the proxy and the one who holds it."
+                    )
+                )
+            await proxies.record_paper_proxy(rules_of(request), operator, poll_id, grantor, holder)
+        except DomainError as exc:
+            return await room_page(request, poll_id, exc, grantor=grantor, holder=holder)
+        return Redirect(f"/polls/{poll_id}/room#paper-proxies-heading", status_code=303)
 
     @post("/polls/{poll_id:int}/room/paper/{member_id:int}", name="poll_room_paper")
     async def paper(
@@ -310,6 +346,38 @@ class AgmAPI(Controller):
         member = await find_member(data.member)
         added = await room.check_in(rules_of(request), operator, poll_id, member)
         return PresenceOut(member_id=member.id, name=member.name, checked_in=added)
+
+    @delete(
+        "/polls/{poll_id:int}/presence/{member_id:int}",
+        status_code=200,
+        summary="Check a member out of the room (operators); refused after their paper ballot",
+    )
+    async def check_out(
+        self, request: Req, poll_id: FromPath[int], member_id: FromPath[int]
+    ) -> CheckOutOut:
+        operator = require_member(request)
+        polls.require_operator(operator, (await polls.get_poll(poll_id)).country)
+        member = await find_member(member_id)
+        removed = await room.check_out(rules_of(request), operator, poll_id, member)
+        return CheckOutOut(member_id=member.id, name=member.name, checked_out=removed)
+
+    @post(
+        "/polls/{poll_id:int}/paper-proxy",
+        status_code=201,
+        summary="Record a paper proxy handed in at the general meeting (operators)",
+    )
+    async def paper_proxy(
+        self, request: Req, poll_id: FromPath[int], data: JSONBody[PaperProxyIn]
+    ) -> ProxyInfo:
+        operator = require_member(request)
+        polls.require_operator(operator, (await polls.get_poll(poll_id)).country)
+        proxy_id = await proxies.record_paper_proxy(
+            rules_of(request), operator, poll_id, data.grantor, data.holder
+        )
+        recorded = await proxies.proxy_by_id(proxy_id)
+        if recorded is None:  # revoked in the instant since: as if never recorded
+            raise NotFound(_("This proxy is no longer active."))
+        return recorded
 
     @post(
         "/polls/{poll_id:int}/paper-ballot",

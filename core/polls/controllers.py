@@ -1,5 +1,6 @@
-"""Poll pages (operators run a poll; shareholders vote and get a receipt; anyone reads the
-result and the published list) and their JSON twins."""
+"""Poll pages (operators run a poll; shareholders vote and get their tracker as a receipt;
+anyone reads the result and the published list) and their JSON twins. The ballot box itself
+(tellers, shares, the public box and the count) is in ``box_controllers``."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from litestar.response import Redirect, Template
 
 from core.editions import services as editions
 from core.errors import DomainError, InvalidInput
-from core.i18n import _, current_language
+from core.i18n import N_, _, current_language
 from core.members.controllers import require_member
 from core.members.model import CurrentMember
 from core.polls import export, room
@@ -22,7 +23,6 @@ from core.polls.pictures import pictures
 from core.polls.services import PollInfo
 from core.polls.tables import Participation, Poll
 from core.themes.controllers import rules_of
-from core.themes.queries import theme_detail
 from core.voting import RANKED, voting_method, voting_methods
 from core.voting.base import Tally
 from core.web.context import member_of, page
@@ -44,17 +44,11 @@ class BallotIn(msgspec.Struct):
 
 
 class Receipt(msgspec.Struct):
+    """A cast ballot's receipt: the tracker of the sealed ballot, listed in the public box."""
+
     poll_id: int
     receipt: str
     note: str
-
-
-class ReceiptCheck(msgspec.Struct):
-    receipt: str
-
-
-class ReceiptFound(msgspec.Struct):
-    listed: bool
 
 
 class Candidate(msgspec.Struct):
@@ -74,11 +68,24 @@ class PollResult(msgspec.Struct):
 
 
 async def candidates_of(poll: PollInfo) -> list[Candidate]:
+    """The candidates with their titles as frozen when the poll opened, in the reader's
+    language (else the theme's original)."""
     language = current_language.get()
+    texts = await polls.candidate_texts(poll)
     return [
-        Candidate(number, theme_id, (await theme_detail(theme_id, language, None)).title)
+        Candidate(number, theme_id, texts[number].title(language))
         for number, theme_id in poll.candidates
     ]
+
+
+RECEIPT_NOTE = N_(
+    "Keep this receipt: it is shown only once. It finds your sealed ballot in the public "
+    "ballot box; it does not show anyone how you voted."
+)
+
+
+def receipt_of(poll_id: int, receipt: str) -> Receipt:
+    return Receipt(poll_id=poll_id, receipt=receipt, note=_(RECEIPT_NOTE))
 
 
 def parse_when(value: str, label: str) -> datetime:
@@ -114,7 +121,13 @@ async def poll_context(request: Req, poll_id: int, **extra: Any) -> dict[str, An
     )
     is_operator = member is not None and member.is_operator(poll.country)
     turnout = await room.turnout(poll_id) if is_operator else None
+    tellers = await polls.tellers_of(poll)
+    naming = is_operator and poll.state == polls.DRAFT
     return {
+        "tellers": tellers,
+        "eligible_tellers": await polls.eligible_tellers(poll.country) if naming else [],
+        "is_teller": member is not None and any(t.member_id == member.id for t in tellers),
+        "my_teller": next((t for t in tellers if member and t.member_id == member.id), None),
         "poll": poll,
         "edition": edition,
         "method": method,
@@ -132,8 +145,10 @@ async def results_context(request: Req, poll_id: int, **extra: Any) -> dict[str,
     tally = await polls.result_of(poll_id)
     context = await poll_context(request, poll_id, **extra)
     titles = {c.number: c.title for c in context["candidates"]}
+    digest = await Poll.select(Poll.ballots_digest).where(Poll.id == poll_id).first()
     return {
         **context,
+        "ballots_digest": digest["ballots_digest"] if digest else "",
         "tally": tally,
         "titles": titles,
         "turnout": context["turnout"] or await room.turnout(poll_id),
@@ -214,7 +229,6 @@ class PollPages(Controller):
         steps = {
             "open": lambda: polls.open_poll(rules, member, poll_id),
             "close": lambda: polls.close_poll(rules, member, poll_id),
-            "publish": lambda: polls.publish(rules, member, poll_id),
         }
         if action not in steps:
             raise InvalidInput(_("Unknown action."))
@@ -244,13 +258,6 @@ class PollPages(Controller):
             media_type="text/csv",
             headers={"content-disposition": f'attachment; filename="poll-{poll_id}.csv"'},
         )
-
-    @post("/polls/{poll_id:int}/check", name="poll_check")
-    async def check(self, request: Req, poll_id: FromPath[int]) -> Template:
-        receipt = str((await request.form()).get("receipt", ""))
-        listed = await polls.receipt_is_listed(poll_id, receipt)
-        context = await results_context(request, poll_id, checked=True, listed=listed)
-        return page(request, "results.html", context)
 
 
 class PollsAPI(Controller):
@@ -296,11 +303,7 @@ class PollsAPI(Controller):
     ) -> Receipt:
         member: CurrentMember = require_member(request)
         receipt = await polls.cast(rules_of(request), member, poll_id, data.choice)
-        return Receipt(
-            poll_id=poll_id,
-            receipt=receipt,
-            note=_("Keep this receipt: it is shown only once and finds your ballot in the list."),
-        )
+        return receipt_of(poll_id, receipt)
 
     @post("/polls/{poll_id:int}/open", status_code=200, summary="Open a draft poll")
     async def open(self, request: Req, poll_id: FromPath[int]) -> PollInfo:
@@ -311,10 +314,6 @@ class PollsAPI(Controller):
     async def close(self, request: Req, poll_id: FromPath[int]) -> PollInfo:
         await polls.close_poll(rules_of(request), require_member(request), poll_id)
         return await polls.get_poll(poll_id)
-
-    @post("/polls/{poll_id:int}/publish", status_code=200, summary="Count and publish")
-    async def publish(self, request: Req, poll_id: FromPath[int]) -> Tally:
-        return await polls.publish(rules_of(request), require_member(request), poll_id)
 
     @get("/polls/{poll_id:int}/result", summary="The published result with its working")
     async def result(self, poll_id: FromPath[int]) -> PollResult:
@@ -332,7 +331,3 @@ class PollsAPI(Controller):
     @get("/polls/{poll_id:int}/ballots", summary="The published ballot list (export format)")
     async def ballots(self, poll_id: FromPath[int]) -> dict[str, Any]:
         return await export.export(poll_id)
-
-    @post("/polls/{poll_id:int}/receipt", status_code=200, summary="Is my receipt's ballot listed?")
-    async def receipt(self, poll_id: FromPath[int], data: JSONBody[ReceiptCheck]) -> ReceiptFound:
-        return ReceiptFound(listed=await polls.receipt_is_listed(poll_id, data.receipt))

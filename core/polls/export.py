@@ -1,13 +1,15 @@
-"""The published ballot list of a poll, as JSON (docs/voting.md) and CSV, and its recount.
+"""The published ballot list of a poll, as JSON (docs/voting.md) and CSV.
 
-Every counted ballot is listed under the hash of its voter's receipt, sorted by that hash, with
-the announced winners, so that anyone can recount (``sip verify FILE``) and every voter can
-find their own ballot.
+What a counted poll publishes, so that anyone can recount (``sip verify FILE``): the candidates
+with their titles frozen at opening, the trackers of the ballot box as it stood at closing
+(sorted), the clear ballots in the shuffled order of the count, and the counts that tie them
+together (trackers = participations = clear ballots), under the digest the poll announced.
+No tracker is ever paired with a choice: a receipt proves that a ballot is in the box, never
+what it says.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
@@ -16,20 +18,18 @@ import msgspec
 from core.editions.tables import Edition
 from core.errors import Conflict
 from core.i18n import _
-from core.polls.services import PUBLISHED, ballots_of, get_poll, result_of
-from core.polls.tables import Poll
-from core.themes.tables import ThemeText
+from core.polls.services import (
+    PUBLISHED,
+    candidate_texts,
+    clear_ballots_of,
+    get_poll,
+    result_of,
+    trackers_of,
+)
+from core.polls.tables import Participation, Poll
+from core.spreadsheets import writer as csv_writer
 
-
-async def _titles(theme_ids: list[int]) -> dict[int, str]:
-    """Each theme's English title, else its first text (a file for everybody, in one language)."""
-    rows = await ThemeText.select(ThemeText.theme, ThemeText.language, ThemeText.title).where(
-        ThemeText.theme.is_in(theme_ids)
-    )
-    titles: dict[int, str] = {}
-    for row in sorted(rows, key=lambda r: r["language"] != "en"):
-        titles.setdefault(row["theme"], row["title"])
-    return titles
+FORMAT = "sip-ballots/2"
 
 
 async def export(poll_id: int) -> dict[str, Any]:
@@ -39,26 +39,36 @@ async def export(poll_id: int) -> dict[str, Any]:
         raise Conflict(_("The ballots are listed once the result is published."))
     row = await Poll.select(Poll.closed_at, Poll.ballots_digest).where(Poll.id == poll_id).first()
     edition = await Edition.select(Edition.slug).where(Edition.id == poll.edition_id).first()
-    titles = await _titles([theme for _number, theme in poll.candidates])
+    texts = await candidate_texts(poll)
+    trackers = await trackers_of(poll_id)
+    ballots = await clear_ballots_of(poll_id)
+    participations = await Participation.count().where(Participation.poll == poll_id)
     result = await result_of(poll_id)
     return {
+        "format": FORMAT,
         "poll": {
             "id": poll.id,
             "title": f"AGM {poll.country}: themes of {edition['slug']}",
             "edition": edition["slug"],
             "country": poll.country,
             "closed_at": row["closed_at"].isoformat() if row["closed_at"] else None,
+            "sealed": bool(poll.public_key),
+            "public_key": poll.public_key,
             "ballots_digest": row["ballots_digest"],
         },
         "method": poll.method,
         "seats": poll.seats,
         "candidates": [
-            {"number": number, "title": titles.get(theme, "")} for number, theme in poll.candidates
+            {"number": number, "title": texts[number].title("en"), "titles": texts[number].titles}
+            for number, _theme in poll.candidates
         ],
-        "ballots": [
-            {"receipt_hash": b.receipt_hash, "ballot": b.ballot, "paper": b.paper}
-            for b in await ballots_of(poll_id)
-        ],
+        "trackers": trackers,
+        "ballots": ballots,
+        "counts": {
+            "participations": participations,
+            "trackers": len(trackers),
+            "ballots": len(ballots),
+        },
         "result": {"winners": result.winners},
     }
 
@@ -68,13 +78,16 @@ async def export_json(poll_id: int) -> bytes:
 
 
 async def export_csv(poll_id: int) -> str:
-    """One row per ballot: receipt_hash, ballot (JSON), paper."""
+    """One row per clear ballot, in the published order: its place and the ballot (JSON)."""
     data = await export(poll_id)
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["receipt_hash", "ballot", "paper"])
-    for entry in data["ballots"]:
-        writer.writerow(
-            [entry["receipt_hash"], msgspec.json.encode(entry["ballot"]).decode(), entry["paper"]]
-        )
+    writer = csv_writer(out)
+    writer.writerow(["position", "ballot"])
+    for place, ballot in enumerate(data["ballots"], start=1):
+        writer.writerow([place, msgspec.json.encode(ballot).decode()])
     return out.getvalue()
+
+
+async def trackers_text(poll_id: int) -> str:
+    """The public ballot box as plain text: one tracker a line, sorted."""
+    return "".join(f"{tracker}\n" for tracker in await trackers_of(poll_id))

@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from core.voting.base import CandidateId, Tally
+from core.voting.base import CandidateId, Figure, Tally, figure_decimal
 
 LABEL_WIDTH = 250  # room for "12. A theme's title" left of a bar or a matrix row
 BAR_SPACE = 330  # the longest bar
@@ -82,7 +82,7 @@ def matrix_picture(tally: Tally) -> MatrixPicture | None:
 class StageBar(msgspec.Struct, frozen=True, kw_only=True):
     candidate: CandidateId
     y: int
-    votes: float
+    votes: Figure  # exact, as the tally reports it
     width: float
     status: str  # "elected" (at or before this stage), "excluded", or "continuing"
 
@@ -110,7 +110,8 @@ def stages_picture(tally: Tally) -> StagesPicture | None:
     if not tally.rounds or tally.quota is None:
         return None
     candidates = tally.candidates
-    largest = max([tally.quota, *(v for stage in tally.rounds for v in stage.votes)])
+    # Geometry only: a bar's length may round, the figure written next to it does not.
+    largest = max([tally.quota, *(float(v) for stage in tally.rounds for v in stage.votes)])
     scale = BAR_SPACE / (largest * 1.05) if largest else 0.0
     panel_height = 34 + ROW * len(candidates)
     elected: set[CandidateId] = set()
@@ -123,7 +124,7 @@ def stages_picture(tally: Tally) -> StagesPicture | None:
         y = index * panel_height + 18
         bars = []
         for i, candidate in enumerate(candidates):
-            votes = stage.votes[i] if i < len(stage.votes) else 0.0
+            votes = stage.votes[i] if i < len(stage.votes) else 0
             status = (
                 "elected"
                 if candidate in elected
@@ -136,7 +137,7 @@ def stages_picture(tally: Tally) -> StagesPicture | None:
                     candidate=candidate,
                     y=y + 10 + i * ROW,
                     votes=votes,
-                    width=round(votes * scale, 1),
+                    width=round(float(votes) * scale, 1),
                     status=status,
                 )
             )
@@ -160,9 +161,11 @@ def stages_picture(tally: Tally) -> StagesPicture | None:
     )
 
 
-def figure(value: float) -> str:
+def figure(value: Figure) -> str:
     """A count as people read it: whole numbers without decimals, fractions to two places."""
-    return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
+    exact = figure_decimal(value)
+    whole = exact.to_integral_value()
+    return f"{whole:f}" if exact == whole else f"{exact:.2f}"
 
 
 def pictures(tally: Tally) -> Mapping[str, Any]:

@@ -44,6 +44,7 @@ from core.members.model import CurrentMember
 from core.members.services import load_member, member_by_email
 from core.members.tables import Member
 from core.polls import services as polls
+from core.polls.room import AlreadyVoted, participation_shown
 from core.polls.services import DRAFT, OPEN, PROXY, PollInfo
 from core.polls.tables import Participation, Poll, Proxy
 from core.themes.services import ID_MAX, Rules
@@ -323,9 +324,10 @@ async def _give(
                     raise Conflict(
                         _("You have already voted in this poll: your vote cannot go by proxy.")
                     )
-                raise Conflict(
+                raise AlreadyVoted(
                     _("%(name)s has already voted in this poll: their vote cannot go by proxy.")
-                    % names
+                    % names,
+                    grantor,
                 )
             given = await _active_given(poll_id, grantor.id)
             if given is not None:
@@ -422,8 +424,31 @@ async def record_paper_proxy(
     rules: Rules, operator: CurrentMember, poll_id: int, grantor: MemberRef, holder: MemberRef
 ) -> int:
     """An operator of the poll's country records a paper proxy, handed in before or at the
-    general meeting: the same rules as online, but allowed until the poll closes."""
-    return await _give(rules, poll_id, grantor, holder, operator)
+    general meeting: the same rules as online, but allowed until the poll closes.
+
+    ``grantor`` and ``holder`` are members, ids, or texts (an email address or a member number).
+    A refusal because the grantor has already voted tells the operator so: it is audited."""
+    try:
+        return await _give(rules, poll_id, grantor, holder, operator)
+    except AlreadyVoted as exc:
+        poll = await polls.get_poll(poll_id)
+        await participation_shown(operator, poll, exc.member, "paper_proxy")
+        raise
+
+
+async def proxy_by_id(proxy_id: int) -> ProxyInfo | None:
+    """An active proxy by its id."""
+    if not 1 <= proxy_id <= ID_MAX:
+        return None
+    found = await _listed(Proxy.id == proxy_id)
+    return found[0] if found else None
+
+
+async def paper_proxies(poll_id: int) -> list[ProxyInfo]:
+    """The active paper proxies recorded by operators in a poll, by grantor name."""
+    if not 1 <= poll_id <= ID_MAX:
+        return []
+    return await _listed((Proxy.poll == poll_id) & Proxy.recorded_by.is_not_null())
 
 
 # -- revoking and voting ----------------------------------------------------------------------

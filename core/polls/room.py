@@ -5,9 +5,13 @@ Invariants (DESIGN.md section 3) and how they hold here:
 1. One member, one vote: a paper ballot goes through ``services.cast`` like any other, so the
    unique participation row (poll, member) decides; a member who already voted online, by
    proxy or on paper gets a refusal that says how, and nothing is written.
-2. Secret ballot: the paper ballot row holds no member (only ``paper=True``); who voted and
-   who entered it (``cast_by``, the operator) live in participation. ``turnout`` gives counts
-   only, never a choice or a partial result.
+2. Secret ballot: a paper ballot is sealed like any other (``services.cast``) and nothing
+   marks it in the published list; who voted and who entered it (``cast_by``, the operator)
+   live in participation. ``turnout`` gives counts
+   only, never a choice or a partial result. What the room tells an operator about a member's
+   participation is audited: each view of the attendance list (which shows who has voted, as a
+   count in the entry, not the members) and each refusal that says a named member has already
+   voted (``AlreadyVoted``: the member in the entry, never a choice).
 4. Closed is closed: presence is checked inside the cast's transaction, after the poll is
    locked and found open, so a ballot is accepted only if it commits before the close. The
    attendance list is frozen once the poll is closed.
@@ -46,6 +50,27 @@ from core.themes.services import Rules
 # The attendance list may change while the poll is a draft (members arrive before the vote
 # opens) or open; once it is closed it stays as the poll was closed.
 ROOM_STATES = (DRAFT, OPEN)
+
+
+class PresentMember(msgspec.Struct):
+    """A member checked in at the room, as the operators' list shows them."""
+
+    id: int
+    name: str
+    member_number: str
+    voted: bool  # by any channel; the list that shows it is audited (``list_shown``)
+
+
+class AlreadyVoted(Conflict):
+    """A refusal that tells the operator that ``member`` has already voted in the poll.
+
+    Raised inside a write transaction that then rolls back; the service that called it records
+    the disclosure (``participation_shown``) afterwards, in a transaction of its own.
+    """
+
+    def __init__(self, message: str, member: CurrentMember) -> None:
+        super().__init__(message)
+        self.member = member
 
 
 class Turnout(msgspec.Struct, frozen=True, kw_only=True):
@@ -101,6 +126,61 @@ async def _channel_of(poll_id: int, member_id: int) -> str | None:
         .first()
     )
     return row["channel"] if row else None
+
+
+async def present_members(poll_id: int) -> list[PresentMember]:
+    """The members checked in at the room, by name, and whether each has voted (any channel).
+
+    Whoever shows this list to an operator records it with ``list_shown``.
+    """
+    rows = await Presence.select(
+        Presence.member,
+        Presence.member.name.as_alias("name"),
+        Presence.member.member_number.as_alias("member_number"),
+    ).where(Presence.poll == poll_id)
+    if not rows:
+        return []
+    voted = {
+        r["member"]
+        for r in await Participation.select(Participation.member).where(
+            (Participation.poll == poll_id)
+            & Participation.member.is_in([r["member"] for r in rows])
+        )
+    }
+    return [
+        PresentMember(r["member"], r["name"], r["member_number"], r["member"] in voted)
+        for r in sorted(rows, key=lambda r: (r["name"], r["member"]))
+    ]
+
+
+async def list_shown(operator: CurrentMember, poll: PollInfo, shown: list[PresentMember]) -> None:
+    """Audit one view of the attendance list, which tells the operator who has voted: one entry
+    per view, with how many members it listed (not who). An empty list tells nothing."""
+    if not shown:
+        return
+    await audit.record(
+        "room.list",
+        actor=operator,
+        country=poll.country,
+        object_type="poll",
+        object_id=poll.id,
+        details={"members": len(shown)},
+    )
+
+
+async def participation_shown(
+    operator: CurrentMember, poll: PollInfo, member: CurrentMember, via: str
+) -> None:
+    """Audit a refusal that told the operator that ``member`` has already voted (``via``: the
+    action refused, ``paper_ballot`` or ``paper_proxy``). The member, never a choice."""
+    await audit.record(
+        "room.voted_shown",
+        actor=operator,
+        country=poll.country,
+        object_type="poll",
+        object_id=poll.id,
+        details={"member": member.id, "member_number": member.member_number, "via": via},
+    )
 
 
 def _require_eligible(rules: Rules, member: CurrentMember, poll: PollInfo) -> None:
@@ -200,6 +280,9 @@ async def enter_paper_ballot(
     poll is locked and found open; the unique participation row still decides a race.
     A member who gave a proxy that was not used yet and comes in person votes here; the
     holder's proxy vote for them is then refused (one member, one vote).
+
+    A refusal because the member has already voted says how (online, by proxy, on paper); it is
+    audited once the refused transaction has rolled back.
     """
     poll = await get_poll(poll_id)
     require_operator(operator, poll.country)
@@ -208,7 +291,7 @@ async def enter_paper_ballot(
         channel = await _channel_of(poll_id, member.id)
         if channel is not None:
             message = ALREADY_VOTED.get(channel, N_("A ballot was already cast for %(name)s."))
-            raise Conflict(_(message) % {"name": member.name})
+            raise AlreadyVoted(_(message) % {"name": member.name}, member)
         if not await _presence_of(poll_id, member.id):
             raise Conflict(
                 _("%(name)s is not checked in: check them in before entering their paper ballot.")
@@ -224,15 +307,19 @@ async def enter_paper_ballot(
             details={"member": member.id, "member_number": member.member_number},
         )
 
-    return await cast(
-        rules,
-        member,
-        poll_id,
-        choice,
-        channel=PAPER,
-        cast_by=operator,
-        inside=present_and_not_voted,
-    )
+    try:
+        return await cast(
+            rules,
+            member,
+            poll_id,
+            choice,
+            channel=PAPER,
+            cast_by=operator,
+            inside=present_and_not_voted,
+        )
+    except AlreadyVoted as exc:
+        await participation_shown(operator, poll, exc.member, "paper_ballot")
+        raise
 
 
 def _table(table: type[Any]) -> str:

@@ -1,23 +1,27 @@
-"""Poll rules, independent of HTTP: creating a poll, casting secret ballots, closing, publishing.
+"""Poll rules, independent of HTTP: creating a poll, its tellers and sealed ballot box, casting
+sealed ballots, closing, and the tellers' count that publishes the result.
 
 Invariants (DESIGN.md section 3) and how they hold here:
 
 1. One member, one vote: the participation row (poll, member) is unique in the database; the
-   ballot is written in the same transaction, so a refused participation leaves no ballot.
-2. Secret ballot: the ballot row holds a random key, the choice, the hash of the receipt and
-   the paper flag; who voted is only in participation. Nothing logs a choice.
-3. Anyone can recount: after publication every ballot is listed under its receipt hash (sorted
-   by hash, so the list's order says nothing about when a ballot came in).
+   sealed ballot is written in the same transaction, so a refused participation leaves none.
+2. Secret ballot, also from whoever holds the database: a ballot is sealed in memory with the
+   poll's public key before anything is written (``ballot_box``); the private key exists only
+   as the tellers' shares, and in memory during the count, which opens the ballots, shuffles
+   them, writes them in that order without trackers and erases the sealed copies (SQLite
+   ``secure_delete`` and a WAL truncation; PostgreSQL ``VACUUM FULL``). Nothing logs a choice.
+3. Anyone can recount: the voter's receipt is the tracker of the sealed ballot, listed in the
+   public ballot box; the published list holds the trackers, the shuffled clear ballots and
+   the candidates' frozen texts under one digest. The candidates' texts are frozen at opening.
 4. Closed is closed: casting reads the poll under a lock that closing must wait for, and is
-   refused unless the poll is open; closing and publishing are idempotent.
+   refused unless the poll is open; closing and counting are idempotent.
 """
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import secrets
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -31,12 +35,23 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.events import PollOpened, ResultsPublished
 from core.i18n import N_, _
 from core.members.model import CurrentMember
-from core.polls.tables import Ballot, Participation, Poll, PollCandidate
+from core.members.services import load_member
+from core.members.tables import ROLE_TELLER, MemberRole
+from core.polls import ballot_box
+from core.polls.tables import (
+    ClearBallot,
+    Participation,
+    Poll,
+    PollCandidate,
+    PollTeller,
+    SealedBallot,
+)
 from core.themes.services import ACCEPTED, EXTENDED, Rules
-from core.themes.tables import Theme
+from core.themes.tables import Theme, ThemeText
 from core.tracks import track_of
 from core.voting import VotingMethod, voting_method
 from core.voting.base import Tally
+from core.voting.files import ballot_list_digest
 
 DRAFT, OPEN, CLOSED, PUBLISHED = "draft", "open", "closed", "published"
 ONLINE, PAPER, PROXY = "online", "paper", "proxy"
@@ -55,10 +70,13 @@ class PollInfo(msgspec.Struct, frozen=True):
     quorum: int | None
     state: str
     candidates: list[tuple[int, int]]  # (number, theme id), in list order
+    public_key: str = ""  # the ballot box's public key (hex); "" until the poll opens
+    tellers_needed: int = 1  # how many tellers' shares open the box
 
 
-def receipt_hash(receipt: str) -> str:
-    return hashlib.sha256(receipt.strip().encode()).hexdigest()
+def _tracker_of(receipt: str) -> str:
+    """A receipt as typed: the tracker, without spaces, in lower case."""
+    return "".join(receipt.split()).lower()
 
 
 def _method(rules: Rules, name: str) -> VotingMethod:
@@ -94,6 +112,8 @@ async def get_poll(poll_id: int) -> PollInfo:
         quorum=row["quorum"],
         state=row["state"],
         candidates=[(c["number"], c["theme"]) for c in candidates],
+        public_key=row["public_key"],
+        tellers_needed=row["tellers_needed"],
     )
 
 
@@ -215,21 +235,159 @@ async def create_poll(
     return poll_id
 
 
-async def open_poll(rules: Rules, actor: CurrentMember, poll_id: int) -> None:
-    """Open a draft poll; its country's shareholders are notified (outbox, same transaction)."""
+class TellerInfo(msgspec.Struct, frozen=True):
+    member_id: int
+    name: str
+    collected: bool  # the teller was shown their share (once)
+    waiting: bool  # the share waits for its teller in this server's memory
+
+
+async def tellers_of(poll: PollInfo) -> list[TellerInfo]:
+    """The poll's tellers, by name, and where each one's share is."""
+    rows = await PollTeller.select(
+        PollTeller.member,
+        PollTeller.member.name.as_alias("name"),
+        PollTeller.collected_at,
+    ).where(PollTeller.poll == poll.id)
+    return [
+        TellerInfo(
+            member_id=r["member"],
+            name=r["name"],
+            collected=r["collected_at"] is not None,
+            waiting=bool(poll.public_key) and ballot_box.DESK.holds(poll.public_key, r["member"]),
+        )
+        for r in sorted(rows, key=lambda r: (r["name"], r["member"]))
+    ]
+
+
+async def eligible_tellers(country: str) -> list[dict[str, Any]]:
+    """Members with the teller role of ``country``, by name."""
+    rows = await MemberRole.select(
+        MemberRole.member,
+        MemberRole.member.name.as_alias("name"),
+        MemberRole.member.member_number.as_alias("member_number"),
+    ).where((MemberRole.role == ROLE_TELLER) & (MemberRole.country == country))
+    return sorted(rows, key=lambda r: (r["name"], r["member"]))
+
+
+async def set_tellers(
+    rules: Rules, actor: CurrentMember, poll_id: int, member_ids: Sequence[int], needed: int
+) -> None:
+    """Name a draft poll's tellers (members with the teller role of its country) and how many
+    of them must give their share to count. 1 of 1 is allowed for small meetings: that one
+    teller alone can then open the ballot box."""
     poll = await get_poll(poll_id)
     require_operator(actor, poll.country)
+    if poll.state != DRAFT:
+        raise Conflict(_("The tellers are named while the poll is a draft."))
+    chosen = list(dict.fromkeys(member_ids))
+    if not chosen:
+        raise InvalidInput(_("Name at least one teller."))
+    for member_id in chosen:
+        member = await load_member(member_id) if 1 <= member_id <= db.ID_MAX else None
+        if member is None or not member.is_teller(poll.country):
+            raise InvalidInput(
+                _("Only members with the teller role of %(country)s can be this poll's tellers.")
+                % {"country": poll.country}
+            )
+    if not 1 <= needed <= len(chosen):
+        raise InvalidInput(
+            _("Between 1 and %(n)d tellers must count together.") % {"n": len(chosen)}
+        )
+    async with db.write_transaction():
+        row = await locked_poll(poll_id)
+        if row["state"] != DRAFT:
+            raise Conflict(_("The tellers are named while the poll is a draft."))
+        await PollTeller.delete().where(PollTeller.poll == poll_id)
+        await PollTeller.insert(*[PollTeller(poll=poll_id, member=m) for m in chosen])
+        await Poll.update({Poll.tellers_needed: needed}).where(Poll.id == poll_id)
+        await audit.record(
+            "poll.tellers",
+            actor=actor,
+            country=poll.country,
+            object_type="poll",
+            object_id=poll_id,
+            details={"tellers": chosen, "needed": needed},
+        )
+
+
+async def _frozen_texts(theme_ids: list[int]) -> dict[int, str]:
+    """Each theme's titles in every language now, as the JSON a candidate keeps."""
+    rows = await ThemeText.select(ThemeText.theme, ThemeText.language, ThemeText.title).where(
+        ThemeText.theme.is_in(theme_ids)
+    )
+    originals = await Theme.select(Theme.id, Theme.original_language).where(
+        Theme.id.is_in(theme_ids)
+    )
+    titles: dict[int, dict[str, str]] = {theme: {} for theme in theme_ids}
+    for row in rows:
+        titles[row["theme"]][row["language"]] = row["title"]
+    original = {r["id"]: r["original_language"] for r in originals}
+    return {
+        theme: msgspec.json.encode(
+            {"original": original.get(theme, ""), "titles": titles[theme]}, order="sorted"
+        ).decode()
+        for theme in theme_ids
+    }
+
+
+class CandidateTexts(msgspec.Struct, frozen=True):
+    original: str
+    titles: dict[str, str]
+
+    def title(self, language: str) -> str:
+        return (
+            self.titles.get(language)
+            or self.titles.get(self.original)
+            or next(iter(self.titles.values()), "")
+        )
+
+
+async def candidate_texts(poll: PollInfo) -> dict[int, CandidateTexts]:
+    """Each candidate's titles by number: the copy frozen when the poll opened (a draft's
+    candidates still follow their themes)."""
+    rows = await PollCandidate.select(
+        PollCandidate.number, PollCandidate.theme, PollCandidate.texts
+    ).where(PollCandidate.poll == poll.id)
+    live = [r["theme"] for r in rows if not r["texts"]]
+    current = await _frozen_texts(live) if live else {}
+    return {
+        r["number"]: msgspec.json.decode(r["texts"] or current[r["theme"]], type=CandidateTexts)
+        for r in rows
+    }
+
+
+async def open_poll(rules: Rules, actor: audit.Actor, poll_id: int) -> None:
+    """Open a draft poll: make its ballot box's key pair, split the private key among the
+    tellers (each share waits in this process's memory until its teller collects it), freeze
+    the candidates' texts, and notify the country's shareholders (outbox, same transaction).
+    ``actor`` is an operator of the poll's country, or the command line (``sip poll open``)."""
+    poll = await get_poll(poll_id)
+    if not isinstance(actor, audit.CommandLine):
+        require_operator(actor, poll.country)
+    if poll.state != DRAFT:
+        raise Conflict(_("Only a draft poll can be opened."))
+    tellers = await tellers_of(poll)
+    if not tellers:
+        raise Conflict(_("Name the poll's tellers before opening it: they hold its key."))
+    row = await Poll.select(Poll.tellers_needed).where(Poll.id == poll_id).first()
+    keys = ballot_box.make_keys(len(tellers), row["tellers_needed"])
+    texts = await _frozen_texts([theme for _number, theme in poll.candidates])
     edition = await get_edition_by_id(poll.edition_id)
     opened = PollOpened(
         country=poll.country, poll_id=poll_id, edition=edition.slug, closes_at=poll.closes_at
     )
     async with db.write_transaction():
         changed = await (
-            Poll.update({Poll.state: OPEN})
+            Poll.update({Poll.state: OPEN, Poll.public_key: keys.public_key})
             .where((Poll.id == poll_id) & (Poll.state == DRAFT))
             .returning(Poll.id)
         )
         if changed:
+            for theme, text in texts.items():
+                await PollCandidate.update({PollCandidate.texts: text}).where(
+                    (PollCandidate.poll == poll_id) & (PollCandidate.theme == theme)
+                )
             await rules.notify(opened)
             await audit.record(
                 "poll.open",
@@ -237,10 +395,60 @@ async def open_poll(rules: Rules, actor: CurrentMember, poll_id: int) -> None:
                 country=poll.country,
                 object_type="poll",
                 object_id=poll_id,
+                details={"public_key": keys.public_key, "tellers_needed": row["tellers_needed"]},
             )
     if not changed:
         raise Conflict(_("Only a draft poll can be opened."))
+    for teller, share in zip(tellers, keys.shares, strict=True):
+        ballot_box.DESK.put(keys.public_key, teller.member_id, share)
     rules.emit(opened)
+
+
+class ShareOut(msgspec.Struct, frozen=True):
+    poll_id: int
+    share: str
+    tellers_needed: int
+    tellers: int
+
+
+async def collect_share(actor: CurrentMember, poll_id: int) -> ShareOut:
+    """Give a teller their share of the poll's key, once: it leaves the process's memory now
+    and is never shown again (on the share page, or on the terminal of ``sip poll open``)."""
+    poll = await get_poll(poll_id)
+    teller = (
+        await PollTeller.select(PollTeller.collected_at)
+        .where((PollTeller.poll == poll_id) & (PollTeller.member == actor.id))
+        .first()
+    )
+    if teller is None:
+        raise Forbidden(_("You are not a teller of this poll."))
+    if teller["collected_at"] is not None:
+        raise Conflict(_("You were given your share already: it is never shown again."))
+    if not poll.public_key:
+        raise Conflict(_("The shares are made when the poll opens."))
+    async with db.write_transaction():
+        marked = await (
+            PollTeller.update({PollTeller.collected_at: clock.now()})
+            .where(
+                (PollTeller.poll == poll_id)
+                & (PollTeller.member == actor.id)
+                & PollTeller.collected_at.is_null()
+            )
+            .returning(PollTeller.id)
+        )
+        if not marked:  # the same teller in two tabs: the other one was shown it
+            raise Conflict(_("You were given your share already: it is never shown again."))
+        share = ballot_box.DESK.take(poll.public_key, actor.id)
+        if share is None:  # nothing is marked: the transaction rolls back
+            raise Conflict(
+                _(
+                    "Your share is no longer held: the server restarted since the poll "
+                    "opened. Tell the operators; the ballot box can be counted if enough "
+                    "other tellers have their shares."
+                )
+            )
+    count = await PollTeller.count().where(PollTeller.poll == poll_id)
+    return ShareOut(poll_id=poll_id, share=share, tellers_needed=poll.tellers_needed, tellers=count)
 
 
 async def close_poll(rules: Rules, actor: CurrentMember | None, poll_id: int) -> None:
@@ -296,11 +504,13 @@ async def cast(
     cast_by: CurrentMember | None = None,
     inside: Callable[[], Awaitable[None]] | None = None,
 ) -> str:
-    """Record ``voter``'s ballot and return its receipt (shown once, stored only as a hash).
+    """Seal ``voter``'s ballot, store it, and return its tracker: the voter's receipt.
 
-    ``cast_by`` is the proxy holder (channel proxy) or the operator entering a paper ballot.
-    ``inside`` runs inside the transaction, after the poll is locked and found open: a check
-    that must hold at the moment of the vote (the proxy still active, the member present).
+    The ballot is sealed here, in memory, with the poll's public key; only the sealed ballot
+    and the participation (who voted, with the tracker) are written. ``cast_by`` is the proxy
+    holder (channel proxy) or the operator entering a paper ballot. ``inside`` runs inside the
+    transaction, after the poll is locked and found open: a check that must hold at the moment
+    of the vote (the proxy still active, the member present).
     """
     poll = await poll_for_ballot(poll_id)
     if not may_vote(rules, voter, poll):
@@ -310,7 +520,16 @@ async def cast(
     method = _method(rules, poll.method)
     numbers = [number for number, _theme in poll.candidates]
     normalised = method.validate(choice, numbers, poll.seats)
-    receipt = secrets.token_urlsafe(16)
+    if poll.state == OPEN and not poll.public_key:
+        raise Conflict(_("This poll has no ballot box key: it cannot take sealed ballots."))
+    sealed = (
+        ballot_box.seal(
+            poll.public_key, msgspec.json.encode(normalised), ballot_box.padded_length(len(numbers))
+        )
+        if poll.public_key
+        else b""
+    )
+    tracker = ballot_box.tracker(sealed)
     now = clock.now()
     try:
         async with db.write_transaction():
@@ -322,61 +541,128 @@ async def cast(
             # Plain SQL for the two rows every vote writes (the ORM's row objects cost more
             # than the database here); the tables' columns are listed in full.
             await Participation.raw(
-                "INSERT INTO participation (poll, member, channel, cast_by, created_at) "
-                "VALUES ({}, {}, {}, {}, {})",
+                "INSERT INTO participation (poll, member, channel, cast_by, created_at, tracker) "
+                "VALUES ({}, {}, {}, {}, {}, {})",
                 poll_id,
                 voter.id,
                 channel,
                 cast_by.id if cast_by else None,
                 now,
+                tracker,
             )
-            await Ballot.raw(
-                "INSERT INTO ballot (id, poll, choice, receipt_hash, paper) "
-                "VALUES ({}, {}, {}, {}, {})",
-                uuid.uuid4(),
-                poll_id,
-                msgspec.json.encode(normalised).decode(),
-                receipt_hash(receipt),
-                channel == PAPER,
+            await SealedBallot.raw(
+                "INSERT INTO sealed_ballot (poll, sealed) VALUES ({}, {})", poll_id, sealed
             )
     except Exception as exc:
         if db.is_unique_violation(exc):
             raise Conflict(_("A ballot was already cast for this member.")) from None
         raise
-    return receipt
+    return tracker
 
 
-class PublishedBallot(msgspec.Struct):
-    receipt_hash: str
-    ballot: Any
-    paper: bool
-
-
-async def ballots_of(poll_id: int) -> list[PublishedBallot]:
-    rows = await Ballot.select(Ballot.receipt_hash, Ballot.choice, Ballot.paper).where(
-        Ballot.poll == poll_id
-    )
-    listed = [
-        PublishedBallot(r["receipt_hash"], msgspec.json.decode(r["choice"]), bool(r["paper"]))
-        for r in rows
-    ]
-    return sorted(listed, key=lambda b: b.receipt_hash)
-
-
-async def publish(rules: Rules, actor: CurrentMember, poll_id: int) -> Tally:
-    """Count a closed poll and publish the result with every ballot. Idempotent."""
+async def trackers_of(poll_id: int) -> list[str]:
+    """The public ballot box: every ballot's tracker, sorted (the order says nothing of when
+    a ballot came in). Once the poll is closed, the list as it stood at closing."""
     poll = await get_poll(poll_id)
-    require_operator(actor, poll.country)
+    if poll.state == DRAFT:
+        return []
+    rows = await Participation.select(Participation.tracker).where(
+        (Participation.poll == poll_id) & Participation.tracker.is_not_null()
+    )
+    return sorted(r["tracker"] for r in rows)
+
+
+async def tracker_is_listed(poll_id: int, receipt: str) -> bool:
+    """Is this receipt's tracker in the poll's ballot box?"""
+    poll = await get_poll(poll_id)
+    if poll.state == DRAFT:
+        raise Conflict(_("The ballot box opens with the poll."))
+    tracker = _tracker_of(receipt)
+    if len(tracker) != 64:
+        return False
+    return await Participation.exists().where(
+        (Participation.poll == poll_id) & (Participation.tracker == tracker)
+    )
+
+
+async def clear_ballots_of(poll_id: int) -> list[Any]:
+    """The published clear ballots, in their shuffled order."""
+    rows = await (
+        ClearBallot.select(ClearBallot.choice)
+        .where(ClearBallot.poll == poll_id)
+        .order_by(ClearBallot.position)
+    )
+    return [msgspec.json.decode(r["choice"]) for r in rows]
+
+
+def may_count(actor: CurrentMember, poll: PollInfo, tellers: Sequence[TellerInfo]) -> bool:
+    return actor.is_operator(poll.country) or any(t.member_id == actor.id for t in tellers)
+
+
+def _tampered() -> Conflict:
+    return Conflict(
+        _(
+            "The ballot box does not add up: a sealed ballot does not open with this poll's "
+            "key, or sealed ballots and participations differ in number. Nothing was counted."
+        )
+    )
+
+
+async def _open_box(poll: PollInfo, shares: Sequence[str], numbers: list[int], method: Any) -> Any:
+    """The poll's ballots, opened with the tellers' shares and shuffled: the key exists in
+    memory only for this."""
+    private = ballot_box.private_key_from(shares, poll.public_key, poll.tellers_needed)
+    rows = await SealedBallot.select(SealedBallot.sealed).where(SealedBallot.poll == poll.id)
+    participations = await Participation.count().where(Participation.poll == poll.id)
+    if len(rows) != participations:
+        raise _tampered()
+
+    def open_all() -> list[Any]:
+        opened = []
+        for row in rows:
+            try:
+                choice = msgspec.json.decode(ballot_box.open_sealed(private, bytes(row["sealed"])))
+                method.validate(choice, numbers, poll.seats)
+            except (ballot_box.BoxTampered, msgspec.DecodeError, InvalidInput):
+                raise _tampered() from None
+            opened.append(choice)
+        secrets.SystemRandom().shuffle(opened)
+        return opened
+
+    # 40,000 ballots are about a second of work: off the event loop. The key object goes
+    # with this call; Python cannot promise to wipe its bytes from memory.
+    return await asyncio.to_thread(open_all)
+
+
+async def count_poll(
+    rules: Rules, actor: CurrentMember | None, poll_id: int, shares: Sequence[str]
+) -> Tally:
+    """The tellers' count of a closed poll, which publishes its result. Idempotent.
+
+    The tellers' shares give the private key, in memory; every sealed ballot is opened, the
+    ballots are shuffled and written as the clear list in that order in one transaction with
+    the result, and the sealed ballots are erased from the database's pages and log. Too few
+    shares, a mistyped one, one of another poll, or a box that does not add up are refused
+    with a clear message, and nothing changes. ``actor`` None is the command line.
+    """
+    poll = await get_poll(poll_id)
+    if actor is not None and not may_count(actor, poll, await tellers_of(poll)):
+        raise Forbidden(_("Only this poll's tellers and its country's operators count it."))
     if poll.state == PUBLISHED:
         return await result_of(poll_id)
     if poll.state != CLOSED:
-        raise Conflict(_("Close the poll before publishing its result."))
+        raise Conflict(_("Close the poll before counting its ballots."))
     method = _method(rules, poll.method)
-    ballots = await ballots_of(poll_id)
-    tally = method.tally(
-        [_freeze(b.ballot) for b in ballots], [n for n, _t in poll.candidates], poll.seats
-    )
-    digest = hashlib.sha256(msgspec.json.encode([[b.receipt_hash, b.ballot] for b in ballots]))
+    numbers = [n for n, _t in poll.candidates]
+    sealed = bool(poll.public_key)
+    if sealed:
+        ballots = await _open_box(poll, shares, numbers, method)
+    else:  # a poll opened before the sealed ballot box: its ballots were kept in clear
+        ballots = await clear_ballots_of(poll_id)
+    tally = method.tally([_freeze(b) for b in ballots], numbers, poll.seats)
+    texts = await candidate_texts(poll)
+    trackers = await trackers_of(poll_id)
+    digest = ballot_list_digest([(n, texts[n].titles) for n in numbers], trackers, ballots)
     edition = await get_edition_by_id(poll.edition_id)
     published = ResultsPublished(
         country=poll.country, poll_id=poll_id, edition=edition.slug, closes_at=poll.closes_at
@@ -388,24 +674,44 @@ async def publish(rules: Rules, actor: CurrentMember, poll_id: int) -> Tally:
                     Poll.state: PUBLISHED,
                     Poll.published_at: clock.now(),
                     Poll.result: msgspec.json.encode(tally).decode(),
-                    Poll.ballots_digest: digest.hexdigest(),
+                    Poll.ballots_digest: digest,
                 }
             )
             .where((Poll.id == poll_id) & (Poll.state == CLOSED))
             .returning(Poll.id)
         )
-        if changed:  # only the publication that happened notifies (publishing is idempotent)
+        if changed:  # only the count that happened writes (counting is idempotent)
+            if sealed:
+                await db.insert_many(
+                    "clear_ballot",
+                    ("poll", "position", "choice"),
+                    [
+                        (poll_id, place, msgspec.json.encode(ballot).decode())
+                        for place, ballot in enumerate(ballots, start=1)
+                    ],
+                )
+                await SealedBallot.delete().where(SealedBallot.poll == poll_id)
             await rules.notify(published)
-            # The digest and count of the ballots the poll publishes anyway; never a ballot.
+            # The digest and counts of what the poll publishes anyway; never a ballot.
+            counted_as = None  # an operator, or the command line: as usual
+            if actor is not None and not actor.is_operator(poll.country):
+                counted_as = ROLE_TELLER
             await audit.record(
-                "poll.publish",
-                actor=actor,
+                "poll.count",
+                role=counted_as,
+                actor=actor if actor is not None else audit.CLI,
                 country=poll.country,
                 object_type="poll",
                 object_id=poll_id,
-                details={"ballot_count": len(ballots), "ballots_digest": digest.hexdigest()},
+                details={
+                    "ballot_count": len(ballots),
+                    "tracker_count": len(trackers),
+                    "ballots_digest": digest,
+                },
             )
     if changed:
+        if sealed:
+            await db.scrub("sealed_ballot")
         rules.emit(published)
     return await result_of(poll_id)
 
@@ -417,12 +723,3 @@ async def result_of(poll_id: int) -> Tally:
     if row is None or row["state"] != PUBLISHED:
         raise NotFound(_("The result of this poll is not published."))
     return msgspec.json.decode(row["result"], type=Tally)
-
-
-async def receipt_is_listed(poll_id: int, receipt: str) -> bool:
-    """Does the published list hold the ballot of this receipt?"""
-    if (await get_poll(poll_id)).state != PUBLISHED:
-        raise Conflict(_("The ballots are listed once the result is published."))
-    return await Ballot.exists().where(
-        (Ballot.poll == poll_id) & (Ballot.receipt_hash == receipt_hash(receipt))
-    )

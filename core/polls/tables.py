@@ -1,15 +1,18 @@
-"""Poll tables. Who voted (participation) and what was voted (ballot) are kept apart.
+"""Poll tables. Who voted (participation) and what was voted are kept apart, and what was
+voted is never stored in clear while the poll runs.
 
-The ballot table must never hold anything that could identify a voter: no member, session,
-address, serial id or fine timestamp. Its key is random, its order meaningless; a test fails
-if a column is added that could link a ballot to a voter.
+- ``sealed_ballot``: while a poll runs, each ballot sealed with the poll's public key (a
+  libsodium sealed box). Written next to its participation, so the database's row order, rowid,
+  ``xmin`` and WAL order link the two: that is why it is sealed. Erased at the count.
+- ``clear_ballot``: written once, at the count, by the tellers: the opened ballots in a shuffled
+  order, with nothing but the poll, the place in that order and the choice. A test fails if a
+  column is added that could link a clear ballot to a voter.
 """
 
 from __future__ import annotations
 
 from piccolo.columns import (
-    UUID,
-    Boolean,
+    Bytea,
     ForeignKey,
     Integer,
     Text,
@@ -45,6 +48,10 @@ class Poll(Table, tablename="poll"):
     published_at = Timestamptz(null=True, default=None)
     result = Text(default="")
     ballots_digest = Varchar(length=64, default="")
+    # The ballot box's public key (X25519, hex), made when the poll opens; its private key
+    # exists only as the tellers' shares, of which ``tellers_needed`` open the box.
+    public_key = Varchar(length=64, default="")
+    tellers_needed = Integer(default=1)
 
 
 class PollCandidate(Table, tablename="poll_candidate"):
@@ -54,6 +61,19 @@ class PollCandidate(Table, tablename="poll_candidate"):
     poll = ForeignKey(references=Poll, on_delete=OnDelete.cascade)
     theme = ForeignKey(references=Theme, on_delete=OnDelete.cascade)
     number = Integer()
+    # The theme's titles as the poll opened, frozen (JSON: {"original": "nl", "titles":
+    # {"nl": ..., "fr": ...}}); "" while the poll is a draft. Pages, results and the published
+    # list use this copy: editing the theme later changes nothing the poll shows.
+    texts = Text(default="")
+
+
+class PollTeller(Table, tablename="poll_teller"):
+    """A teller of a poll: holds one share of its ballot-box key. ``collected_at`` is when the
+    teller was shown their share (once; the share is never stored)."""
+
+    poll = ForeignKey(references=Poll, on_delete=OnDelete.cascade)
+    member = ForeignKey(references=Member, on_delete=OnDelete.cascade)
+    collected_at = Timestamptz(null=True, default=None)
 
 
 class Participation(Table, tablename="participation"):
@@ -68,17 +88,25 @@ class Participation(Table, tablename="participation"):
     channel = Varchar(length=10)
     cast_by = ForeignKey(references=Member, null=True, on_delete=OnDelete.set_null)
     created_at = Timestamptz(default=TimestamptzNow())
+    # The tracker of the sealed ballot (SHA-256 of it, hex): the voter's receipt, published in
+    # the ballot box. It leads to no choice once the sealed ballots are erased at the count.
+    tracker = Varchar(length=64, null=True, default=None, unique=True)
 
 
-class Ballot(Table, tablename="ballot"):
-    """What was voted, with nothing that says who: a random key, the choice (JSON list of
-    candidate numbers), the SHA-256 of the voter's receipt, and whether it came on paper."""
+class SealedBallot(Table, tablename="sealed_ballot"):
+    """A ballot sealed with its poll's public key, while the poll runs; erased at the count."""
 
-    id = UUID(primary_key=True)
     poll = ForeignKey(references=Poll, on_delete=OnDelete.cascade)
+    sealed = Bytea()
+
+
+class ClearBallot(Table, tablename="clear_ballot"):
+    """An opened ballot, written at the count in a shuffled order: ``position`` is its place in
+    the published list; ``choice`` the JSON list of candidate numbers. Nothing says who."""
+
+    poll = ForeignKey(references=Poll, on_delete=OnDelete.cascade)
+    position = Integer()
     choice = Text()
-    receipt_hash = Varchar(length=64, unique=True)
-    paper = Boolean(default=False)
 
 
 class Proxy(Table, tablename="proxy"):

@@ -8,7 +8,6 @@ exactly what the board will receive.
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date, datetime
 from typing import Any
@@ -20,7 +19,6 @@ from core.errors import NotFound
 from core.groups.services import get_group, meetings_of
 from core.i18n import _, current_language
 from core.members.tables import Member
-from core.recommendations.record import cell
 from core.recommendations.services import (
     ID_MAX,
     _endorsement_counts,
@@ -29,6 +27,7 @@ from core.recommendations.services import (
     snapshot,
 )
 from core.recommendations.tables import Bundle, Recommendation
+from core.spreadsheets import writer as csv_writer
 
 
 class BundleItem(msgspec.Struct, frozen=True, kw_only=True):
@@ -271,37 +270,34 @@ CSV_COLUMNS = (
 def bundle_csv(doc: BundleDocument) -> str:
     """One row per recommendation, with its theme, group and the group's attendance."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for theme in doc.themes:
         for group in theme.groups:
             for item in group.recommendations:
                 writer.writerow(
-                    [
-                        cell(value)
-                        for value in (
-                            doc.id or "",
-                            doc.edition,
-                            doc.country,
-                            theme.title,
-                            group.id,
-                            group.locality,
-                            group.participants,
-                            group.meetings,
-                            group.present,
-                            group.recorded,
-                            "" if group.attendance_rate is None else f"{group.attendance_rate:.3f}",
-                            item.id,
-                            item.title,
-                            item.text,
-                            item.rationale,
-                            item.language,
-                            item.submitted_on.isoformat() if item.submitted_on else "",
-                            item.endorsements,
-                            item.decision or "",
-                            item.decided_on.isoformat() if item.decided_on else "",
-                        )
-                    ]
+                    (
+                        doc.id or "",
+                        doc.edition,
+                        doc.country,
+                        theme.title,
+                        group.id,
+                        group.locality,
+                        group.participants,
+                        group.meetings,
+                        group.present,
+                        group.recorded,
+                        "" if group.attendance_rate is None else f"{group.attendance_rate:.3f}",
+                        item.id,
+                        item.title,
+                        item.text,
+                        item.rationale,
+                        item.language,
+                        item.submitted_on.isoformat() if item.submitted_on else "",
+                        item.endorsements,
+                        item.decision or "",
+                        item.decided_on.isoformat() if item.decided_on else "",
+                    )
                 )
     return out.getvalue()
 

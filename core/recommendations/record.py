@@ -17,7 +17,6 @@ decisions and projects are always counted from their rows.
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date
 from typing import Any
@@ -39,6 +38,7 @@ from core.recommendations.tables import (
     ProjectSource,
     Recommendation,
 )
+from core.spreadsheets import writer as csv_writer
 from core.themes.extensions import ran_in
 from core.themes.services import ACCEPTED, EXTENDED
 from core.themes.tables import Theme, ThemeText
@@ -496,13 +496,6 @@ async def _adopted_count() -> int:
     )
 
 
-def cell(value: Any) -> Any:
-    """A CSV cell a spreadsheet shows as text: a leading =, +, - or @ would start a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 CSV_COLUMNS = (
     "edition",
     "country",
@@ -526,7 +519,7 @@ CSV_COLUMNS = (
 def record_csv(found: Record) -> str:
     """The across-editions table as CSV: one row per edition and country."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for row in found.rows:
         data = msgspec.to_builtins(row)
@@ -551,24 +544,21 @@ RECOMMENDATION_COLUMNS = (
 def recommendations_csv(found: EditionRecord) -> str:
     """An edition's submitted recommendations and what became of them, as CSV."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_writer(out, lineterminator="\r\n")
     writer.writerow(RECOMMENDATION_COLUMNS)
     for r in found.recommendations:
         writer.writerow(
-            [
-                cell(value)
-                for value in (
-                    r.id,
-                    r.country,
-                    r.theme_title,
-                    r.group_id,
-                    r.locality,
-                    r.title,
-                    r.outcome or "pending",
-                    r.decided_on.isoformat() if r.decided_on else "",
-                    r.entries,
-                    "; ".join(f"{p.id}: {p.title}" for p in r.projects),
-                )
-            ]
+            (
+                r.id,
+                r.country,
+                r.theme_title,
+                r.group_id,
+                r.locality,
+                r.title,
+                r.outcome or "pending",
+                r.decided_on.isoformat() if r.decided_on else "",
+                r.entries,
+                "; ".join(f"{p.id}: {p.title}" for p in r.projects),
+            )
         )
     return out.getvalue()

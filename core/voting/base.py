@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -41,10 +42,37 @@ Ballot = tuple[Any, ...]  # normalised: tuple[RankItem, ...] (ranked) or tuple[C
 # Ballots, one per voter, or already grouped: {ballot: number of voters who cast it}.
 Ballots = Iterable[Ballot] | Mapping[Ballot, int]
 
+# A figure of a count: votes, points, a surplus. Counts are added as integers (STV in whole
+# hundred-thousandths of a vote, Borda in half points) and never round; a figure is reported
+# as an int when whole, else as a float when that float's shortest form (repr, and so its
+# JSON) is exactly the figure, else as the exact decimal in a string ("9007199254740993.5").
+# Read any of the three exactly with ``figure_decimal``.
+Figure = int | float | str
+
 RANKED = "ranked"
 APPROVAL = "approval"
 CHOOSE = "choose"
 BALLOT_KINDS = (RANKED, APPROVAL, CHOOSE)
+
+
+def exact_figure(numerator: int, denominator: int = 1) -> Figure:
+    """``numerator / denominator`` as a ``Figure``, exactly; the denominator divides a power
+    of ten (2, 100000), so the figure is a finite decimal."""
+    whole, rest = divmod(abs(numerator), denominator)
+    if not rest:
+        return numerator // denominator
+    places = 1
+    while 10**places % denominator:
+        places += 1
+    digits = f"{rest * 10**places // denominator:0{places}d}".rstrip("0")
+    text = f"{'-' if numerator < 0 else ''}{whole}.{digits}"
+    number = float(text)
+    return number if Decimal(repr(number)) == Decimal(text) else text
+
+
+def figure_decimal(value: Figure) -> Decimal:
+    """A figure as an exact ``Decimal`` (a float figure is read by its shortest form)."""
+    return Decimal(value) if isinstance(value, int) else Decimal(str(value))
 
 
 class TransferValue(msgspec.Struct, kw_only=True):
@@ -62,12 +90,12 @@ class StvRound(msgspec.Struct, kw_only=True):
     stage: int
     action: str  # "first preferences" | "surplus" | "exclusion"
     candidate: CandidateId | None = None  # whose surplus is transferred, or who is excluded
-    surplus: float | None = None
+    surplus: Figure | None = None
     transfer_values: list[TransferValue] = []
-    change: list[float] = []  # votes each candidate gained (or gave away) at this stage
-    votes: list[float] = []  # each candidate's votes at the end of this stage
-    non_transferable: float = 0.0  # value set aside at this stage: no further preference
-    rounding: float = 0.0  # value lost at this stage to the truncation of transfer values
+    change: list[Figure] = []  # votes each candidate gained (or gave away) at this stage
+    votes: list[Figure] = []  # each candidate's votes at the end of this stage
+    non_transferable: Figure = 0  # value set aside at this stage: no further preference
+    rounding: Figure = 0  # value lost at this stage to the truncation of transfer values
     elected: list[CandidateId] = []  # deemed elected at the end of this stage
     notes: list[str] = []  # how a tie was decided, a last-vacancies rule that applied ...
 
@@ -82,7 +110,7 @@ class Tally(msgspec.Struct, kw_only=True):
     ranking: list[CandidateId] = []  # the method's full order, winners first
     ballots: int = 0  # ballots counted, blank ones included
     blank: int = 0  # ballots that give no usable preference (void for STV)
-    scores: list[float] | None = None  # plurality/block, approval, Borda
+    scores: list[Figure] | None = None  # plurality/block, approval, Borda (half points)
     pairwise: list[list[int]] | None = None  # Schulze: d[i][j], voters preferring i to j
     strongest_paths: list[list[int]] | None = None  # Schulze: p[i][j]
     quota: int | None = None  # STV (Droop)

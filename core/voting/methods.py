@@ -15,7 +15,8 @@ borda
     0 to the last. Candidates sharing a rank share the points of the places they take (the
     average), and the candidates a voter leaves unranked count as one group sharing the
     remaining points: with five candidates, ``A > B`` gives A 4, B 3 and C, D, E 1 each
-    ((2 + 1 + 0) / 3). The highest totals are elected. (Scores may end in .5.)
+    ((2 + 1 + 0) / 3). The highest totals are elected. (Scores may end in .5; they are added
+    as whole half points, so they are exact.)
 schulze
     Ranked, partial rankings and ties allowed (a voter prefers X to Y when X is ranked above
     Y; unranked candidates come below the ranked ones, equal among themselves). The strength
@@ -25,6 +26,9 @@ schulze
     after seat, the first candidate in the list whom no remaining candidate beats.
 stv
     Ranked: the single transferable vote under the Scottish rules (``core.voting.stv``).
+
+Every count is exact: numbers of voters are added as integers (``core.voting.profile``), never
+through a float, whatever their size; scores are reported as ``Figure``s (``core.voting.base``).
 """
 
 from __future__ import annotations
@@ -41,15 +45,16 @@ from core.voting.base import (
     RANKED,
     Ballots,
     CandidateId,
+    Figure,
     Tally,
     VotingMethod,
     check_candidates,
     check_seats,
+    exact_figure,
 )
 from core.voting.profile import (
     CandidateIndex,
     Grouped,
-    as_number,
     boundary_tie,
     choice_counts,
     order_by_scores,
@@ -74,9 +79,17 @@ class _ScoreMethod(VotingMethod):
     score_name = "votes"
 
     def _result(
-        self, index: CandidateIndex, grouped: Grouped, seats: int, scores: list[float]
+        self,
+        index: CandidateIndex,
+        grouped: Grouped,
+        seats: int,
+        scores: list[int],
+        shown: list[Figure] | None = None,
     ) -> Tally:
+        """``scores`` are exact integers that order the candidates; ``shown`` is what the
+        result reports (default: the scores)."""
         order = order_by_scores(scores)
+        shown = list(scores) if shown is None else shown
         return Tally(
             method=self.name,
             seats=seats,
@@ -85,8 +98,8 @@ class _ScoreMethod(VotingMethod):
             ranking=[index.ids[i] for i in order],
             ballots=grouped.total,
             blank=grouped.blank,
-            scores=[as_number(s) for s in scores],
-            tie_breaks=boundary_tie(scores, order, seats, index.ids, self.score_name),
+            scores=shown,
+            tie_breaks=boundary_tie(scores, order, seats, index.ids, self.score_name, shown),
         )
 
 
@@ -104,7 +117,7 @@ class Plurality(_ScoreMethod):
                 _("A ballot chooses more than %(seats)d candidates.") % {"seats": seats}
             )
         scores = choice_counts(grouped, index)
-        return self._result(index, grouped, seats, scores.tolist())
+        return self._result(index, grouped, seats, [int(s) for s in scores])
 
 
 class Approval(_ScoreMethod):
@@ -118,7 +131,7 @@ class Approval(_ScoreMethod):
     def tally(self, ballots: Ballots, candidates: Sequence[CandidateId], seats: int) -> Tally:
         index, grouped = _prepare(candidates, seats, ballots)
         scores = choice_counts(grouped, index)
-        return self._result(index, grouped, seats, scores.tolist())
+        return self._result(index, grouped, seats, [int(s) for s in scores])
 
 
 class Borda(_ScoreMethod):
@@ -133,13 +146,19 @@ class Borda(_ScoreMethod):
     def tally(self, ballots: Ballots, candidates: Sequence[CandidateId], seats: int) -> Tally:
         index, grouped = _prepare(candidates, seats, ballots)
         ranks = rank_matrix(grouped, index)
-        d = pairwise(ranks, grouped.weights)
+        d = pairwise(ranks, grouped.weights).tolist()
         voting = grouped.total - grouped.blank
         # Points of a ballot: candidates below it + half the candidates level with it (the
-        # unranked ones are level with each other), summed over ballots from d:
+        # unranked ones are level with each other), summed over ballots from d and doubled so
+        # that they are whole numbers (Python ints: exact at any size):
         # 2 x score(c) = (n - 1) x voting + sum_j d[c, j] - sum_j d[j, c].
-        doubled = (index.n - 1) * voting + d.sum(axis=1) - d.sum(axis=0)
-        return self._result(index, grouped, seats, (doubled / 2).tolist())
+        n = index.n
+        doubled = [
+            (n - 1) * voting + sum(int(v) for v in d[c]) - sum(int(d[j][c]) for j in range(n))
+            for c in range(n)
+        ]
+        shown = [exact_figure(points, 2) for points in doubled]
+        return self._result(index, grouped, seats, doubled, shown)
 
 
 class Schulze(VotingMethod):
@@ -164,8 +183,8 @@ class Schulze(VotingMethod):
             ranking=[index.ids[i] for i in order],
             ballots=grouped.total,
             blank=grouped.blank,
-            pairwise=d.tolist(),
-            strongest_paths=p.tolist(),
+            pairwise=[[int(v) for v in row] for row in d.tolist()],
+            strongest_paths=[[int(v) for v in row] for row in p.tolist()],
             tie_breaks=notes,
         )
 
@@ -173,9 +192,11 @@ class Schulze(VotingMethod):
 def strongest_paths(d: np.ndarray) -> np.ndarray:
     """p[i, j]: the strength of the strongest path from i to j (Floyd-Warshall, widest path)."""
     n = len(d)
-    p = np.where(d > d.T, d, 0)
-    for k in range(n):
-        p = np.maximum(p, np.minimum(p[:, k : k + 1], p[k : k + 1, :]))
+    p = np.where(d > d.T, d, 0).astype(d.dtype)  # widest paths: only max and min, exact
+    through = np.empty_like(p)
+    for k in range(n):  # in place: row and column k do not change at step k
+        np.minimum(p[:, k : k + 1], p[k : k + 1, :], out=through)
+        np.maximum(p, through, out=p)
     np.fill_diagonal(p, 0)
     return p
 

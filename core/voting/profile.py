@@ -3,6 +3,11 @@
 Counting 40,000 ballots must take milliseconds, so Python touches each *distinct* ballot once
 at most and numpy does the rest: rankings of whole-number candidate ids are converted in bulk
 (one array per ballot length); ballots with tied groups or text ids take a slower path.
+
+Counts are exact whatever their size: numbers of voters are added as integers, never as
+floats. An array of counts is ``int64`` when no sum a count makes can reach 2**63 (every
+realistic poll), and an array of Python ints (``dtype=object``, slower, unbounded) otherwise;
+``exact_dtype`` chooses from the largest sum a count can make.
 """
 
 from __future__ import annotations
@@ -15,7 +20,14 @@ from typing import Any
 import numpy as np
 
 from core.errors import InvalidInput
-from core.voting.base import Ballot, Ballots, CandidateId
+from core.voting.base import Ballot, Ballots, CandidateId, Figure
+
+INT64_LIMIT = 1 << 63
+
+
+def exact_dtype(bound: int) -> Any:
+    """``int64`` when no sum reaches ``bound`` and ``bound`` fits, else Python ints."""
+    return np.int64 if bound < INT64_LIMIT else object
 
 
 class Grouped:
@@ -24,25 +36,33 @@ class Grouped:
     def __init__(self, ballots: Ballots) -> None:
         if isinstance(ballots, Mapping):
             counts: Mapping[Ballot, int] = ballots
-            for count in counts.values():
-                if isinstance(count, bool) or not isinstance(count, int | np.integer):
-                    raise InvalidInput(f"A ballot count must be a whole number, not {count!r}.")
-                if count < 0:
-                    raise InvalidInput(f"A ballot count cannot be negative ({count}).")
+            numbers = list(counts.values())
+            if not all(type(count) is int for count in numbers):  # numpy ints, or wrong
+                numbers = [_count(count) for count in numbers]
+            if numbers and min(numbers) < 0:
+                raise InvalidInput("A ballot count cannot be negative.")
         else:
             listed = ballots if isinstance(ballots, list | tuple) else list(ballots)
             try:
                 counts = Counter(listed)
             except TypeError:  # lists from JSON: make them hashable
                 counts = Counter(map(_freeze, listed))
+            numbers = list(counts.values())
         self.keys: list[Ballot] = list(counts)
-        self.weights = np.fromiter(counts.values(), dtype=np.int64, count=len(self.keys))
-        self.total = int(self.weights.sum())
+        self.total: int = sum(numbers)
+        self.dtype = exact_dtype(self.total)
+        self.weights = np.array(numbers, dtype=self.dtype).reshape(len(numbers))
         self.lengths = np.fromiter(map(len, self.keys), dtype=np.int64, count=len(self.keys))
         self.blank = int(self.weights[self.lengths == 0].sum())  # ballots choosing nobody
 
     def __len__(self) -> int:
         return len(self.keys)
+
+
+def _count(count: Any) -> int:
+    if isinstance(count, bool) or not isinstance(count, int | np.integer):
+        raise InvalidInput(f"A ballot count must be a whole number, not {type(count).__name__}.")
+    return int(count)
 
 
 def _freeze(ballot: Any) -> Any:
@@ -109,7 +129,10 @@ def _bulk(keys: list[Ballot], length: int, index: CandidateIndex) -> np.ndarray 
     except TypeError:  # a tied group or something that is not a number
         return None
     except ValueError:  # ids beyond 255
-        array = np.array(keys) if keys else np.zeros((0, length), dtype=np.int64)
+        try:
+            array = np.array(keys) if keys else np.zeros((0, length), dtype=np.int64)
+        except (ValueError, OverflowError):  # tied groups among them, or ids past int64
+            return None
         if array.ndim != 2 or array.dtype.kind not in "iu":
             return None
         flat = array.ravel()
@@ -122,8 +145,9 @@ def _by_length(grouped: Grouped) -> Iterable[tuple[int, np.ndarray]]:
 
 
 def choice_counts(grouped: Grouped, index: CandidateIndex) -> np.ndarray:
-    """Approval or choose ballots: how many voters chose each candidate."""
-    scores = np.zeros(index.n, dtype=np.int64)
+    """Approval or choose ballots: how many voters chose each candidate (each score is at
+    most the number of ballots, so the weights' type holds it)."""
+    scores = np.zeros(index.n, dtype=grouped.dtype)
     for length, rows in _by_length(grouped):
         if length == 0:
             continue
@@ -135,9 +159,9 @@ def choice_counts(grouped: Grouped, index: CandidateIndex) -> np.ndarray:
         ordered = np.sort(positions, axis=1)
         if (ordered[:, 1:] == ordered[:, :-1]).any():
             raise InvalidInput("A ballot chooses the same candidate twice.")
-        scores += np.bincount(
-            positions.ravel(), weights=np.repeat(weights, length), minlength=index.n
-        ).astype(np.int64)
+        chosen = np.zeros((len(keys), index.n), dtype=bool)
+        chosen[np.arange(len(keys))[:, None], positions] = True
+        scores += np.einsum("k,kn->n", weights, chosen)  # integer sums, no float
     return scores
 
 
@@ -177,10 +201,10 @@ def rank_matrix(grouped: Grouped, index: CandidateIndex) -> np.ndarray:
     every ranked one.
     """
     n = index.n
-    ranks = np.full((len(grouped), n), n, dtype=np.int16)
+    ranks = np.full((len(grouped), n), n, dtype=_position_dtype(n))
     for rows, positions, keys in _rankings(grouped, index):
         if positions is not None:
-            ranks[rows[:, None], positions] = np.arange(positions.shape[1], dtype=np.int16)
+            ranks[rows[:, None], positions] = np.arange(positions.shape[1], dtype=ranks.dtype)
             continue
         for row, ballot in zip(rows, keys, strict=True):
             for rank, group in enumerate(_groups(ballot, index)):
@@ -196,7 +220,7 @@ def strict_prefixes(grouped: Grouped, index: CandidateIndex) -> np.ndarray:
     preference is shared is void (an empty row).
     """
     n = index.n
-    prefixes = np.full((len(grouped), n), n, dtype=np.int64)
+    prefixes = np.full((len(grouped), n), n, dtype=_position_dtype(n))
     for rows, positions, keys in _rankings(grouped, index):
         if positions is not None:
             prefixes[rows, : positions.shape[1]] = positions
@@ -209,24 +233,43 @@ def strict_prefixes(grouped: Grouped, index: CandidateIndex) -> np.ndarray:
     return prefixes
 
 
+def _position_dtype(n: int) -> Any:
+    """Ranks and candidate positions 0 .. n (n: unranked) in as few bytes as they need."""
+    return np.int16 if n < 1 << 15 else np.int32
+
+
 def pairwise(ranks: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """d[i, j]: how many voters rank candidate i strictly above candidate j."""
+    """d[i, j]: how many voters rank candidate i strictly above candidate j.
+
+    Integer sums (``einsum`` of the weights over a boolean matrix), each at most the number of
+    ballots: the weights' type (int64, or Python ints past 2**63) holds them.
+    """
     n = ranks.shape[1]
-    d = np.zeros((n, n), dtype=np.int64)
+    d = np.zeros((n, n), dtype=weights.dtype)
     for i in range(n):
-        d[i] = weights @ (ranks[:, i : i + 1] < ranks)
+        d[i] = np.einsum("k,kn->n", weights, ranks[:, i : i + 1] < ranks)
     return d
 
 
-def order_by_scores(scores: Sequence[float]) -> list[int]:
-    """Candidate positions, highest score first; equal scores keep the candidate-list order."""
+def order_by_scores(scores: Sequence[int]) -> list[int]:
+    """Candidate positions, highest score first; equal scores keep the candidate-list order.
+
+    ``scores`` are exact integers (Borda: doubled), never floats."""
     return sorted(range(len(scores)), key=lambda i: -scores[i])
 
 
 def boundary_tie(
-    scores: Sequence[float], order: list[int], seats: int, ids: list[CandidateId], what: str
+    scores: Sequence[int],
+    order: list[int],
+    seats: int,
+    ids: list[CandidateId],
+    what: str,
+    shown: Sequence[Figure] | None = None,
 ) -> list[str]:
-    """A note when candidates with the last elected one's score were left out by the list."""
+    """A note when candidates with the last elected one's score were left out by the list.
+
+    ``scores`` decide (exact integers); ``shown`` is how the score is written (default: the
+    score itself)."""
     if seats >= len(order):
         return []
     last = scores[order[seats - 1]]
@@ -235,15 +278,12 @@ def boundary_tie(
     tied = [i for i in order if scores[i] == last]
     elected = [ids[i] for i in tied if i in order[:seats]]
     left_out = [ids[i] for i in tied if i not in order[:seats]]
+    figure = (shown or scores)[order[seats - 1]]
     return [
-        f"{_names(ids[i] for i in tied)} tie with {_number(last)} {what}; by the candidate "
+        f"{_names(ids[i] for i in tied)} tie with {figure} {what}; by the candidate "
         f"list, {_names(elected)} {'is' if len(elected) == 1 else 'are'} elected and "
         f"{_names(left_out)} not."
     ]
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _names(ids: Iterable[CandidateId]) -> str:
@@ -251,18 +291,12 @@ def _names(ids: Iterable[CandidateId]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def as_number(value: float | np.integer | np.floating) -> float:
-    """A score for the result: an int when whole (JSON shows 12, not 12.0)."""
-    value = float(value)
-    return int(value) if value.is_integer() else value  # type: ignore[return-value]
-
-
 __all__ = [
     "CandidateIndex",
     "Grouped",
-    "as_number",
     "boundary_tie",
     "choice_counts",
+    "exact_dtype",
     "order_by_scores",
     "pairwise",
     "rank_matrix",

@@ -6,12 +6,15 @@ from typing import Any
 
 import msgspec
 
-from core.voting.base import CandidateId, Tally, VotingMethod
-from core.voting.files import BallotFile
+from core.voting.base import CandidateId, Figure, Tally, VotingMethod, figure_decimal
+from core.voting.files import BallotFile, printable
 
 
 def json_report(file: BallotFile, method: VotingMethod, tally: Tally) -> dict[str, Any]:
-    """One object: the file, the method, the winners (candidate numbers) and the working."""
+    """One object: the file, the method, the winners (candidate numbers) and the working.
+
+    Figures are exact: whole numbers of any size, decimals as JSON numbers when their float is
+    exact in its shortest form, else as strings of the exact decimal (``core.voting.base``)."""
     return {
         "file": file.path,
         "format": file.format,
@@ -26,19 +29,21 @@ def json_report(file: BallotFile, method: VotingMethod, tally: Tally) -> dict[st
 
 
 def text_report(file: BallotFile, method: VotingMethod, tally: Tally) -> str:
+    """The count for a terminal; what the file says (names, the title) is printed with its
+    control characters escaped, so a file cannot drive the terminal."""
     lines: list[str] = []
     out = lines.append
 
     def who(candidate: CandidateId) -> str:
         name = file.name(candidate)  # type: ignore[arg-type]
-        return f"{candidate} {name}".rstrip()
+        return printable(f"{candidate} {name}".rstrip())
 
     kind = "PrefLib ." + file.format if file.format != "json" else "platform export"
-    out(f"{file.path} ({kind}): {tally.ballots} ballots, {tally.blank} blank or void")
+    out(f"{printable(file.path)} ({kind}): {tally.ballots} ballots, {tally.blank} blank or void")
     if isinstance(file.poll, dict) and file.poll.get("title"):
-        out(f"Poll: {file.poll['title']}")
+        out(f"Poll: {printable(str(file.poll['title']))}")
     elif isinstance(file.poll, str):
-        out(f"Poll: {file.poll}")
+        out(f"Poll: {printable(file.poll)}")
     out(f"Method: {method.label} ({method.name}), {tally.seats} seat(s)")
     out("Candidates, in the list order that breaks ties:")
     for candidate in tally.candidates:
@@ -80,8 +85,16 @@ def text_report(file: BallotFile, method: VotingMethod, tally: Tally) -> str:
     return "\n".join(lines)
 
 
-def _figure(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+def _figure(value: Figure) -> str:
+    """A figure written exactly: ``12``, ``1.5``, ``9007199254740993.5``."""
+    exact = figure_decimal(value)
+    whole = exact.to_integral_value()
+    return f"{whole:f}" if exact == whole else f"{exact:f}"
+
+
+def _fixed(value: Figure) -> str:
+    """A figure with the five decimals of an STV count, exactly: ``2.99997``."""
+    return f"{figure_decimal(value):.5f}"
 
 
 def _matrix(candidates: list[CandidateId], rows: list[list[int]]) -> list[str]:
@@ -102,21 +115,21 @@ def _stv_stages(tally: Tally, who: Any) -> list[str]:
         if stage.action == "first preferences":
             what = "first preferences"
         elif stage.action == "surplus":
-            what = f"surplus of {who(stage.candidate)}: {stage.surplus:.5f}"
+            what = f"surplus of {who(stage.candidate)}: {_fixed(stage.surplus or 0)}"
         else:
             what = f"exclusion of {who(stage.candidate)}"
         lines.append(f"Stage {stage.stage}: {what}")
         for value in stage.transfer_values:
-            moved = f"{value.papers} paper(s) at {value.value:.5f}"
+            moved = f"{value.papers} paper(s) at {_fixed(value.value)}"
             if stage.action == "surplus":
-                moved += f" -> transfer value {value.transfer_value:.5f}"
+                moved += f" -> transfer value {_fixed(value.transfer_value)}"
             if value.non_transferable:
                 moved += f"; {value.non_transferable} non-transferable"
             lines.append(f"  {moved}")
         if stage.non_transferable or stage.rounding:
             lines.append(
-                f"  set aside {stage.non_transferable:.5f} non-transferable, "
-                f"{stage.rounding:.5f} lost to rounding"
+                f"  set aside {_fixed(stage.non_transferable)} non-transferable, "
+                f"{_fixed(stage.rounding)} lost to rounding"
             )
         for note in stage.notes:
             lines.append(f"  {note}")
@@ -129,6 +142,6 @@ def _stv_stages(tally: Tally, who: Any) -> list[str]:
     lines.append("  stage " + " ".join(f"{label:>{width}}" for label in labels))
     for stage in tally.rounds:
         lines.append(
-            f"  {stage.stage:>5} " + " ".join(f"{votes:>{width}.5f}" for votes in stage.votes)
+            f"  {stage.stage:>5} " + " ".join(f"{_fixed(votes):>{width}}" for votes in stage.votes)
         )
     return lines

@@ -28,8 +28,21 @@ A ranking with a tied group is read up to that group, as the rules read a paper 
 same number to two candidates: it is non-transferable there, and void when the first preference
 is shared (void and empty papers do not count towards the quota).
 
-Votes are counted in whole hundred-thousandths, so every figure is exact and a recount gives
-the same digits.
+Arithmetic. Votes are counted in whole hundred-thousandths of a vote ("units", ``UNIT``), as
+Python integers or ``int64`` arrays that cannot overflow (``core.voting.profile.exact_dtype``:
+past 2**63 the arrays hold Python ints), never as floats, so every figure is exact at any size
+and a recount gives the same digits:
+
+* a paper is worth ``UNIT`` (1.00000) until a surplus transfer sets its value;
+* a transfer value is ``floor(surplus x value / total)`` units, with ``surplus``, ``value``
+  and ``total`` (the elected candidate's votes) in units: rule 48(3)'s "five decimal places,
+  any remainder being ignored" exactly;
+* a candidate's votes are the sum, over the papers they hold, of count x value (plus the quota
+  they keep once their surplus has gone);
+* what truncation leaves over (``surplus`` minus the papers' new values, set-aside papers
+  included) is recorded as ``rounding`` and is lost: it is in no candidate's votes and not
+  non-transferable. At the end of every stage, in units:
+  ``votes of all candidates + non-transferable so far + rounding so far = valid x UNIT``.
 """
 
 from __future__ import annotations
@@ -38,7 +51,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.voting.base import CandidateId, StvRound, TransferValue
+from core.voting.base import CandidateId, Figure, StvRound, TransferValue, exact_figure
+from core.voting.profile import exact_dtype
 
 UNIT = 100_000  # one vote; transfer values have five decimals
 
@@ -67,8 +81,20 @@ def scottish_stv(
     )
 
 
-def _votes(units: int | np.integer) -> float:
-    return round(int(units) / UNIT, 5)
+def _votes(units: int | np.integer) -> Figure:
+    """Votes in units as a figure: exact (a string past what a float shows exactly)."""
+    return exact_figure(int(units), UNIT)
+
+
+def _value(units: int | np.integer) -> float:
+    """A paper's value (at most 1, five decimals): a float is exact in its shortest form."""
+    return int(units) / UNIT
+
+
+def _fixed(units: int) -> str:
+    """Votes in units with their five decimals, as the rules write them: ``2.99997``."""
+    whole, rest = divmod(abs(units), UNIT)
+    return f"{'-' if units < 0 else ''}{whole}.{rest:05d}"
 
 
 def _names(ids: list[CandidateId]) -> str:
@@ -82,21 +108,23 @@ class _Count:
     ) -> None:
         n = len(ids)
         valid = prefixes[:, 0] < n if len(prefixes) else np.zeros(0, dtype=bool)
-        self.blank = int(weights[~valid].sum())
+        self.blank = int(weights[~valid].sum())  # int64 sums below the total, or Python ints
         self.papers = prefixes[valid]
-        self.weights = weights[valid].astype(np.int64)
+        self.valid = int(weights[valid].sum())
+        # The largest product made: surplus x value, both in units, below valid x UNIT x UNIT.
+        self.dtype = exact_dtype(max(self.valid, 1) * UNIT * UNIT)
+        self.weights = weights[valid].astype(self.dtype)
         self.ids = ids
         self.n = n
         self.seats = seats
-        self.valid = int(self.weights.sum())
         self.quota = self.valid // (seats + 1) + 1
         self.quota_units = self.quota * UNIT
         self.position = np.zeros(len(self.weights), dtype=np.int64)
         self.holder = self.papers[:, 0].astype(np.int64)  # n: set aside, non-transferable
-        self.value = np.full(len(self.weights), UNIT, dtype=np.int64)
+        self.value = np.full(len(self.weights), UNIT, dtype=self.dtype)  # at most UNIT
         self.continuing = np.ones(n + 1, dtype=bool)
         self.continuing[n] = False
-        self.kept = np.zeros(n, dtype=np.int64)  # the quota, once a surplus has gone
+        self.kept = np.zeros(n, dtype=self.dtype)  # the quota, once a surplus has gone
         self.elected: list[int] = []
         self.pending: list[int] = []  # elected with a surplus not yet transferred
         self.history: list[np.ndarray] = []  # votes at the end of each stage
@@ -148,7 +176,9 @@ class _Count:
         surplus = total - self.quota_units
         papers = np.flatnonzero(self.holder == elected)
         values = self.value[papers]
-        transfer = (surplus * values) // total  # rule 48(3): five decimals, remainder ignored
+        # Rule 48(3): surplus x value / total to five decimals, remainder ignored. In units
+        # that is an integer division rounding down: exact, no float.
+        transfer = (surplus * values) // total
         nxt, position = self._next_preferences(papers)
         weights = self.weights[papers]
         moves = nxt < self.n
@@ -213,10 +243,10 @@ class _Count:
     # -- stages, elections, ties ----------------------------------------------------------
 
     def _totals(self) -> tuple[np.ndarray, int]:
-        held = np.bincount(
-            self.holder, weights=self.weights * self.value, minlength=self.n + 1
-        )  # exact: whole numbers far below 2**53
-        held = np.rint(held).astype(np.int64)
+        """Each candidate's votes in units, and the value of the papers set aside: integer
+        sums of count x value (``np.add.at``, not a float ``bincount``)."""
+        held = np.zeros(self.n + 1, dtype=self.dtype)
+        np.add.at(held, self.holder, self.weights * self.value)
         return held[: self.n] + self.kept, int(held[self.n])
 
     def _record(
@@ -293,12 +323,12 @@ class _Count:
         if decided_at is not None:
             chosen = group[0]
             return chosen, (
-                f"{names} tie on {_votes(best):.5f} votes; {self.ids[chosen]} had "
+                f"{names} tie on {_fixed(best)} votes; {self.ids[chosen]} had "
                 f"{'fewer' if lowest else 'more'} at the end of stage {decided_at} and {verb}"
             )
         chosen = group[-1] if lowest else group[0]
         return chosen, (
-            f"{names} tie on {_votes(best):.5f} votes"
+            f"{names} tie on {_fixed(best)} votes"
             + (" at every stage" if len(self.history) > 1 else "")
             + f"; by the candidate list, {self.ids[chosen]} {verb}"
         )
@@ -311,8 +341,8 @@ class _Count:
             at = values == value
             classes.append(
                 TransferValue(
-                    value=_votes(value),
-                    transfer_value=_votes(transfer[at][0]),
+                    value=_value(value),
+                    transfer_value=_value(transfer[at][0]),
                     papers=int(weights[at & moves].sum()),
                     non_transferable=int(weights[at & ~moves].sum()),
                 )

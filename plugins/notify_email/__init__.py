@@ -21,6 +21,7 @@ import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from core import hookimpl, i18n
+from core.events import EmailChanged
 from core.i18n import N_, _
 from core.notifications import Delivery, Notifier, PermanentFailure
 from core.notifications.catalog import DIRECT_EVENTS, in_language, render
@@ -121,11 +122,17 @@ class EmailNotifier(Notifier):
     name = EMAIL
     label = N_("Email")
     per_member = True
-    default_events = DIRECT_EVENTS  # what concerns the member directly
+    # What concerns the member directly (the notice that their email address changed too).
+    default_events = DIRECT_EVENTS
 
     async def deliver(self, delivery: Delivery) -> None:
         member = delivery.member
-        if member is None or "@" not in member.email:
+        address = member.email if member is not None else ""
+        if isinstance(delivery.event, EmailChanged):
+            # To the address the change replaced: the one the member reads if they did not
+            # ask for it (the new one may be someone else's).
+            address = delivery.event.old_email
+        if member is None or "@" not in address:
             raise PermanentFailure("the member has no email address")
         settings = delivery.settings
         base = settings.platform.base_url.rstrip("/")
@@ -137,7 +144,7 @@ class EmailNotifier(Notifier):
             message = compose(
                 settings,
                 to_name=member.name,
-                to_address=member.email,
+                to_address=address,
                 language=member.language,
                 subject=text.subject,
                 paragraphs=[text.body],
