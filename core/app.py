@@ -154,7 +154,33 @@ def create_app(
     )
     app.state.settings = settings
     app.state.registry = registry
+    _figures_any_of(app)
     return app
+
+
+def _figures_any_of(app: Litestar) -> None:
+    """A vote figure is an int, a float or an exact decimal text (``voting.base.Figure``): an
+    int is also a number, so the generated ``oneOf`` would refuse it; ``anyOf`` says it."""
+    from litestar.openapi.spec import OpenAPIType, Schema
+
+    def walk(node: object) -> None:
+        if isinstance(node, Schema):
+            if node.one_of and {getattr(s, "type", None) for s in node.one_of} >= {
+                OpenAPIType.INTEGER,
+                OpenAPIType.NUMBER,
+            }:
+                node.any_of, node.one_of = node.one_of, None
+            for value in vars(node).values():
+                walk(value)
+        elif isinstance(node, list | tuple):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            for item in node.values():
+                walk(item)
+
+    components = app.openapi_schema.components
+    walk(components.schemas if components else {})
 
 
 async def _start_database() -> None:

@@ -420,7 +420,7 @@ def test_the_command_line_records_itself_as_the_actor(site):
         (None, "cli", "cli", "FR", "member.import"),
         (None, "cli", "cli", "BE", "member.link"),
     ]
-    assert json.loads(rows[0][6]) == {"created": 2, "updated": 0}
+    assert json.loads(rows[0][6]) == {"created": 2, "updated": 0, "new": ["C1", "C2"]}
     again = ok(site.sip("members", "import", site.write("good.csv", GOOD)))
     assert "3 unchanged" in again.stdout
     assert len(site.query("SELECT seq FROM audit_entry")) == 3  # nothing changed, nothing logged

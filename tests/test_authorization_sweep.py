@@ -24,6 +24,8 @@ from litestar.testing import AsyncTestClient
 
 from core import clock, db
 from core.app import create_app
+from core.auth import services as auth
+from core.auth.tables import WebSession
 from core.config import Settings
 from core.demo import OPEN_EDITION, seed_demo
 from core.groups.tables import (
@@ -136,6 +138,9 @@ SELF = {
     # These name no object: they act on, or show, the signed-in member only.
     "GET /account": "the caller's account",
     "POST /account/password": "the caller's password",
+    "GET /api/account/sessions": "the caller's own sessions",
+    "POST /account/sessions/end-all": "the caller's own sessions",
+    "POST /api/account/sessions/end-all": "the caller's own sessions",
     "GET /api/me": "the caller",
     "PUT /api/me/language": "the caller's language",
     "POST /api/me/password": "the caller's password",
@@ -359,7 +364,12 @@ async def targets(country: str, owner: int) -> dict[str, list[Any]]:
             pledged_at=clock.now() - timedelta(days=1),
         )
     )
+    owner_session = await auth.start_session(owner, 14)
+    web_session = await WebSession.select(WebSession.id).where(
+        WebSession.token_hash == auth.token_hash(owner_session)
+    )
     return {
+        "web_session_id": [web_session[0]["id"]],
         "slug": [OPEN_EDITION],
         "country": [country],
         "language": ["fr"],
@@ -530,7 +540,7 @@ def await_names() -> set[str]:
     return {
         "slug", "country", "language", "theme_id", "poll_id", "grantor_id", "member_id",
         "group_id", "slot_id", "meeting_id", "session_id", "rec_id", "project_id",
-        "milestone_id", "bundle_id", "notification_id", "message_id",
+        "milestone_id", "bundle_id", "notification_id", "message_id", "web_session_id",
     }  # fmt: skip
 
 
