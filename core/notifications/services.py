@@ -113,11 +113,13 @@ def choices_from_form(
     """The form's ticked boxes ("event_type:channel") as a full set of choices: every box
     shown that is not ticked is off."""
     names = [c.name for c in member_channels(registry, settings, member.country)]
-    shown = {f"{t}:{c}" for t in KINDS for c in names}
+    shown = {f"{t}:{c}" for t, k in KINDS.items() if not k.mandatory for c in names}
     unknown = [value for value in ticked if value not in shown]
     if unknown:
         raise InvalidInput(_("Unknown notification choice %(name)s.") % {"name": unknown[0]})
-    return {t: {c: f"{t}:{c}" in ticked for c in names} for t in KINDS}
+    return {
+        t: {c: f"{t}:{c}" in ticked for c in names} for t, k in KINDS.items() if not k.mandatory
+    }
 
 
 # -- the operators' outbox view --------------------------------------------------------------
