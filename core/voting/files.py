@@ -443,6 +443,11 @@ def published_problems(export: Export) -> list[str]:
             f"trackers ({len(trackers)}), participations ({counts.participations}) and "
             f"ballots ({len(ballots)}) differ"
         )
+    for candidate in export.candidates:
+        if candidate.titles and candidate.title not in candidate.titles.values():
+            problems.append(
+                f"candidate {candidate.number}'s title is not one of its titles frozen at opening"
+            )
     if len(set(trackers)) != len(trackers):
         problems.append("a tracker is listed twice")
     if any(not TRACKER.fullmatch(t) for t in trackers):
