@@ -219,6 +219,16 @@ async def test_the_table_refuses_update_and_delete(database):
     assert [(r["seq"], r["country"]) for r in await entries()] == [(1, "BE")]
 
 
+async def test_the_table_refuses_to_be_emptied_at_once(database, backend):
+    """TRUNCATE on PostgreSQL; SQLite has none, and a DELETE without WHERE is refused."""
+    await audit.record("poll.close", actor=audit.CLI, country="BE", object_id=1)
+    emptying = "TRUNCATE audit_entry" if backend == "postgres" else "DELETE FROM audit_entry"
+    with pytest.raises(Exception, match="append-only"):
+        await AuditEntry.raw(emptying)
+    assert [r["seq"] for r in await entries()] == [1]
+    assert (await audit.verify()).intact
+
+
 async def three_entries() -> list[dict[str, Any]]:
     for n in range(1, 4):
         await audit.record(

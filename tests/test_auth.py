@@ -257,20 +257,27 @@ async def test_every_sign_in_is_audited_with_the_member_and_the_method_and_no_se
         303,
         200,
     ]
-    assert wrong.status_code == 400  # a failed attempt signs nobody in: no entry
+    assert wrong.status_code == 400  # signs nobody in, and is audited as refused
     rows = await sign_ins()
     assert [json.loads(r["details"]) for r in rows] == [
-        {"member_number": "A-1", "method": method}
+        {"member_number": "A-1", "method": method, "result": "signed in"}
         for method in ("link", "link", "password", "password")
+    ]
+    refused = await AuditEntry.select().where(AuditEntry.action == "member.sign_in_refused")
+    assert [json.loads(r["details"]) for r in refused] == [
+        {"member_number": "A-1", "method": "password", "result": "wrong password"}
+    ]
+    assert [(r["actor"], r["role"], r["object_id"]) for r in refused] == [
+        (None, "visitor", str(member_id))
     ]
     for row in rows:
         assert (row["actor"], row["role"], row["country"]) == (member_id, "member", "FR")
         assert (row["object_type"], row["object_id"]) == ("member", str(member_id))
         assert row["actor_name"] == "Ada (A-1)"
     written = " ".join(str(value) for row in await AuditEntry.select() for value in row.values())
-    for secret in (*tokens, *(auth.token_hash(t) for t in tokens), password):
+    for secret in (*tokens, *(auth.token_hash(t) for t in tokens), password, "not the password"):
         assert secret not in written
-    assert (await audit.verify()).count == 4
+    assert (await audit.verify()).count == 5
 
 
 async def test_a_sign_in_whose_entry_cannot_be_written_starts_no_session(client, monkeypatch):

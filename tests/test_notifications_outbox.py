@@ -13,6 +13,8 @@ import pytest
 from msgspec.structs import replace
 
 from core import clock, db, hookimpl
+from core.audit import services as audit
+from core.audit.tables import AuditEntry
 from core.errors import Conflict
 from core.events import ThemeAccepted
 from core.notifications import Notifier, PermanentFailure
@@ -442,6 +444,27 @@ async def test_a_closed_poll_gets_no_reminder(database):
     poll_id = await open_poll(rules, "BE", closes_in=timedelta(hours=3))
     await Poll.update({Poll.state: polls.CLOSED}).where(Poll.id == poll_id)
     assert (await Relay(rules.registry, database).run_once()).reminders == 0
+
+
+async def test_the_relay_closes_a_poll_when_its_closing_time_comes_and_the_log_says_so(database):
+    rules = rules_for(database)
+    voter = await member("BE")
+    poll_id = await open_poll(rules, "BE", closes_in=timedelta(hours=3))
+    await polls.cast(rules, voter, poll_id, [1])
+    now = Clock()
+    relay = Relay(rules.registry, rules.settings, now=now)
+
+    assert (await relay.run_once()).closed_polls == 0  # three hours before: still open
+    assert (await polls.get_poll(poll_id)).state == polls.OPEN
+    now.advance(hours=3)
+    assert (await relay.run_once()).closed_polls == 1
+    assert (await polls.get_poll(poll_id)).state == polls.CLOSED
+    assert (await relay.run_once()).closed_polls == 0  # closed once
+    closings = await AuditEntry.select().where(AuditEntry.action == "poll.close")
+    assert [(e["role"], e["actor"], e["actor_name"], e["object_id"]) for e in closings] == [
+        ("clock", None, "clock", str(poll_id))
+    ]
+    assert (await audit.verify()).intact
 
 
 async def test_the_clock_is_the_relays_own(database):

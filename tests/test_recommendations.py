@@ -3,11 +3,14 @@ and what a refusal leaves behind (nothing)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import timedelta
 
 import pytest
 
 from core import clock
+from core.audit.tables import AuditEntry
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.notifications.tables import NotificationEvent, OutboxMessage
 from core.recommendations import services as recs
@@ -54,6 +57,28 @@ async def test_the_group_drafts_comments_endorses_and_the_facilitator_submits(da
     assert submitted.status == "submitted" and submitted.submitted_at is not None
     assert submitted.endorsements == 1 and submitted.text.endswith("Elected by the AGM.")
     assert submitted.decision is None and submitted.bundle_id is None
+
+
+async def test_drafting_and_each_edit_are_in_the_audit_log_without_the_drafts_words(database):
+    cycle = await build_cycle(database)
+    rec_id = await recs.draft(cycle.rules, cycle.facilitator_be, cycle.group_be, TEXT)
+    longer = recs.RecommendationIn(
+        title=TEXT.title, text=TEXT.text + " Elected by the AGM.", rationale=TEXT.rationale
+    )
+    await recs.edit(cycle.rules, cycle.facilitator_be, rec_id, longer)
+    await recs.edit(cycle.rules, cycle.facilitator_be, rec_id, longer)  # the same words again
+
+    rows = await AuditEntry.select().where(AuditEntry.action.like("recommendation.%"))
+    assert [(r["action"], r["role"], r["actor"], r["object_id"]) for r in rows] == [
+        ("recommendation.draft", "facilitator", cycle.facilitator_be.id, str(rec_id)),
+        ("recommendation.edit", "facilitator", cycle.facilitator_be.id, str(rec_id)),
+    ]
+    drafted, edited = (json.loads(r["details"]) for r in rows)
+    assert edited["changed"] == ["text"]
+    assert edited["text_sha256"] == hashlib.sha256(longer.text.encode()).hexdigest()
+    assert drafted["text_sha256"] == hashlib.sha256(TEXT.text.encode()).hexdigest()
+    assert drafted["title"] == edited["title"] == TEXT.title
+    assert "Elected by the AGM" not in rows[1]["details"]  # a digest, not the draft itself
 
 
 async def test_submission_notifies_the_group_in_the_outbox(database):

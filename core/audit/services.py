@@ -31,6 +31,8 @@ from core.members.tables import ROLE_BOARD, ROLE_FACILITATOR, ROLE_OPERATOR, ROL
 
 GENESIS = "0" * 64  # the previous hash of entry 1
 ROLE_CLI = "cli"  # the command line acted: an operator at the server, no member
+ROLE_CLOCK = "clock"  # the platform acted when a time came (a poll closing at its hour)
+ROLE_VISITOR = "visitor"  # someone not signed in (a refused sign-in attempt)
 ROLE_MEMBER = "member"
 # Any constant works; it names "the audit chain" among the platform's advisory locks.
 ADVISORY_LOCK_KEY = 0x5A1D_A0D1
@@ -71,6 +73,7 @@ ACTIONS = {
     "member.link": N_("sign-in link issued"),
     "member.email.change": N_("email address changed"),
     "member.sign_in": N_("member signed in"),
+    "member.sign_in_refused": N_("sign-in refused: wrong password"),
     "member.link_request": N_("sign-in link asked for and sent"),
     "member.password_change": N_("password changed"),
     "group.create": N_("working group created"),
@@ -79,6 +82,8 @@ ACTIONS = {
     "group.plan": N_("meeting plan confirmed"),
     "group.attendance": N_("attendance recorded"),
     "info_session.create": N_("info session created"),
+    "recommendation.draft": N_("recommendation drafted"),
+    "recommendation.edit": N_("recommendation draft edited"),
     "recommendation.submit": N_("recommendation submitted"),
     "bundle.create": N_("bundle handed to the board"),
     "decision.record": N_("board decision recorded"),
@@ -98,6 +103,8 @@ ROLES = {
     ROLE_TELLER: N_("teller"),
     ROLE_FACILITATOR: N_("facilitator"),
     ROLE_CLI: N_("command line"),
+    ROLE_CLOCK: N_("clock"),
+    ROLE_VISITOR: N_("visitor"),
     ROLE_MEMBER: N_("member"),
 }
 
@@ -186,13 +193,19 @@ def entry_hash(row: dict[str, Any]) -> str:
 
 
 class CommandLine:
-    """The command line as an actor: someone at the server, not a signed-in member."""
+    """The command line as an actor: someone at the server, not a signed-in member. With
+    ``role`` "clock", the platform itself when a time came (no one acted)."""
+
+    def __init__(self, role: str = ROLE_CLI) -> None:
+        self.role = role
 
     def __repr__(self) -> str:
-        return "CLI"
+        return self.role.upper()
 
 
 CLI = CommandLine()
+CLOCK = CommandLine(ROLE_CLOCK)
+VISITOR = CommandLine(ROLE_VISITOR)
 Actor = CurrentMember | CommandLine
 
 
@@ -233,7 +246,7 @@ async def record(
     """
     country = " ".join(sorted(set(country.split())))
     if isinstance(actor, CommandLine):
-        actor_id, name, role = None, ROLE_CLI, role or ROLE_CLI
+        actor_id, name, role = None, actor.role, role or actor.role
     else:
         actor_id, name, role = actor.id, actor_label(actor), role or acting_role(actor, country)
     row: dict[str, Any] = {
@@ -365,8 +378,8 @@ def _where(countries: list[str] | None, action: str, actor: str) -> list[Any]:
     if actor:
         if actor.isdigit() and int(actor) <= ID_MAX:
             conditions.append(AuditEntry.actor == int(actor))
-        elif actor.lower() == ROLE_CLI:
-            conditions.append(AuditEntry.actor.is_null())
+        elif actor.lower() in (ROLE_CLI, ROLE_CLOCK, ROLE_VISITOR):
+            conditions.append(AuditEntry.actor.is_null() & (AuditEntry.role == actor.lower()))
         else:
             # SQLite's LIKE ignores the case of ASCII letters already; PostgreSQL needs ILIKE.
             name = AuditEntry.actor_name

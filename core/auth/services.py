@@ -278,10 +278,35 @@ async def password_attempt(
             )
     member_id = await check_password(email, password)
     if member_id is None:  # the reserved rows stay: they are this failure
+        await _audit_refused_password(email)
         raise InvalidInput(_("That email address and password do not match."))
     await clear_failures(email)
     await SignInFailure.delete().where(SignInFailure.id.is_in(reserved))
     return member_id
+
+
+async def _audit_refused_password(email: str) -> None:
+    """A wrong password for a member's address is audited against that member (the attempts
+    counted within the limits only, so a guesser cannot flood the log); an address that is no
+    member's leaves no entry. Never the password typed."""
+    from core.members.services import load_member
+
+    row = await Member.select(Member.id).where(Member.email == email.strip().lower()).first()
+    if row is None:
+        return
+    member = await load_member(row["id"])
+    await audit.record(
+        "member.sign_in_refused",
+        actor=audit.VISITOR,
+        country=member.country,
+        object_type="member",
+        object_id=member.id,
+        details={
+            "member_number": member.member_number,
+            "method": SIGN_IN_PASSWORD,
+            "result": "wrong password",
+        },
+    )
 
 
 async def clear_failures(email: str) -> None:
@@ -338,7 +363,11 @@ async def start_session(
                 country=member.country,
                 object_type="member",
                 object_id=member.id,
-                details={"member_number": member.member_number, "method": method},
+                details={
+                    "member_number": member.member_number,
+                    "method": method,
+                    "result": "signed in",
+                },
             )
     _seen[token_hash(token)] = moment
     return token

@@ -9,8 +9,9 @@ sending it and before recording it, with the same idempotency key both times.
 
 A failed attempt waits ``backoff_seconds * 2 ** (attempts - 1)`` (at most
 ``backoff_max_seconds``) before the next one; after ``max_attempts`` the message is failed and
-waits for an operator. Each round also writes the closing reminders of polls that close within
-24 hours (once per poll).
+waits for an operator. Each round also closes the polls whose closing time has come (audited
+as the clock's) and writes the closing reminders of polls that close within 24 hours (once per
+poll).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class Round:
     retrying: int = 0
     failed: int = 0
     reminders: int = 0
+    closed_polls: int = 0
 
     def add(self, other: Round) -> None:
         self.claimed += other.claimed
@@ -59,6 +61,7 @@ class Round:
         self.retrying += other.retrying
         self.failed += other.failed
         self.reminders += other.reminders
+        self.closed_polls += other.closed_polls
 
 
 def backoff(attempts: int, base: float, ceiling: float) -> timedelta:
@@ -119,7 +122,8 @@ class Relay:
         return total
 
     async def run_once(self) -> Round:
-        done = Round(reminders=await self.write_reminders())
+        done = Round(closed_polls=await self.close_due_polls())
+        done.reminders = await self.write_reminders()
         claimed = await self.claim()
         done.claimed = len(claimed)
         if not claimed:
@@ -271,6 +275,23 @@ class Relay:
             " (failed: no more attempts)" if dead else "",
         )
         return FAILED if dead else PENDING
+
+    # -- the clock's duties --------------------------------------------------------------------
+
+    async def close_due_polls(self) -> int:
+        """Close every open poll whose closing time has come (no ballot is taken after it
+        anyway), so its tellers can count; each closing is audited with the role "clock"."""
+        from core.polls import services as polls
+        from core.polls.tables import Poll
+        from core.themes.services import Rules
+
+        due = await Poll.select(Poll.id).where(
+            (Poll.state == "open") & (Poll.closes_at <= self.now())
+        )
+        rules = Rules(self.registry, self.settings)
+        for poll in due:
+            await polls.close_poll(rules, None, poll["id"])
+        return len(due)
 
     # -- closing reminders ------------------------------------------------------------------
 

@@ -452,8 +452,8 @@ async def collect_share(actor: CurrentMember, poll_id: int) -> ShareOut:
 
 
 async def close_poll(rules: Rules, actor: CurrentMember | None, poll_id: int) -> None:
-    """Close an open poll (an operator, or the clock when ``actor`` is None). Idempotent: a
-    closed or published poll stays as it is."""
+    """Close an open poll (an operator, or the clock when ``actor`` is None: audited with the
+    role "clock"). Idempotent: a closed or published poll stays as it is."""
     poll = await get_poll(poll_id)
     if actor is not None:
         require_operator(actor, poll.country)
@@ -464,10 +464,10 @@ async def close_poll(rules: Rules, actor: CurrentMember | None, poll_id: int) ->
             .where((Poll.id == poll_id) & Poll.state.is_in([DRAFT, OPEN]))
             .returning(Poll.id)
         )
-        if closed and actor is not None:  # the clock's closing is no one's action
+        if closed:  # the clock's closing too: the log says when the box stopped taking votes
             await audit.record(
                 "poll.close",
-                actor=actor,
+                actor=actor if actor is not None else audit.CLOCK,
                 country=poll.country,
                 object_type="poll",
                 object_id=poll_id,

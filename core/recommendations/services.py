@@ -20,6 +20,7 @@ How the invariants hold:
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
@@ -505,7 +506,28 @@ async def draft(
                 updated_at=now,
             )
         )
+        await audit.record(
+            "recommendation.draft",
+            actor=actor,
+            role=audit.ROLE_FACILITATOR,
+            country=group.country,
+            object_type="recommendation",
+            object_id=rows[0]["id"],
+            details={"working_group": group.id, **_text_digests(data)},
+        )
     return int(rows[0]["id"])
+
+
+def _text_digests(data: RecommendationIn) -> dict[str, Any]:
+    """What the audit log keeps of a recommendation's wording: the title and language, and a
+    SHA-256 of the text and of the rationale (the versions can be told apart and matched to
+    the published text without copying the drafts into the log)."""
+    return {
+        "title": data.title,
+        "language": data.language,
+        "text_sha256": hashlib.sha256(data.text.encode()).hexdigest(),
+        "rationale_sha256": hashlib.sha256(data.rationale.encode()).hexdigest(),
+    }
 
 
 async def edit(
@@ -538,6 +560,19 @@ async def edit(
             .where((r.id == recommendation_id) & (r.status == DRAFT))
             .returning(r.id)
         )
+        fields = [
+            f for f in ("title", "text", "rationale", "language") if getattr(data, f) != row[f]
+        ]
+        if changed and fields:  # saving the same words again is no edit
+            await audit.record(
+                "recommendation.edit",
+                actor=actor,
+                role=audit.ROLE_FACILITATOR,
+                country=row["country"],
+                object_type="recommendation",
+                object_id=recommendation_id,
+                details={"working_group": group.id, "changed": fields, **_text_digests(data)},
+            )
     if not changed:
         raise Conflict(_("This recommendation was submitted: its text can no longer change."))
 
