@@ -16,12 +16,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
 from litestar.testing import AsyncTestClient
 
 from core import db
 from core.config import Settings, load_settings
 from core.members.tables import Member, MemberRole
+
+# No Hypothesis example fails for being slow: a verdict never depends on the machine's speed
+# (the default 200 ms deadline does). Settings a test writes itself start from this profile.
+hypothesis.settings.register_profile("sip", deadline=None)
+hypothesis.settings.load_profile("sip")
 
 POSTGRES_URL = os.environ.get("SIP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

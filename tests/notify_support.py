@@ -42,7 +42,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
+def wait_until(condition: Callable[[], bool], timeout: float = 120.0, what: str = "") -> None:
     """Poll a condition (not a timing assertion): fail if it does not hold within ``timeout``."""
     deadline = time.monotonic() + timeout
     while not condition():

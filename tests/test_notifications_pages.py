@@ -151,7 +151,7 @@ async def test_the_servers_relay_delivers_in_the_background(database):
         async def unread() -> int:
             return (await client.get("/api/notifications")).json()["unread"]
 
-        for _poll in range(400):  # waiting for a condition, with a bound; not a timing check
+        for _poll in range(2400):  # waiting for a condition, with a bound; not a timing check
             if await unread() == 1:
                 break
             await asyncio.sleep(0.05)
