@@ -45,6 +45,7 @@ from core.recommendations.controllers import (
 from core.templating import make_environment
 from core.themes.controllers import ThemePages, ThemesAPI
 from core.web.context import RequestContextMiddleware
+from core.web.limits import RequestBodyGuard
 from core.web.openapi import ProblemResponses
 from core.web.pages import PlatformAPI, PlatformPages, healthz
 from core.web.plugin_pages import PluginPages, PluginsAPI
@@ -136,8 +137,13 @@ def create_app(
         ],
         middleware=[
             RequestContextMiddleware(),
+            # Before the CSRF check, which reads a form's body for its token.
+            RequestBodyGuard(settings.limits),
             DefineMiddleware(CSRFMiddleware, config=csrf),
         ],
+        # JSON and form bodies have smaller limits of their own (RequestBodyGuard).
+        request_max_body_size=settings.limits.upload_max_bytes,
+        multipart_form_part_limit=settings.limits.form_max_fields,
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment)),
         openapi_config=OpenAPIConfig(
             title="Smart in Progress", version=__version__, path="/schema"

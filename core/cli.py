@@ -104,6 +104,11 @@ def serve(
         return seeded
 
     seeded = _run(settings, prepare)
+    # The workers read their settings from the environment: demo mode is this flag only.
+    if demo:
+        os.environ["SIP_DEMO"] = "1"
+    else:
+        os.environ.pop("SIP_DEMO", None)
     console.print(f"Database: {db.database_label(settings)}", highlight=False)
     if demo:
         _print_demo(settings, seeded)

@@ -70,6 +70,20 @@ class Security(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     sign_in_link_request_window_minutes: int = 15
 
 
+class Limits(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """What a request body may hold before any handler reads it (``core.web.limits``)."""
+
+    # JSON bodies (the API): bytes, levels of arrays and objects, items in any one of them.
+    json_max_bytes: int = 1_000_000
+    json_max_depth: int = 32
+    json_max_items: int = 10_000
+    # Form posts (application/x-www-form-urlencoded): bytes and fields.
+    form_max_bytes: int = 256 * 1024
+    form_max_fields: int = 1000
+    # Any body, uploads included (multipart, the member import's CSV): bytes.
+    upload_max_bytes: int = 10_000_000
+
+
 DEFAULT_SUPPORT_THRESHOLD = 25
 
 
@@ -142,6 +156,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     database: Database = Database()
     server: Server = Server()
     security: Security = Security()
+    limits: Limits = Limits()
     notifications: Notifications = Notifications()
     countries: dict[str, Country] = {}
     # Plugin options: [plugins.<name>] for every country, [plugins.<name>.<country>] for one.
@@ -149,6 +164,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     plugins: dict[str, dict[str, Any]] = {}
     secret_key: str = ""
     config_path: str = ""
+    # Demo mode: `sip serve --demo`, which sets SIP_DEMO=1 for its worker processes.
+    demo: bool = False
 
     @property
     def database_url(self) -> str:
@@ -167,10 +184,18 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         return path
 
     @property
+    def local_development(self) -> bool:
+        """Local development: base_url is a loopback address (127.0.0.1, localhost, ::1), so
+        the links the platform builds on it work only on the server's own machine. Then, with
+        ``secure_cookies = "auto"``, cookies are not Secure and no HSTS is sent, and a sign-in
+        link no mail channel takes is written to the server log (``core/defaults/sign_in``)."""
+        host = urlsplit(self.platform.base_url).hostname or ""
+        return host in {"127.0.0.1", "localhost", "::1"}
+
+    @property
     def cookies_secure(self) -> bool:
         if self.security.secure_cookies == "auto":
-            host = urlsplit(self.platform.base_url).hostname or ""
-            return host not in {"127.0.0.1", "localhost", "::1"}
+            return not self.local_development
         return self.security.secure_cookies == "always"
 
 
@@ -221,6 +246,17 @@ def _check(settings: Settings) -> None:
         value = getattr(settings.security, key)
         if value < 1:
             fail(f"security.{key}", "a whole number of at least 1", value)
+    for key in (
+        "json_max_bytes",
+        "json_max_depth",
+        "json_max_items",
+        "form_max_bytes",
+        "form_max_fields",
+        "upload_max_bytes",
+    ):
+        value = getattr(settings.limits, key)
+        if value < 1:
+            fail(f"limits.{key}", "a whole number of at least 1", value)
     if not 1 <= settings.server.port <= 65535:
         fail("server.port", "a port number between 1 and 65535", settings.server.port)
     if settings.server.workers < 1:
@@ -310,6 +346,8 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
             raise ConfigError(
                 f"config.toml: `{forbidden}` may not be set in the file; use SIP_SECRET_KEY"
             )
+    if "demo" in raw:
+        raise ConfigError("config.toml: `demo` may not be set in the file; use sip serve --demo")
     _notification_secrets(raw)
     raw["config_path"] = str(config_path.resolve())
     # Countries are converted one by one so that an error can name the country's key.
@@ -331,7 +369,11 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         countries[code] = msgspec.structs.replace(countries[code], set_in_file=frozenset(table))
     settings = msgspec.structs.replace(settings, countries=countries)
     _check(settings)
-    return msgspec.structs.replace(settings, secret_key=_secret_key(config_path.resolve()))
+    return msgspec.structs.replace(
+        settings,
+        secret_key=_secret_key(config_path.resolve()),
+        demo=os.environ.get("SIP_DEMO", "") == "1",
+    )
 
 
 def _notification_secrets(raw: dict[str, Any]) -> None:

@@ -128,6 +128,10 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
         detail = _("Validation failed for %(request)s") % {
             "request": detail.removeprefix(VALIDATION_FAILED)
         }
+    elif status == 400 and detail == MULTIPART_TOO_MANY_PARTS:
+        from core.web.limits import too_many_fields
+
+        detail = too_many_fields(request.app.state.settings.limits).message
     elif detail == "CSRF token verification failed":
         detail = _(
             "This form has expired or did not come from this site (CSRF check failed). "
@@ -148,6 +152,10 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
 # Litestar's own detail for a request whose parameters or body do not match (method and path
 # follow). In English the detail stays exactly as Litestar wrote it.
 VALIDATION_FAILED = "Validation failed for "
+
+# Litestar's detail (with 400) for a multipart form of more parts than its
+# ``multipart_form_part_limit`` (``limits.form_max_fields``).
+MULTIPART_TOO_MANY_PARTS = "Request Entity Too Large"
 
 # Titles of the statuses the platform answers with, worded as Python's HTTPStatus phrases so the
 # English output is the standard one; any other status falls back to its (English) phrase.

@@ -84,7 +84,7 @@ def deliver_sign_in_link(
 
     Return ``True`` when the link was handed to a channel (or an awaitable that sends it and
     gives ``True``); the first plugin that answers wins. The core default writes the link to
-    the server log.
+    the server log in demo mode or local development only (``core/defaults/sign_in.py``).
     """
 
 

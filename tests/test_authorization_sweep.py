@@ -238,7 +238,7 @@ STATUS_OVERRIDES = {
     "POST /themes/{theme_id:int}/support": {403, 404, 409},
     "POST /api/themes/{theme_id:int}/support": {403, 404, 409},
     # The published poll is closed to every ballot (409); the open one answers 403/404.
-    "POST /api/polls/{poll_id:int}/proxy/{grantor_id:int}/ballot": {403, 404, 409},
+    "POST /api/polls/{poll_id:int}/proxy-ballot": {403, 404, 409},
     # Validated before the authorization check (400, nothing changes: the fingerprint proves
     # it); the JSON twins of these forms are swept with valid bodies and answer 403/404.
     "POST /themes/{theme_id:int}/merge": {400, 403, 404},
@@ -247,7 +247,7 @@ STATUS_OVERRIDES = {
     "POST /editions/{slug:str}/groups": {400, 403, 404},
     "POST /projects": {400, 403, 404},
     "POST /projects/{project_id:int}/sources": {400, 403, 404},
-    "POST /polls/{poll_id:int}/proxy/vote/{grantor_id:int}": {400, 403, 404},
+    "POST /polls/{poll_id:int}/proxy/vote": {400, 403, 404},
 }
 
 
@@ -472,6 +472,8 @@ def body_overrides(country: str, values: dict[str, list[Any]], victim: str) -> d
         "countries": [country],
         "holder": victim,
         "member": victim,
+        # A proxy ballot names its grantor by id: the grantor of the victim's country's proxy.
+        "grantor": values["grantor_id"][0],
         # A poll's tellers (JSON: member numbers; the form: member ids) and the count.
         "tellers": [victim],
         "teller": [values["member_id"][0]],

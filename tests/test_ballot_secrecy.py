@@ -118,7 +118,9 @@ async def test_no_one_holding_the_database_learns_a_vote(client, database, tmp_p
     for grantor, holder in zip(grantors, holders, strict=True):
         await sign_in(client, holder)
         cast = await post(
-            client, f"/api/polls/{poll_id}/proxy/{grantor}/ballot", {"choice": ballot_of[grantor]}
+            client,
+            f"/api/polls/{poll_id}/proxy-ballot",
+            {"grantor": grantor, "choice": ballot_of[grantor]},
         )
         assert cast.status_code == 201, cast.text
         receipts[grantor] = cast.json()["receipt"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.config import ConfigError, load_settings
+from core.config import ConfigError, Limits, load_settings
 
 GOOD = """
 [database]
@@ -22,7 +22,7 @@ def write(tmp_path, text: str):
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
-    for name in ("SIP_DATABASE_URL", "SIP_SECRET_KEY", "SIP_CONFIG"):
+    for name in ("SIP_DATABASE_URL", "SIP_SECRET_KEY", "SIP_CONFIG", "SIP_DEMO"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -32,6 +32,7 @@ def test_repository_config_is_valid(monkeypatch):
     assert settings.is_sqlite
     assert set(settings.countries) == {"BE", "FR"}
     assert settings.security.sign_in_link_minutes == 30
+    assert settings.limits == Limits()  # config.toml writes out the built-in limits
 
 
 def test_sip_config_points_at_another_file(tmp_path, monkeypatch):
@@ -84,6 +85,9 @@ def test_short_secret_is_refused(tmp_path, monkeypatch):
         ('[platform]\nbase_url = "example.org"', "`platform.base_url` must be an http"),
         ('[security]\nsecure_cookies = "sometimes"', "`security.secure_cookies` must be"),
         ("[security]\nsign_in_link_minutes = 0", "`security.sign_in_link_minutes` must be"),
+        ("[limits]\njson_max_depth = 0", "`limits.json_max_depth` must be a whole number"),
+        ("[limits]\nform_max_fields = -1", "`limits.form_max_fields` must be a whole number"),
+        ("[limits]\nmax_bytes = 10", "`limits`: object contains unknown field `max_bytes`"),
         ("[countries.DE]\nplugins = []", "`countries.DE` must be one of BE, FR"),
         ('[countries.FR]\nplugins = "track_fr"', "`countries.FR.plugins`: expected `array`"),
     ],
@@ -132,3 +136,29 @@ def test_cookies_are_secure_outside_local_development(tmp_path, monkeypatch):
         write(tmp_path, GOOD + '[platform]\nbase_url = "https://sip.smart.coop"')
     )
     assert public.cookies_secure
+
+
+@pytest.mark.parametrize(
+    ("base_url", "local"),
+    [
+        ("http://127.0.0.1:8000", True),
+        ("http://localhost:8000", True),
+        ("http://[::1]:8000", True),
+        ("https://sip.smart.coop", False),
+        ("http://192.168.1.20:8000", False),
+    ],
+)
+def test_local_development_is_a_loopback_base_url(tmp_path, monkeypatch, base_url, local):
+    monkeypatch.setenv("SIP_SECRET_KEY", "k" * 40)
+    settings = load_settings(write(tmp_path, GOOD + f'[platform]\nbase_url = "{base_url}"'))
+    assert settings.local_development is local
+    assert settings.cookies_secure is not local
+
+
+def test_demo_mode_comes_from_sip_serve_demo_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("SIP_SECRET_KEY", "k" * 40)
+    assert load_settings(write(tmp_path, GOOD)).demo is False
+    monkeypatch.setenv("SIP_DEMO", "1")  # what `sip serve --demo` sets for its workers
+    assert load_settings(write(tmp_path, GOOD)).demo is True
+    with pytest.raises(ConfigError, match="`demo` may not be set in the file; use sip serve"):
+        load_settings(write(tmp_path, "demo = true\n" + GOOD))

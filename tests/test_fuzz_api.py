@@ -8,12 +8,19 @@ never a 500).
 
 Path parameters are steered half of the time to rows that exist (a poll, a theme, an edition's
 slug ...), so the fuzzer reaches the code behind the 404s. Generation is derandomized with a
-fixed seed: CI replays the same requests every run. It runs on SQLite only: on PostgreSQL it
-would double its time for the same handlers (the API tests run there too).
+fixed seed: CI replays the same requests every run. Like every database test, it runs on SQLite
+and on PostgreSQL.
+
+A second pass sends hostile JSON bodies to every POST, PUT, PATCH and DELETE operation (issue
+15): arrays and objects nested up to 2,000 levels, arrays and objects of up to 100,000 items,
+strings of up to 2,000,000 characters and numbers beyond 64 bits, in every field of the body in
+turn and as the whole body. Each answer must be below 500 (the limits of ``core.web.limits``
+refuse most of them with a 400 problem body; what passes them is the handlers' to refuse).
 """
 
 from __future__ import annotations
 
+import sys
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -42,9 +49,13 @@ from core.themes.tables import Theme
 
 SEED = 2015  # fixed, so every run (and CI) sends the same requests
 EXAMPLES_PER_OPERATION = 12
-# The fuzzer signs out (at most once per example of that operation): each sign-in again takes
-# a fresh one-time link.
-SIGN_INS = 2 * EXAMPLES_PER_OPERATION + 1
+# Hostile examples per field (or whole body) and kind of hostile value (nesting, items, long
+# strings, large numbers).
+HOSTILE_EXAMPLES = 3
+# The fuzzer signs out (at most once per example of that operation; the hostile pass at most
+# once per example sent to sign-out, "end all sessions" and "end a session", for each of the
+# 4 kinds, counted twice for margin): each sign-in again takes a fresh one-time link.
+SIGN_INS = 2 * EXAMPLES_PER_OPERATION + 2 * 3 * 4 * HOSTILE_EXAMPLES + 1
 
 CONFIG = schemathesis.Config.from_dict(
     {
@@ -57,10 +68,10 @@ CONFIG = schemathesis.Config.from_dict(
     }
 )
 
-# Which table (and column) the rows named by a path parameter come from.
+# Which table (and column) the rows named by a path parameter (or a body field) come from.
 ROWS = {
     "poll_id": (Poll, Poll.id),
-    "grantor_id": (Member, Member.id),
+    "grantor": (Member, Member.id),  # a proxy ballot's grantor, by id in the body
     "theme_id": (Theme, Theme.id),
     "group_id": (WorkingGroup, WorkingGroup.id),
     "slot_id": (MeetingSlot, MeetingSlot.id),
@@ -234,7 +245,7 @@ def fuzz(operation: Any, hooks: Any, session: SignedInSession) -> None:
 
 
 # Operations after which the session may have ended.
-SESSION_CHANGERS = ("/api/sign-out", "/api/sign-in", "/api/me/password")
+SESSION_CHANGERS = ("/api/sign-out", "/api/sign-in", "/api/me/password", "/api/account/sessions")
 
 
 def test_every_operation_answers_as_documented_and_never_with_a_5xx(
@@ -253,6 +264,149 @@ def test_every_operation_answers_as_documented_and_never_with_a_5xx(
             failures.append(f"{operation.label}: {exc}")
     assert operations > 100
     assert not failures, f"{len(failures)} operations fail:\n\n" + "\n\n".join(failures)
+
+
+# -- hostile bodies: deep nesting, huge arrays and strings, numbers beyond 64 bits ------------
+
+DEEPEST = 2_000
+MOST_ITEMS = 100_000
+LONGEST = 2_000_000
+UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+# Hypothesis raises the recursion limit while a test runs (to about 2,000 frames more): the
+# hostile requests are sent at the limit a server runs with, where deep nesting fails.
+SERVER_RECURSION_LIMIT = sys.getrecursionlimit()
+
+
+def nested(depth: int, kind: str, leaf: str) -> bytes:
+    """``depth`` arrays (or objects) one inside the other, written out: Python's and msgspec's
+    encoders would refuse to nest this deep themselves."""
+    opening, closing = ("[", "]") if kind == "array" else ('{"k":', "}")
+    return (opening * depth + leaf + closing * depth).encode()
+
+
+def many(count: int, kind: str, item: str) -> bytes:
+    if kind == "array":
+        return ("[" + ",".join([item] * count) + "]").encode()
+    return ("{" + ",".join(f'"k{i}":{item}' for i in range(count)) + "}").encode()
+
+
+def long_string(length: int, character: str) -> bytes:
+    """A JSON string of ``length`` times ``character`` (written as JSON writes it)."""
+    return ('"' + character * length + '"').encode()
+
+
+# The extremes first (the first example Hypothesis draws is the first of each list), the
+# limits' edges, then anything up to the extremes.
+DEEP_NESTING = st.builds(
+    nested,
+    st.one_of(st.sampled_from([DEEPEST, 1_000, 33, 32]), st.integers(1, DEEPEST)),
+    st.sampled_from(["array", "object"]),
+    st.sampled_from(["0", '"x"', "[]", "{}", "null", "1.5"]),
+)
+HUGE_COLLECTIONS = st.builds(
+    many,
+    st.one_of(st.sampled_from([MOST_ITEMS, 10_001, 10_000]), st.integers(0, MOST_ITEMS)),
+    st.sampled_from(["array", "object"]),
+    st.sampled_from(["0", '"x"', "[]", "{}", "true", "-1.5", str(2**64)]),
+)
+HUGE_STRINGS = st.builds(
+    long_string,
+    st.one_of(st.sampled_from([LONGEST, 1_000_001, 999_990, 100_000]), st.integers(0, LONGEST)),
+    st.sampled_from(["a", "é", "\U0001f600", "\\\\", '\\"', "\\u0000", "<", " "]),
+)
+BEYOND_64_BITS = st.sampled_from(
+    [str(n).encode() for n in (10**400, -(10**400), 2**64, -(2**64), 2**63, -(2**63) - 1)]
+    + [b"9" * 5000, b"1e400", b"-1e400", b"1" + b"0" * 400 + b".5"]
+)
+HOSTILE = {
+    "nesting": DEEP_NESTING,
+    "items": HUGE_COLLECTIONS,
+    "strings": HUGE_STRINGS,
+    "numbers": BEYOND_64_BITS,
+}
+# Stands for the hostile value in an encoded body, then is replaced by it.
+PLACEHOLDER = "\x00hostile value\x00"
+
+
+def body_fields(operation: Any) -> list[str]:
+    """The top-level properties of the operation's JSON body (none without one)."""
+    body = operation.definition.raw.get("requestBody")
+    if not body:
+        return []
+    schema = body["content"]["application/json"]["schema"]
+    if "$ref" in schema:
+        schema = operation.schema.raw_schema["components"]["schemas"][schema["$ref"].split("/")[-1]]
+    return sorted(schema.get("properties", {}))
+
+
+def hostile_body(body: Any, field: str | None, value: bytes) -> bytes:
+    """``body`` (a valid one drawn for the operation) with ``value`` in ``field``, or ``value``
+    as the whole body."""
+    if field is None or not isinstance(body, dict):
+        return value
+    encoded = msgspec.json.encode({**body, field: PLACEHOLDER})
+    return encoded.replace(msgspec.json.encode(PLACEHOLDER), value, 1)
+
+
+def send_hostile(
+    operation: Any, hooks: Any, session: SignedInSession, field: str | None, values: Any
+) -> None:
+    """A valid case of the operation with hostile ``values`` in ``field``: never a 5xx."""
+
+    @hypothesis.seed(SEED)
+    @hypothesis.settings(
+        max_examples=HOSTILE_EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,  # the verdict never depends on the machine's speed
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
+    @hypothesis.given(
+        case=operation.as_strategy(GenerationMode.POSITIVE, hooks=hooks), value=values
+    )
+    def run(case: schemathesis.Case, value: bytes) -> None:
+        raised = sys.getrecursionlimit()
+        sys.setrecursionlimit(SERVER_RECURSION_LIMIT)
+        try:
+            response = session.client.request(
+                case.method,
+                case.formatted_path,
+                params=case.query or None,
+                data=hostile_body(case.body, field, value),
+                headers={"x-csrftoken": session.csrf_token, "content-type": "application/json"},
+            )
+        finally:
+            sys.setrecursionlimit(raised)
+        assert response.status_code < 500, response.text[:500]
+        if response.status_code >= 400:
+            assert response.headers["content-type"].startswith("application/problem+json")
+        if case.path.startswith(SESSION_CHANGERS):
+            session.still_signed_in()
+
+    run()
+
+
+def test_hostile_bodies_in_every_field_never_get_a_5xx(
+    api_schema: Any, session: SignedInSession, demo: Demo
+) -> None:
+    for hook in steer(demo.rows):
+        api_schema.hook(hook)
+    failures = []
+    sent = 0
+    for result in api_schema.get_all_operations():
+        operation = result.ok()
+        if operation.method.upper() not in UNSAFE:
+            continue
+        for field in [None, *body_fields(operation)]:
+            for kind, values in HOSTILE.items():
+                sent += 1
+                try:
+                    send_hostile(operation, api_schema.hooks, session, field, values)
+                except (Exception, FailureGroup) as exc:  # every one runs; all are reported
+                    where = f"field {field!r}" if field else "the whole body"
+                    failures.append(f"{operation.label}, {kind} in {where}: {exc}")
+    assert sent > 400  # about 68 operations, 99 fields, 4 kinds
+    assert not failures, f"{len(failures)} hostile bodies fail:\n\n" + "\n\n".join(failures)
 
 
 # -- what the fuzzer found, kept as plain tests ---------------------------------------------

@@ -80,22 +80,25 @@ async def test_a_proxy_is_given_then_used_once(client):
     csrf = await csrf_token(client)
     held = await client.get(f"/polls/{poll_id}/proxy")
     assert "Greta Grantor" in held.text
-    assert f"/polls/{poll_id}/proxy/vote/{grantor}" in held.text
+    assert f'action="/polls/{poll_id}/proxy/vote"' in held.text
+    assert f'name="grantor" value="{grantor}"' in held.text
     cast = await client.post(
-        f"/polls/{poll_id}/proxy/vote/{grantor}", data={"_csrf_token": csrf, "choice": ["1"]}
+        f"/polls/{poll_id}/proxy/vote",
+        data={"_csrf_token": csrf, "grantor": str(grantor), "choice": ["1"]},
     )
     assert cast.status_code == 201, cast.text
     assert '<code class="receipt">' in cast.text
     assert "The ballot of Greta Grantor is cast" in cast.text
 
     again = await client.post(
-        f"/polls/{poll_id}/proxy/vote/{grantor}", data={"_csrf_token": csrf, "choice": ["2"]}
+        f"/polls/{poll_id}/proxy/vote",
+        data={"_csrf_token": csrf, "grantor": str(grantor), "choice": ["2"]},
     )
     assert again.status_code == 409
     assert 'role="alert"' in again.text
     api_again = await client.post(
-        f"/api/polls/{poll_id}/proxy/{grantor}/ballot",
-        json={"choice": [2]},
+        f"/api/polls/{poll_id}/proxy-ballot",
+        json={"grantor": grantor, "choice": [2]},
         headers={"x-csrftoken": csrf},
     )
     assert api_again.status_code == 409
@@ -143,10 +146,16 @@ async def test_the_room_checks_in_and_enters_a_paper_ballot(client):
     )
     assert checked.status_code == 200, checked.text
     assert "Paula Paper" in checked.text
-    choose = await client.get(f"/polls/{poll_id}/room", params={"ballot_for": str(member)})
-    assert f"/polls/{poll_id}/room/paper/{member}" in choose.text
+    assert f'action="/polls/{poll_id}/room/paper-for"' in checked.text
+    choose = await client.post(
+        f"/polls/{poll_id}/room/paper-for", data={"_csrf_token": csrf, "member": str(member)}
+    )
+    assert choose.status_code == 200, choose.text
+    assert f'action="/polls/{poll_id}/room/paper"' in choose.text
+    assert f'name="member" value="{member}"' in choose.text
     entered = await client.post(
-        f"/polls/{poll_id}/room/paper/{member}", data={"_csrf_token": csrf, "choice": ["2"]}
+        f"/polls/{poll_id}/room/paper",
+        data={"_csrf_token": csrf, "member": str(member), "choice": ["2"]},
     )
     assert entered.status_code == 201, entered.text
     assert '<code class="receipt">' in entered.text

@@ -371,6 +371,61 @@ async def test_each_issued_link_is_audited_per_member_without_address_or_secret(
     assert "member.link_request" in audit.ACTIONS
 
 
+# -- (f) without a mail channel, the log gets the link in demo mode and local development only ----
+
+
+@pytest.mark.parametrize(
+    ("base_url", "demo", "logged"),
+    [
+        ("http://127.0.0.1:8000", False, True),  # local development
+        ("https://sip.example.org", True, True),  # sip serve --demo
+        ("https://sip.example.org", False, False),  # a real server: no link in its log
+    ],
+    ids=["local-development", "demo", "public"],
+)
+async def test_without_a_mail_channel_the_log_gets_the_link_only_in_demo_or_local_development(
+    database, caplog, base_url, demo, logged
+):
+    from core.app import create_app
+
+    settings = msgspec.structs.replace(
+        database,
+        platform=msgspec.structs.replace(database.platform, base_url=base_url),
+        # The test client speaks plain http to 127.0.0.1: cookies it can send back.
+        security=msgspec.structs.replace(database.security, secure_cookies="never"),
+        demo=demo,
+    )
+    member_id = await add_member(MEMBER)
+    app = create_app(settings, engine=db.engine())
+    async with AsyncTestClient(app=app, base_url="http://127.0.0.1:8000") as client:
+        csrf = await csrf_token(client)
+        with caplog.at_level(logging.INFO):
+            answers = [
+                await client.post(
+                    "/api/sign-in/link", json={"email": email}, headers={"x-csrftoken": csrf}
+                )
+                for email in (MEMBER, STRANGER)
+            ]
+    # The visitor's answer is the same neutral one whatever happens to the link.
+    assert [a.status_code for a in answers] == [202, 202]
+    assert answers[0].json() == answers[1].json()
+    links = re.findall(r"/sign-in/link/(\S+)", caplog.text)
+    if logged:
+        assert f"sign-in link for {MEMBER}" in caplog.text
+        [token] = links
+        assert caplog.text.count(f"{base_url}/sign-in/link/") == 1
+        assert await auth.link_status(token) == "valid"
+    else:
+        assert links == [] and "/sign-in/link/" not in caplog.text
+        assert MEMBER not in caplog.text and STRANGER not in caplog.text
+        [warning] = [r for r in caplog.records if r.name == "sip.sign_in"]
+        assert warning.levelno == logging.WARNING
+        assert warning.getMessage().startswith(
+            f"no mail channel is enabled in BE: a sign-in link for member {member_id} could "
+            "not be sent"
+        )
+
+
 # -- the setting ----------------------------------------------------------------------------------
 
 

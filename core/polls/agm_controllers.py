@@ -3,6 +3,11 @@ room (operators of the poll's country check members in and out, record paper pro
 paper ballots, and follow the turnout, as numbers only, never a partial result). The rules live
 in ``proxies`` and ``room``. Each view of the room's attendance list, which shows who has
 voted, is audited (``room.list_shown``).
+
+No route names a member in its path or query string: addresses end up in server and proxy
+logs, browser history and Referer headers, so the member a form or a request acts on (a
+grantor, a member checked out, a paper ballot's member) travels in the POST body
+(``tests/test_private_urls.py`` walks the routes).
 """
 
 from __future__ import annotations
@@ -19,7 +24,6 @@ from core.errors import DomainError, InvalidInput, NotFound
 from core.i18n import _
 from core.members.controllers import require_member
 from core.members.model import CurrentMember
-from core.members.services import load_member
 from core.polls import proxies, room
 from core.polls import services as polls
 from core.polls.controllers import Receipt, ballot_from_form, poll_context
@@ -43,10 +47,16 @@ class ProxiesOut(msgspec.Struct):
 
 
 class ProxyBallotIn(msgspec.Struct):
+    """A grantor's ballot cast by their proxy holder: the grantor by id (``grantor_id`` in the
+    list of proxies held)."""
+
+    grantor: int
     choice: list[Any]
 
 
 class PresenceIn(msgspec.Struct):
+    """A member by email address or member number (or id, a number)."""
+
     member: str | int
 
 
@@ -90,6 +100,33 @@ async def find_member(ref: str | int) -> CurrentMember:
             _("No member has the email address or member number %(ref)s.") % {"ref": ref}
         )
     return found
+
+
+async def named_member(ref: str | int) -> CurrentMember:
+    """The member a request body names (as ``find_member``), where naming no member is bad
+    input (400) rather than a missing page."""
+    found = await proxies.member_from_ref(ref)
+    if found is not None:
+        return found
+    if isinstance(ref, int):
+        raise InvalidInput(_("There is no member %(who)s.") % {"who": ref})
+    raise InvalidInput(
+        _("No member has the email address or member number %(ref)s.") % {"ref": ref}
+    )
+
+
+def id_in_form(value: Any, missing: str) -> int:
+    """A member's id as a form sends it (a hidden field or a list's option): whole digits, or
+    400 with the message ``missing``."""
+    text = str(value if value is not None else "").strip()
+    if not (text.isascii() and text.isdigit() and len(text) < 11):
+        raise InvalidInput(missing)
+    return int(text)
+
+
+async def member_in_form(value: Any, missing: str) -> CurrentMember:
+    """The member a form names by id; 400 for no id, a value that is not one, or no member."""
+    return await named_member(id_in_form(value, missing))
 
 
 # -- proxy page -------------------------------------------------------------------------------
@@ -144,25 +181,28 @@ class ProxyPages(Controller):
             return await proxy_page(request, poll_id, exc)
         return Redirect(f"/polls/{poll_id}/proxy", status_code=303)
 
-    @post("/polls/{poll_id:int}/proxy/vote/{grantor_id:int}", name="poll_proxy_vote")
-    async def vote(
-        self, request: Req, poll_id: FromPath[int], grantor_id: FromPath[int]
-    ) -> Template:
+    @post("/polls/{poll_id:int}/proxy/vote", name="poll_proxy_vote")
+    async def vote(self, request: Req, poll_id: FromPath[int]) -> Template:
+        """The holder casts a grantor's ballot; the form names the grantor (field ``grantor``,
+        their id), never the address."""
         member = require_member(request)
         context = await poll_context(request, poll_id)
         numbers = [c.number for c in context["candidates"]]
+        form = await request.form()
         try:
-            choice = ballot_from_form(await request.form(), context["method"].ballot_kind, numbers)
+            grantor = await member_in_form(
+                form.get("grantor"), _("Choose the member whose ballot you cast.")
+            )
+            choice = ballot_from_form(form, context["method"].ballot_kind, numbers)
             receipt = await proxies.cast_as_proxy(
-                rules_of(request), member, poll_id, grantor_id, choice
+                rules_of(request), member, poll_id, grantor.id, choice
             )
         except DomainError as exc:
             return await proxy_page(request, poll_id, exc)
-        grantor = await load_member(grantor_id)
         return page(
             request,
             "receipt.html",
-            {**context, "receipt": receipt, "ballot_of": grantor.name if grantor else ""},
+            {**context, "receipt": receipt, "ballot_of": grantor.name},
             status_code=201,
         )
 
@@ -178,32 +218,37 @@ async def require_room_operator(request: Req, poll_id: int) -> CurrentMember:
     return member
 
 
-async def room_context(request: Req, poll_id: int, **extra: Any) -> dict[str, Any]:
+async def room_context(
+    request: Req, poll_id: int, ballot_for: int | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The room page's context; ``ballot_for``, a checked-in member who has not voted yet, gets
+    the paper ballot form (anyone else: the list to choose from)."""
     await require_room_operator(request, poll_id)
     context = await poll_context(request, poll_id)
     present = await room.present_members(poll_id)
-    ballot_for = None
-    wanted = str(request.query_params.get("ballot_for", ""))
-    if wanted.isascii() and wanted.isdigit():
-        ballot_for = next((p for p in present if p.id == int(wanted) and not p.voted), None)
     return {
         **context,
         "present": present,
-        "ballot_for": ballot_for,
+        "ballot_for": next((p for p in present if p.id == ballot_for and not p.voted), None),
         "paper_proxies": await proxies.paper_proxies(poll_id),
         **extra,
     }
 
 
 async def room_page(
-    request: Req, poll_id: int, exc: DomainError | None = None, **form: str
+    request: Req,
+    poll_id: int,
+    exc: DomainError | None = None,
+    ballot_for: int | None = None,
+    **form: str,
 ) -> Template:
     """The room page; with ``exc``, again with its message and status, and the ``form``'s
-    values (the paper proxy form) filled back in. The view of its attendance list is audited."""
+    values (the paper proxy form) filled back in; with ``ballot_for``, that member's paper
+    ballot form. The view of its attendance list is audited."""
     extra: dict[str, Any] = {"form": form}
     if exc is not None:
         extra["error"] = exc.message
-    context = await room_context(request, poll_id, **extra)
+    context = await room_context(request, poll_id, ballot_for, **extra)
     await room.list_shown(require_member(request), context["poll"], context["present"])
     return page(
         request, "room.html", context, status_code=exc.status_code if exc is not None else 200
@@ -230,13 +275,13 @@ class RoomPages(Controller):
             return await room_page(request, poll_id, exc)
         return Redirect(f"/polls/{poll_id}/room", status_code=303)
 
-    @post("/polls/{poll_id:int}/room/check-out/{member_id:int}", name="poll_room_check_out")
-    async def check_out(
-        self, request: Req, poll_id: FromPath[int], member_id: FromPath[int]
-    ) -> Template | Redirect:
+    @post("/polls/{poll_id:int}/room/check-out", name="poll_room_check_out")
+    async def check_out(self, request: Req, poll_id: FromPath[int]) -> Template | Redirect:
+        """The form names the member (field ``member``, their id)."""
         operator = await require_room_operator(request, poll_id)
+        form = await request.form()
         try:
-            member = await find_member(member_id)
+            member = await member_in_form(form.get("member"), _("Choose a member in the list."))
             await room.check_out(rules_of(request), operator, poll_id, member)
         except DomainError as exc:
             return await room_page(request, poll_id, exc)
@@ -261,16 +306,31 @@ class RoomPages(Controller):
             return await room_page(request, poll_id, exc, grantor=grantor, holder=holder)
         return Redirect(f"/polls/{poll_id}/room#paper-proxies-heading", status_code=303)
 
-    @post("/polls/{poll_id:int}/room/paper/{member_id:int}", name="poll_room_paper")
-    async def paper(
-        self, request: Req, poll_id: FromPath[int], member_id: FromPath[int]
-    ) -> Template:
+    @post("/polls/{poll_id:int}/room/paper-for", name="poll_room_paper_for")
+    async def paper_for(self, request: Req, poll_id: FromPath[int]) -> Template:
+        """The room with the paper ballot form of the member chosen in the list (field
+        ``member``, their id): a checked-in member who has not voted yet."""
+        await require_room_operator(request, poll_id)
+        form = await request.form()
+        try:
+            chosen = id_in_form(form.get("member"), _("Choose a member in the list."))
+            present = await room.present_members(poll_id)
+            if not any(p.id == chosen and not p.voted for p in present):
+                raise InvalidInput(_("Choose a member in the list."))
+        except DomainError as exc:
+            return await room_page(request, poll_id, exc)
+        return await room_page(request, poll_id, ballot_for=chosen)
+
+    @post("/polls/{poll_id:int}/room/paper", name="poll_room_paper")
+    async def paper(self, request: Req, poll_id: FromPath[int]) -> Template:
+        """A paper ballot; the form names its member (field ``member``, their id)."""
         operator = require_member(request)
         context = await room_context(request, poll_id)
         numbers = [c.number for c in context["candidates"]]
+        form = await request.form()
         try:
-            member = await find_member(member_id)
-            choice = ballot_from_form(await request.form(), context["method"].ballot_kind, numbers)
+            member = await member_in_form(form.get("member"), _("Choose a member in the list."))
+            choice = ballot_from_form(form, context["method"].ballot_kind, numbers)
             receipt = await room.enter_paper_ballot(
                 rules_of(request), operator, poll_id, member, choice
             )
@@ -314,20 +374,18 @@ class AgmAPI(Controller):
         await proxies.revoke_proxy(rules_of(request), require_member(request), poll_id)
 
     @post(
-        "/polls/{poll_id:int}/proxy/{grantor_id:int}/ballot",
+        "/polls/{poll_id:int}/proxy-ballot",
         status_code=201,
-        summary="Cast a grantor's ballot as their proxy holder; the receipt is shown only now",
+        summary="Cast a grantor's ballot as their proxy holder (`grantor`: their id); the "
+        "receipt is shown only now",
     )
     async def proxy_ballot(
-        self,
-        request: Req,
-        poll_id: FromPath[int],
-        grantor_id: FromPath[int],
-        data: JSONBody[ProxyBallotIn],
+        self, request: Req, poll_id: FromPath[int], data: JSONBody[ProxyBallotIn]
     ) -> Receipt:
         holder = require_member(request)
+        grantor = await named_member(data.grantor)
         receipt = await proxies.cast_as_proxy(
-            rules_of(request), holder, poll_id, grantor_id, data.choice
+            rules_of(request), holder, poll_id, grantor.id, data.choice
         )
         return receipt_of(poll_id, receipt)
 
@@ -347,17 +405,18 @@ class AgmAPI(Controller):
         added = await room.check_in(rules_of(request), operator, poll_id, member)
         return PresenceOut(member_id=member.id, name=member.name, checked_in=added)
 
-    @delete(
-        "/polls/{poll_id:int}/presence/{member_id:int}",
+    @post(
+        "/polls/{poll_id:int}/check-out",
         status_code=200,
-        summary="Check a member out of the room (operators); refused after their paper ballot",
+        summary="Check a member out of the room (operators; `member` as for check-in); refused "
+        "after their paper ballot",
     )
     async def check_out(
-        self, request: Req, poll_id: FromPath[int], member_id: FromPath[int]
+        self, request: Req, poll_id: FromPath[int], data: JSONBody[PresenceIn]
     ) -> CheckOutOut:
         operator = require_member(request)
         polls.require_operator(operator, (await polls.get_poll(poll_id)).country)
-        member = await find_member(member_id)
+        member = await named_member(data.member)
         removed = await room.check_out(rules_of(request), operator, poll_id, member)
         return CheckOutOut(member_id=member.id, name=member.name, checked_out=removed)
 

@@ -104,14 +104,14 @@ def test_an_agm_vote_from_ballots_to_published_results(new_context: Any, tmp_pat
     press(page, f"form[action='/polls/{poll_id}/vote'] button[type=submit]")
     own_receipt = receipt_on(page)
     page.goto(f"/polls/{poll_id}/proxy")
-    proxy_form = page.locator(f"form[action^='/polls/{poll_id}/proxy/vote/']")
+    proxy_form = page.locator(f"form[action='/polls/{poll_id}/proxy/vote']")
     assert proxy_form.count() == 1
     rank(page, proxy_form, [numbers[2], numbers[1]])
-    press(page, f"form[action^='/polls/{poll_id}/proxy/vote/'] button[type=submit]")
+    press(page, f"form[action='/polls/{poll_id}/proxy/vote'] button[type=submit]")
     proxy_receipt = receipt_on(page)
     assert proxy_receipt != own_receipt
     page.goto(f"/polls/{poll_id}/proxy")
-    assert page.locator(f"form[action^='/polls/{poll_id}/proxy/vote/']").count() == 0
+    assert page.locator(f"form[action='/polls/{poll_id}/proxy/vote']").count() == 0
     sign_out(page)
 
     # The operator checks a member in at the room and enters her paper ballot.
@@ -120,10 +120,11 @@ def test_an_agm_vote_from_ballots_to_published_results(new_context: Any, tmp_pat
     page.locator("#member").fill("nora.haddad@demo.smart.coop")
     press(page, f"form[action='/polls/{poll_id}/room/check-in'] button")
     assert "D-0106" in page.locator("#present-heading + table").inner_text()
-    press(page, f"form[action='/polls/{poll_id}/room'] button")
-    paper_form = page.locator(f"form[action^='/polls/{poll_id}/room/paper/']")
+    press(page, f"form[action='/polls/{poll_id}/room/paper-for'] button")
+    assert page.url.endswith(f"/polls/{poll_id}/room/paper-for")  # no member in the address
+    paper_form = page.locator(f"form[action='/polls/{poll_id}/room/paper']")
     rank(page, paper_form, [numbers[1], numbers[2], numbers[0]])
-    press(page, f"form[action^='/polls/{poll_id}/room/paper/'] button[type=submit]")
+    press(page, f"form[action='/polls/{poll_id}/room/paper'] button[type=submit]")
     paper_receipt = receipt_on(page)
     page.goto(f"/polls/{poll_id}/room")
     # Ballots 4 (online 2, paper 1, proxy 1); present 1; represented 1; counted 4.
