@@ -184,8 +184,9 @@ async def scrub(table: str) -> None:
 
     SQLite: every connection runs with ``secure_delete`` (deleted cells and freed pages are
     zeroed); the WAL still holds the pages as they were, so it is checkpointed into the file
-    and truncated to zero bytes. PostgreSQL: ``VACUUM FULL`` rewrites the table into new files
-    and drops the old ones (the server's own write-ahead log is recycled by PostgreSQL).
+    and truncated to zero bytes. PostgreSQL: the table gets new files through ``TRUNCATE`` (its
+    remaining rows written back) and the old ones are removed; the server's own write-ahead
+    log is recycled by PostgreSQL.
     ``table`` comes from code, never from input. Inside a transaction (the demo seeds in one)
     nothing can be scrubbed yet: the caller scrubs once its transaction has committed.
     """
@@ -193,7 +194,7 @@ async def scrub(table: str) -> None:
     if target.current_transaction.get() is not None:
         return
     if isinstance(target, PostgresEngine):
-        await target.run_ddl(f'VACUUM FULL "{table}"')
+        await _truncate_keeping_rows(target, table)
         return
     path = str(target.connection_kwargs["database"])
 
@@ -212,6 +213,28 @@ async def scrub(table: str) -> None:
         "PRAGMA wal_checkpoint(TRUNCATE)",
         table,
     )
+
+
+async def _truncate_keeping_rows(target: PostgresEngine, table: str) -> None:
+    """PostgreSQL: give ``table`` new, empty files and write back the rows it still holds.
+
+    ``VACUUM FULL`` copies every row that some open transaction of the database may still see
+    (another connection's old snapshot, a ``pg_dump`` under way), so deleted rows could land
+    in the new files. ``TRUNCATE`` swaps the files whatever other transactions see; at commit
+    the old ones are emptied and removed. The table is locked first, so no row slips in
+    between the read and the truncation (a cast into another open poll waits a moment)."""
+    async with target.transaction():
+        connection = target.current_transaction.get().connection
+        await connection.execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')
+        rows = await connection.fetch(f'SELECT * FROM "{table}"')
+        await connection.execute(f'TRUNCATE "{table}"')
+        if rows:
+            names = list(rows[0].keys())
+            marks = ", ".join(f"${n}" for n in range(1, len(names) + 1))
+            await connection.executemany(
+                f'INSERT INTO "{table}" ({", ".join(names)}) VALUES ({marks})',
+                [tuple(row.values()) for row in rows],
+            )
 
 
 async def close(target: Engine | None = None) -> None:

@@ -9,7 +9,8 @@ Invariants (DESIGN.md section 3) and how they hold here:
    poll's public key before anything is written (``ballot_box``); the private key exists only
    as the tellers' shares, and in memory during the count, which opens the ballots, shuffles
    them, writes them in that order without trackers and erases the sealed copies (SQLite
-   ``secure_delete`` and a WAL truncation; PostgreSQL ``VACUUM FULL``). Nothing logs a choice.
+   ``secure_delete`` and a WAL truncation; PostgreSQL a TRUNCATE, the other polls' rows
+   written back). Nothing logs a choice.
 3. Anyone can recount: the voter's receipt is the tracker of the sealed ballot, listed in the
    public ballot box; the published list holds the trackers, the shuffled clear ballots and
    the candidates' frozen texts under one digest. The candidates' texts are frozen at opening.
