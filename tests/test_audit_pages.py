@@ -111,15 +111,25 @@ async def test_filters_by_action_and_actor(client):
 
     polls = (await client.get("/api/audit", params={"action": "poll"})).json()
     opened = (await client.get("/api/audit", params={"action": "poll.open"})).json()
-    by_id = (await client.get("/api/audit", params={"actor": str(operator)})).json()
-    by_cli = (await client.get("/api/audit", params={"actor": "cli"})).json()
+    headers = {"x-csrftoken": await csrf_token(client)}
+    by_id = (
+        await client.post("/api/audit/search", json={"actor": str(operator)}, headers=headers)
+    ).json()
+    by_cli = (await client.post("/api/audit/search", json={"actor": "cli"}, headers=headers)).json()
     page = await client.get("/operator/audit", params={"action": "theme.accept"})
+    searched = await client.post(
+        "/operator/audit",
+        data={"actor": str(operator), "action": "", "_csrf_token": headers["x-csrftoken"]},
+    )
 
     assert ids(polls) == ["by-operator", "everywhere", "fr-only", "be-only"]
     assert ids(opened) == ["by-operator"]
     assert ids(by_id) == ["by-operator"]
     assert ids(by_cli) == ["both", "everywhere", "fr-only", "be-only"]
     assert "both" in page.text and "be-only" not in page.text
+    assert searched.status_code == 200, searched.text
+    assert "by-operator" in searched.text and "be-only" not in searched.text
+    assert f'name="actor" type="search" value="{operator}"' in searched.text  # kept in the form
 
 
 async def test_pages_of_fifty_newest_first(client):
@@ -133,22 +143,55 @@ async def test_pages_of_fifty_newest_first(client):
 
     assert (len(first["entries"]), first["entries"][0]["seq"], first["total"]) == (50, 61, 61)
     assert [e["seq"] for e in second["entries"]] == list(range(11, 0, -1))
-    assert 'rel="prev"' in page.text and 'rel="next"' not in page.text
+    assert 'id="newer"' in page.text and 'id="older"' not in page.text
     assert "n10" in page.text and "n11" not in page.text
+
+
+async def test_the_pages_of_an_actor_search_keep_the_actor_out_of_the_address(client):
+    operator = await add_member("op@example.org", roles=(("operator", "BE"),))
+    await sign_in(client, operator)
+    for n in range(1, 61):
+        await audit.record("poll.close", actor=audit.CLI, country="BE", object_id=f"n{n}")
+    csrf = await csrf_token(client)
+
+    first = await client.post("/operator/audit", data={"actor": "cli", "_csrf_token": csrf})
+    second = await client.post(
+        "/operator/audit", data={"actor": "cli", "page": "2", "_csrf_token": csrf}
+    )
+
+    assert first.status_code == second.status_code == 200
+    # The pager is a POST form that carries the search: the actor in a hidden field.
+    assert '<input type="hidden" name="actor" value="cli">' in first.text
+    assert 'name="page" value="2"' in first.text and "?actor=" not in first.text
+    assert "n60" in first.text and "n10" not in first.text
+    assert "n10" in second.text and "n11" not in second.text
+    assert 'name="page" value="1"' in second.text
 
 
 async def test_bad_filters_and_pages_get_a_clear_4xx(client):
     await seed()
     await sign_in(client, await add_member("op@example.org", roles=(("operator", "BE"),)))
 
-    for params in ({"page": "0"}, {"page": "abc"}, {"actor": "100%"}, {"action": "x" * 500}):
+    for params in ({"page": "0"}, {"page": "abc"}, {"action": "x" * 500}):
         api = await client.get("/api/audit", params=params)
         page = await client.get("/operator/audit", params=params)
         assert api.status_code == 400, (params, api.text)
         assert page.status_code == 400, (params, page.text)
         assert "text/html" in page.headers["content-type"]
-    huge = await client.get("/api/audit", params={"actor": "9" * 30, "action": "poll.close"})
+    csrf = await csrf_token(client)
+    for body in ({"actor": "100%"}, {"page": 0}, {"page": "abc"}, {"action": "x" * 500}):
+        api = await client.post("/api/audit/search", json=body, headers={"x-csrftoken": csrf})
+        page = await client.post("/operator/audit", data={**body, "_csrf_token": csrf})
+        assert api.status_code == 400, (body, api.text)
+        assert api.headers["content-type"].startswith("application/problem+json")
+        assert page.status_code == 400, (body, page.text)
+        assert "text/html" in page.headers["content-type"]
+    huge = await client.post(
+        "/api/audit/search",
+        json={"actor": "9" * 30, "action": "poll.close"},
+        headers={"x-csrftoken": csrf},
+    )
     assert (huge.status_code, huge.json()["entries"]) == (200, [])  # no such member, no 500
-    shown = await client.get("/operator/audit", params={"actor": "100%"})
+    shown = await client.post("/operator/audit", data={"actor": "100%", "_csrf_token": csrf})
     assert "actor filter holds characters" in shown.text
     assert '<select id="action"' in shown.text  # the form again, with the message

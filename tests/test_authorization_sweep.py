@@ -205,6 +205,8 @@ SHARED = {
     "GET /api/bundles": "the bundles of the operator's own countries",
     "GET /operator/audit": "the audit log of the operator's own countries",
     "GET /api/audit": "the audit log of the operator's own countries",
+    "POST /operator/audit": "the audit log's search, in the operator's own countries",
+    "POST /api/audit/search": "the audit log's search, in the operator's own countries",
 }
 
 # Pages whose country is a query parameter: asked for the other country.

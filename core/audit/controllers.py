@@ -2,14 +2,19 @@
 
 An operator reads the entries of the countries they operate and the platform-wide ones; a
 board member reads every entry; other members are refused (403).
+
+The actor filter names a member, so it travels in a POST body (the page's search form, and
+``POST /api/audit/search``), never in an address that server logs and browser history keep;
+the action filter and the page number stay in the query string of ``GET``.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get
-from litestar.params import FromQuery, QueryParameter
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.response import Template
 
 from core.audit import services as audit
@@ -22,39 +27,68 @@ Req = Request[Any, Any, Any]
 PageNumber = Annotated[int, QueryParameter(name="page", description="page, from 1")]
 
 
+class AuditSearch(msgspec.Struct, forbid_unknown_fields=True):
+    """A search of the audit log: an action (or a family such as ``poll``), an actor (a name,
+    a member number, a member id, ``cli``, ``clock`` or ``visitor``) and the page, from 1."""
+
+    action: str = ""
+    actor: str = ""
+    page: int = 1
+
+
+def _page_number(value: str) -> int:
+    """A page number from a form; 0 (which the search refuses with its message) when it is
+    not a whole number."""
+    value = value.strip() or "1"
+    return int(value) if value.isdigit() and len(value) <= 9 else 0
+
+
+async def audit_page(request: Req, search: AuditSearch) -> Template:
+    member = require_member(request)
+    audit.visible_countries(member)  # 403 before anything else
+    try:
+        result = await audit.list_entries(
+            member, page=search.page, action=search.action, actor=search.actor
+        )
+        error = None
+    except InvalidInput as exc:
+        result = AuditPage([], 1, audit.PER_PAGE, 0, action="", actor="")
+        error = exc.message
+    pages = max(1, -(-result.total // result.per_page))
+    return page(
+        request,
+        "audit.html",
+        {
+            "result": result,
+            "pages": pages,
+            "error": error,
+            "filters": {"action": search.action, "actor": search.actor},
+            "actions": audit.ACTIONS,
+            "roles": audit.ROLES,
+        },
+        status_code=400 if error else 200,
+    )
+
+
 class AuditPages(Controller):
     include_in_schema = False
 
     @get("/operator/audit", name="operator_audit")
     async def show(
-        self,
-        request: Req,
-        action: FromQuery[str] = "",
-        actor: FromQuery[str] = "",
-        page_number: PageNumber = 1,
+        self, request: Req, action: FromQuery[str] = "", page_number: PageNumber = 1
     ) -> Template:
-        member = require_member(request)
-        audit.visible_countries(member)  # 403 before anything else
-        try:
-            result = await audit.list_entries(member, page=page_number, action=action, actor=actor)
-            error = None
-        except InvalidInput as exc:
-            result = AuditPage([], 1, audit.PER_PAGE, 0, action="", actor="")
-            error = exc.message
-        pages = max(1, -(-result.total // result.per_page))
-        return page(
-            request,
-            "audit.html",
-            {
-                "result": result,
-                "pages": pages,
-                "error": error,
-                "filters": {"action": action, "actor": actor},
-                "actions": audit.ACTIONS,
-                "roles": audit.ROLES,
-            },
-            status_code=400 if error else 200,
+        return await audit_page(request, AuditSearch(action=action, page=page_number))
+
+    @post("/operator/audit", name="operator_audit_search", status_code=200)
+    async def search(self, request: Req) -> Template:
+        require_member(request)
+        form = await request.form()
+        search = AuditSearch(
+            action=str(form.get("action", "")),
+            actor=str(form.get("actor", "")),
+            page=_page_number(str(form.get("page", "1"))),
         )
+        return await audit_page(request, search)
 
 
 class AuditAPI(Controller):
@@ -67,12 +101,17 @@ class AuditAPI(Controller):
         "board: all)",
     )
     async def list(
-        self,
-        request: Req,
-        action: FromQuery[str] = "",
-        actor: FromQuery[str] = "",
-        page_number: PageNumber = 1,
+        self, request: Req, action: FromQuery[str] = "", page_number: PageNumber = 1
     ) -> AuditPage:
+        return await audit.list_entries(require_member(request), page=page_number, action=action)
+
+    @post(
+        "/audit/search",
+        status_code=200,
+        summary="The audit log filtered by actor (and action), newest first; the actor travels "
+        "in the body, not the address",
+    )
+    async def search(self, request: Req, data: JSONBody[AuditSearch]) -> AuditPage:
         return await audit.list_entries(
-            require_member(request), page=page_number, action=action, actor=actor
+            require_member(request), page=data.page, action=data.action, actor=data.actor
         )
