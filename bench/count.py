@@ -144,7 +144,6 @@ async def _run(target: Platform, args: argparse.Namespace) -> int:
 
     from core import clock, db
     from core.config import load_settings
-    from core.demo import OPERATOR_OF, TELLERS_OF, seed_demo
     from core.editions.tables import Edition
     from core.members.services import load_member
     from core.members.tables import Member
@@ -153,7 +152,8 @@ async def _run(target: Platform, args: argparse.Namespace) -> int:
     from core.polls import ballot_box
     from core.polls import services as polls
     from core.polls.tables import ClearBallot, Participation, SealedBallot
-    from core.themes.services import Rules
+    from core.rules import Rules
+    from plugins.demo import OPERATOR_OF, TELLERS_OF, seed_demo
 
     settings = load_settings(target.config)
     engine = db.make_engine(settings)

@@ -36,7 +36,6 @@ async def _prepare(target: Platform, members: int, themes: int, ballots: int) ->
     target.use_here()
     from core import clock, db
     from core.config import load_settings
-    from core.demo import TELLERS_OF, seed_demo
     from core.editions.tables import Edition
     from core.members.services import load_member
     from core.members.tables import Member, MemberRole
@@ -44,7 +43,8 @@ async def _prepare(target: Platform, members: int, themes: int, ballots: int) ->
     from core.polls import ballot_box
     from core.polls import services as polls
     from core.polls.tables import Poll
-    from core.themes.services import Rules
+    from core.rules import Rules
+    from plugins.demo import TELLERS_OF, seed_demo
 
     settings = load_settings(target.config)
     engine = db.make_engine(settings)

@@ -64,9 +64,9 @@ async def _prepare(target: Platform, members: int) -> tuple[int, list[str]]:
     from core.auth.services import token_hash
     from core.auth.tables import WebSession
     from core.config import load_settings
-    from core.demo import seed_demo
     from core.members.tables import Member
     from core.polls.tables import Poll
+    from plugins.demo import seed_demo
 
     settings = load_settings(target.config)
     engine = db.make_engine(settings)
@@ -186,12 +186,12 @@ async def _count(target: Platform, poll_id: int, choice: list[int]) -> Counted:
     """Close the poll and count it with the demo tellers' shares, as the tellers would."""
     from core import db
     from core.config import load_settings
-    from core.demo import OPERATOR_OF, TELLERS_OF
     from core.members.services import load_member
     from core.members.tables import Member
     from core.plugins import build_registry
     from core.polls import services as polls
-    from core.themes.services import Rules
+    from core.rules import Rules
+    from plugins.demo import OPERATOR_OF, TELLERS_OF
 
     target.use_here()
     settings = load_settings(target.config)

@@ -9,50 +9,52 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
+from litestar.exceptions import InternalServerException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from piccolo.engine.postgres import PostgresEngine
 
 from core import __version__, db
-from core.audit.controllers import AuditAPI, AuditPages
-from core.auth.controllers import SignInAPI, SignInPages
+from core.audit import routes as audit_routes
+from core.auth import routes as auth_routes
 from core.config import Settings, load_settings
-from core.editions.controllers import EditionPages, EditionsAPI
-from core.errors import EXCEPTION_HANDLERS
-from core.groups.controllers import GroupPages, GroupsAPI, InfoSessionPages, InfoSessionsAPI
-from core.members.controllers import AccountPages, MembersAPI
-from core.notifications.controllers import NotificationPages, NotificationsAPI
+from core.editions import routes as editions_routes
+from core.groups import routes as groups_routes
+from core.members import routes as members_routes
+from core.notifications import routes as notifications_routes
 from core.notifications.inapp import unread_count
 from core.notifications.relay import Relay, RelayTask
 from core.plugins import PluginRegistry, build_registry
-from core.polls.agm_controllers import AgmAPI, ProxyPages, RoomPages
-from core.polls.box_controllers import BallotBoxAPI, BallotBoxPages
-from core.polls.controllers import PollPages, PollsAPI
-from core.recommendations.controllers import (
-    BundlePages,
-    BundlesAPI,
-    ProjectPages,
-    ProjectsAPI,
-    RecommendationPages,
-    RecommendationsAPI,
-    RecordAPI,
-    RecordPages,
-)
+from core.polls import routes as polls_routes
+from core.recommendations import routes as recommendations_routes
 from core.templating import make_environment
-from core.themes.controllers import ThemePages, ThemesAPI
+from core.themes import routes as themes_routes
+from core.web import routes as web_routes
 from core.web.context import RequestContextMiddleware
+from core.web.deps import DEPENDENCIES, body_error_named_like_a_dependency
+from core.web.errors import EXCEPTION_HANDLERS
 from core.web.limits import RequestBodyGuard
 from core.web.openapi import ProblemResponses
-from core.web.pages import PlatformAPI, PlatformPages, healthz
-from core.web.plugin_pages import PluginPages, PluginsAPI
 from core.web.security import security_headers
 
-STATIC_DIR = Path(__file__).parent / "static"
 CSRF_COOKIE = "sip_csrf"
+
+# Each domain owns its routes (``core/<domain>/routes.py``, a ``router``); the app collects them.
+DOMAIN_ROUTES = (
+    web_routes,
+    auth_routes,
+    members_routes,
+    editions_routes,
+    themes_routes,
+    polls_routes,
+    notifications_routes,
+    audit_routes,
+    groups_routes,
+    recommendations_routes,
+)
 
 
 def create_app(
@@ -95,46 +97,9 @@ def create_app(
         relay = engine is None and settings.notifications.relay_in_server
 
     app = Litestar(
-        route_handlers=[
-            PlatformPages,
-            PlatformAPI,
-            SignInPages,
-            SignInAPI,
-            AccountPages,
-            MembersAPI,
-            EditionPages,
-            EditionsAPI,
-            ThemePages,
-            ThemesAPI,
-            PollPages,
-            PollsAPI,
-            BallotBoxPages,
-            BallotBoxAPI,
-            ProxyPages,
-            RoomPages,
-            AgmAPI,
-            NotificationPages,
-            NotificationsAPI,
-            PluginPages,
-            PluginsAPI,
-            AuditPages,
-            AuditAPI,
-            GroupPages,
-            GroupsAPI,
-            InfoSessionPages,
-            InfoSessionsAPI,
-            RecommendationPages,
-            RecommendationsAPI,
-            BundlePages,
-            BundlesAPI,
-            ProjectPages,
-            ProjectsAPI,
-            RecordPages,
-            RecordAPI,
-            healthz,
-            create_static_files_router(path="/static", directories=[STATIC_DIR]),
-            *plugin_routes,
-        ],
+        route_handlers=[*(module.router for module in DOMAIN_ROUTES), *plugin_routes],
+        # ``member``, ``viewer``, ``rules`` and ``settings`` for any handler that names them.
+        dependencies=DEPENDENCIES,
         middleware=[
             RequestContextMiddleware(),
             # Before the CSRF check, which reads a form's body for its token.
@@ -149,7 +114,10 @@ def create_app(
             title="Smart in Progress", version=__version__, path="/schema"
         ),
         plugins=[ProblemResponses()],  # the API's problem bodies, in the schema
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={
+            **EXCEPTION_HANDLERS,
+            InternalServerException: body_error_named_like_a_dependency,
+        },
         before_send=[security_headers(hsts=settings.cookies_secure)],
         before_request=_count_unread,
         # Whoever hands in an engine owns its connection pool (tests do).

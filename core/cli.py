@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -15,7 +17,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from core import db
-from core.config import ConfigError, Settings, load_settings
+from core.config import COUNTRIES, ConfigError, Settings, load_settings
+from core.members.tables import ROLES
 
 if TYPE_CHECKING:
     from core.plugins import PluginRegistry
@@ -23,6 +26,9 @@ if TYPE_CHECKING:
 # soft_wrap: a long line (a path, a row's reasons) stays one line when the output is piped.
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
+
+# The demo data of ``sip serve --demo``: a package outside the core, loaded by its name.
+DEMO_PACKAGE = "plugins.demo"
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -98,9 +104,7 @@ def serve(
             sys.exit(2)
         seeded = False
         if demo:
-            from core.demo import seed_demo
-
-            seeded = await seed_demo(settings)
+            seeded = await _demo().seed_demo(settings)
         return seeded
 
     seeded = _run(settings, prepare)
@@ -126,21 +130,25 @@ def serve(
     )
 
 
-def _print_demo(settings: Settings, seeded: bool) -> None:
-    from core.demo import ACCOUNTS, DEMO_PASSWORD
+def _demo() -> ModuleType:
+    """The demo package (``plugins/demo``), loaded by name: the core imports no plugin."""
+    return importlib.import_module(DEMO_PACKAGE)
 
+
+def _print_demo(settings: Settings, seeded: bool) -> None:
+    demo = _demo()
     console.print("Demo data " + ("created." if seeded else "already present (left as it is)."))
     table = Table(title="Demo accounts: sign in at /sign-in")
     table.add_column("role")
     table.add_column("email")
     table.add_column("country")
     table.add_column("language")
-    for account in ACCOUNTS:
+    for account in demo.ACCOUNTS:
         table.add_row(account.label, account.email, account.country, account.language)
     console.print(table)
     console.print(
-        f"Password for every demo account: [bold]{DEMO_PASSWORD}[/]. Or ask for a sign-in link "
-        "on the page (it is written to this log), or run: sip members link EMAIL",
+        f"Password for every demo account: [bold]{demo.DEMO_PASSWORD}[/]. Or ask for a sign-in "
+        "link on the page (it is written to this log), or run: sip members link EMAIL",
         highlight=False,
     )
 
@@ -185,8 +193,9 @@ def members_group() -> None:
 def members_import(ctx: click.Context, file: str) -> None:
     """Import members from a CSV file (all rows or none; re-importing changes nothing)."""
     from core.errors import DomainError
-    from core.events import MembersImported, emit
+    from core.events import MembersImported
     from core.members import importer
+    from core.rules import Rules
 
     settings = _settings(ctx)
     try:
@@ -242,7 +251,9 @@ def members_import(ctx: click.Context, file: str) -> None:
         sys.exit(1)
     # Like an import on the web page, tell each country's plugins what changed (no actor).
     for country, (created, updated) in report.by_country.items():
-        emit(_registry(ctx), MembersImported(country=country, created=created, updated=updated))
+        Rules(_registry(ctx), _settings(ctx)).emit(
+            MembersImported(country=country, created=created, updated=updated)
+        )
     console.print(
         f"Imported {file}: {report.created} new, {report.updated} updated, "
         f"{report.unchanged} unchanged.",
@@ -293,9 +304,9 @@ def members_link(ctx: click.Context, email: str) -> None:
 
 @members_group.command("role")
 @click.argument("email")
-@click.argument("role", type=click.Choice(["facilitator", "operator", "board", "teller"]))
+@click.argument("role", type=click.Choice(ROLES))
 @click.option(
-    "--country", type=click.Choice(["BE", "FR"]), default=None, help="for operators, tellers"
+    "--country", type=click.Choice(COUNTRIES), default=None, help="for operators, tellers"
 )
 @click.option("--remove", is_flag=True, help="take the role away")
 @click.pass_context
@@ -345,7 +356,7 @@ def poll_open(ctx: click.Context, poll_id: int) -> None:
     from core.audit.services import CLI
     from core.errors import DomainError
     from core.polls import services as polls
-    from core.themes.services import Rules
+    from core.rules import Rules
 
     settings = _settings(ctx)
     rules = Rules(registry=_registry(ctx), settings=settings)
@@ -407,7 +418,7 @@ def poll_count(ctx: click.Context, poll_id: int) -> None:
     opened in memory, shuffled and published, and the sealed ballots are erased."""
     from core.errors import DomainError
     from core.polls import services as polls
-    from core.themes.services import Rules
+    from core.rules import Rules
 
     settings = _settings(ctx)
     rules = Rules(registry=_registry(ctx), settings=settings)
@@ -591,6 +602,51 @@ def _recount_methods(ctx: click.Context) -> dict[str, Any]:
         sys.exit(2)
 
 
+def file_limits(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The --max-* options of `sip tally` and `sip verify`: a ballot file's limits, raised."""
+    options = (
+        click.option(
+            "--max-candidates",
+            type=click.IntRange(min=2),
+            default=None,
+            metavar="N",
+            help="read a file with more than 100 candidates (Schulze's time grows as N³)",
+        ),
+        click.option(
+            "--max-ballots",
+            type=click.IntRange(min=1),
+            default=None,
+            metavar="N",
+            help="read more than 100,000 ballot lines (PrefLib) or ballots (an export)",
+        ),
+        click.option(
+            "--max-file-size",
+            type=click.IntRange(min=1),
+            default=None,
+            metavar="MB",
+            help="read a file larger than 16 MB",
+        ),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _file_limits(
+    max_candidates: int | None, max_ballots: int | None, max_file_size: int | None
+) -> Any:
+    import dataclasses
+
+    from core.voting.files import DEFAULT_LIMITS
+
+    return dataclasses.replace(
+        DEFAULT_LIMITS,
+        candidates=max_candidates or DEFAULT_LIMITS.candidates,
+        ballots=max_ballots or DEFAULT_LIMITS.ballots,
+        file_bytes=max_file_size * 1024 * 1024 if max_file_size else DEFAULT_LIMITS.file_bytes,
+    )
+
+
 @main.command("tally")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option(
@@ -598,27 +654,7 @@ def _recount_methods(ctx: click.Context) -> dict[str, Any]:
 )
 @click.option("--seats", type=int, default=None, help="seats to fill (a JSON export says)")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object instead of text")
-@click.option(
-    "--max-candidates",
-    type=click.IntRange(min=2),
-    default=None,
-    metavar="N",
-    help="count a file with more than 100 candidates (Schulze's time grows as N³)",
-)
-@click.option(
-    "--max-ballots",
-    type=click.IntRange(min=1),
-    default=None,
-    metavar="N",
-    help="count more than 100,000 ballot lines (PrefLib) or ballots (an export)",
-)
-@click.option(
-    "--max-file-size",
-    type=click.IntRange(min=1),
-    default=None,
-    metavar="MB",
-    help="read a file larger than 16 MB",
-)
+@file_limits
 @click.pass_context
 def tally_command(
     ctx: click.Context,
@@ -639,22 +675,16 @@ def tally_command(
     digits) is refused like a malformed one: a one-line message and exit code 2. The --max-*
     options raise the first three.
     """
-    import dataclasses
     import json
 
     from rich.markup import escape
 
     from core.errors import InvalidInput
     from core.voting.base import check_seats
-    from core.voting.files import DEFAULT_LIMITS, BallotFileError, ballots_for, read_ballot_file
+    from core.voting.files import BallotFileError, ballots_for, read_ballot_file
     from core.voting.report import json_report, text_report
 
-    limits = dataclasses.replace(
-        DEFAULT_LIMITS,
-        candidates=max_candidates or DEFAULT_LIMITS.candidates,
-        ballots=max_ballots or DEFAULT_LIMITS.ballots,
-        file_bytes=max_file_size * 1024 * 1024 if max_file_size else DEFAULT_LIMITS.file_bytes,
-    )
+    limits = _file_limits(max_candidates, max_ballots, max_file_size)
     methods = _recount_methods(ctx)
 
     try:
@@ -694,27 +724,7 @@ def tally_command(
 
 @main.command("verify")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option(
-    "--max-candidates",
-    type=click.IntRange(min=2),
-    default=None,
-    metavar="N",
-    help="check a list with more than 100 candidates",
-)
-@click.option(
-    "--max-ballots",
-    type=click.IntRange(min=1),
-    default=None,
-    metavar="N",
-    help="check a list of more than 100,000 ballots",
-)
-@click.option(
-    "--max-file-size",
-    type=click.IntRange(min=1),
-    default=None,
-    metavar="MB",
-    help="read a file larger than 16 MB",
-)
+@file_limits
 @click.pass_context
 def verify_command(
     ctx: click.Context,
@@ -727,13 +737,11 @@ def verify_command(
 
     The file is read within the limits of `sip tally` (the same --max-* options raise them).
     """
-    import dataclasses
 
     from rich.markup import escape
 
     from core.errors import InvalidInput
     from core.voting.files import (
-        DEFAULT_LIMITS,
         BallotFileError,
         ballots_for,
         printable,
@@ -741,12 +749,7 @@ def verify_command(
         read_ballot_file,
     )
 
-    limits = dataclasses.replace(
-        DEFAULT_LIMITS,
-        candidates=max_candidates or DEFAULT_LIMITS.candidates,
-        ballots=max_ballots or DEFAULT_LIMITS.ballots,
-        file_bytes=max_file_size * 1024 * 1024 if max_file_size else DEFAULT_LIMITS.file_bytes,
-    )
+    limits = _file_limits(max_candidates, max_ballots, max_file_size)
     methods = _recount_methods(ctx)
     try:
         data = read_ballot_file(file, methods, limits)

@@ -90,11 +90,9 @@ DEFAULT_SUPPORT_THRESHOLD = 25
 class Country(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     name: str = ""
     plugins: list[str] = []
-    # Supports a member's proposal needs to reach the operators' queue (support_threshold hook).
-    support_threshold: int = DEFAULT_SUPPORT_THRESHOLD
-    # The keys the country's table sets in config.toml, filled when the file is read (so a
-    # track's own default can tell a threshold written there from the built-in one).
-    set_in_file: frozenset[str] = frozenset()
+    # Supports a member's proposal needs to reach the operators' queue. None: not set here, so
+    # the country's plugins (its track) decide, else DEFAULT_SUPPORT_THRESHOLD (core/rules.py).
+    support_threshold: int | None = None
 
 
 class EmailSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -234,7 +232,7 @@ def _check(settings: Settings) -> None:
             '"auto", "always" or "never"',
             settings.security.secure_cookies,
         )
-    for key in (
+    security_counts = (
         "sign_in_link_minutes",
         "session_days",
         "failed_sign_ins_per_account",
@@ -242,21 +240,10 @@ def _check(settings: Settings) -> None:
         "failed_sign_in_window_minutes",
         "sign_in_link_requests",
         "sign_in_link_request_window_minutes",
-    ):
-        value = getattr(settings.security, key)
-        if value < 1:
-            fail(f"security.{key}", "a whole number of at least 1", value)
-    for key in (
-        "json_max_bytes",
-        "json_max_depth",
-        "json_max_items",
-        "form_max_bytes",
-        "form_max_fields",
-        "upload_max_bytes",
-    ):
-        value = getattr(settings.limits, key)
-        if value < 1:
-            fail(f"limits.{key}", "a whole number of at least 1", value)
+    )
+    _at_least_one("security", settings.security, security_counts, fail)
+    limits = settings.limits
+    _at_least_one("limits", limits, tuple(msgspec.structs.asdict(limits)), fail)
     if not 1 <= settings.server.port <= 65535:
         fail("server.port", "a port number between 1 and 65535", settings.server.port)
     if settings.server.workers < 1:
@@ -267,8 +254,16 @@ def _check(settings: Settings) -> None:
     for code, country in settings.countries.items():
         if code not in COUNTRIES:
             fail(f"countries.{code}", f"one of {', '.join(COUNTRIES)}", code)
-        if country.support_threshold < 1:
+        if country.support_threshold is not None and country.support_threshold < 1:
             fail(f"countries.{code}.support_threshold", "at least 1", country.support_threshold)
+
+
+def _at_least_one(section: str, table: Any, keys: tuple[str, ...], fail: Any) -> None:
+    """Each of ``keys`` of the ``section`` table is a whole number of at least 1."""
+    for key in keys:
+        value = getattr(table, key)
+        if value < 1:
+            fail(f"{section}.{key}", "a whole number of at least 1", value)
 
 
 def _check_notifications(settings: Settings, fail: Any) -> None:
@@ -282,9 +277,7 @@ def _check_notifications(settings: Settings, fail: Any) -> None:
     for key in ("poll_seconds", "backoff_seconds", "backoff_max_seconds", "lease_seconds"):
         if getattr(n, key) <= 0:
             fail(f"notifications.{key}", "a number of seconds above 0", getattr(n, key))
-    for key in ("batch_size", "concurrency", "max_attempts"):
-        if getattr(n, key) < 1:
-            fail(f"notifications.{key}", "a whole number of at least 1", getattr(n, key))
+    _at_least_one("notifications", n, ("batch_size", "concurrency", "max_attempts"), fail)
     if n.email.security not in ("none", "starttls", "tls"):
         fail("notifications.email.security", '"none", "starttls" or "tls"', n.email.security)
     if not 1 <= n.email.port <= 65535:
@@ -360,13 +353,10 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         raise ConfigError(f"config.toml: {_readable(str(exc))}") from None
     countries: dict[str, Country] = {}
     for code, table in raw_countries.items():
-        if isinstance(table, dict) and "set_in_file" in table:
-            raise ConfigError(f"config.toml: `countries.{code}.set_in_file` is not a setting")
         try:
             countries[code] = msgspec.convert(table, Country, strict=True)
         except msgspec.ValidationError as exc:
             raise ConfigError(f"config.toml: {_readable(str(exc), f'countries.{code}')}") from None
-        countries[code] = msgspec.structs.replace(countries[code], set_in_file=frozenset(table))
     settings = msgspec.structs.replace(settings, countries=countries)
     _check(settings)
     return msgspec.structs.replace(
@@ -396,20 +386,6 @@ def _notification_secrets(raw: dict[str, Any]) -> None:
             target = notifications.setdefault(section, {})
             if isinstance(target, dict):
                 target[key] = value
-
-
-def configured_support_threshold(settings: Settings, country: str) -> int | None:
-    """``countries.<country>.support_threshold`` when config.toml sets it (or a caller changed
-    it from the built-in 25), else None: a country track's own threshold may then apply."""
-    table = settings.countries.get(country)
-    if table is None:
-        return None
-    if (
-        "support_threshold" in table.set_in_file
-        or table.support_threshold != DEFAULT_SUPPORT_THRESHOLD
-    ):
-        return table.support_threshold
-    return None
 
 
 def plugin_options(

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 import msgspec
-
-if TYPE_CHECKING:
-    from core.plugins import PluginRegistry
-
-log = logging.getLogger("sip.events")
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
@@ -184,18 +177,6 @@ class ProjectCreated(Event, frozen=True, tag="project_created"):
     title: str
     recommendation_ids: tuple[int, ...]
     group_ids: tuple[int, ...]
-
-
-def emit(registry: PluginRegistry, event: Event) -> None:
-    """Hand a committed change's event to its country's plugins.
-
-    The change is already committed, so a failing plugin is logged and does not turn the
-    user's successful action into an error.
-    """
-    try:
-        registry.for_country(event.country).on_event(event=event)
-    except Exception:  # a plugin's failure must not undo or hide a committed change
-        log.exception("a plugin failed on event %s in %s", event_type(event), event.country)
 
 
 def event_type(event: Event) -> str:

@@ -37,6 +37,9 @@ SOURCE_CORE = "core"
 SOURCE_SHIPPED = "shipped"
 SOURCE_ENTRY_POINT = "entry point"
 
+# Packages shipped in ``plugins/`` that are not plugins: the demo data (``sip serve --demo``).
+NOT_PLUGINS: frozenset[str] = frozenset({"demo"})
+
 
 @dataclass(frozen=True)
 class InstalledPlugin:
@@ -51,6 +54,8 @@ def installed_plugins() -> dict[str, InstalledPlugin]:
     for name in DEFAULT_PLUGINS:
         found[name] = InstalledPlugin(name, SOURCE_CORE, name)
     for info in pkgutil.iter_modules(shipped_package.__path__):
+        if info.name in NOT_PLUGINS:
+            continue
         module = f"{shipped_package.__name__}.{info.name}"
         found[info.name] = InstalledPlugin(info.name, SOURCE_SHIPPED, module)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
@@ -60,7 +65,8 @@ def installed_plugins() -> dict[str, InstalledPlugin]:
 
 
 class CountryHooks:
-    """The hook relay for one country: ``registry.for_country("BE").on_event(event=...)``."""
+    """The hook relay for one country: ``registry.for_country("BE").on_event(event=...)``.
+    Only ``core.rules.Rules`` calls it: its typed methods are the way to ask a country."""
 
     def __init__(self, pm: pluggy.PluginManager, excluded: list[object]) -> None:
         self._pm = pm
@@ -71,6 +77,8 @@ class CountryHooks:
         try:
             return self._callers[name]
         except KeyError:
+            if name not in SPEC_NAMES:  # a typo is an error, not a hook nobody answers
+                raise AttributeError(f"no hook named {name!r} in core/hookspecs.py") from None
             caller = self._pm.subset_hook_caller(name, remove_plugins=self._excluded)
             self._callers[name] = caller
             return caller
@@ -185,3 +193,6 @@ def hook_names() -> list[str]:
         for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
         if hasattr(fn, f"{PROJECT_NAME}_spec")
     ]
+
+
+SPEC_NAMES = frozenset(hook_names())

@@ -8,13 +8,16 @@ core's AGM defaults. The proxy limit and the support threshold are rules, so the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 from babel.dates import get_month_names
 
-from core.config import LANGUAGES, Settings, configured_support_threshold
+from core import hookimpl
+from core.config import LANGUAGES, Settings, plugin_options
 from core.i18n import N_, current_language
+from core.rules import Rules
 
 if TYPE_CHECKING:
     from core.plugins import PluginRegistry
@@ -45,10 +48,9 @@ class Track(msgspec.Struct, frozen=True, kw_only=True):
 
 def track_of(registry: PluginRegistry, settings: Settings, country: str) -> Track:
     """The country's track from its enabled plugins, else a plain one."""
-    for tracks in registry.for_country(country).register_tracks():
-        for track in tracks:
-            if track.code == country:
-                return track
+    for track in Rules(registry, settings).tracks(country):
+        if track.code == country:
+            return track
     configured = settings.countries.get(country)
     return Track(code=country, name=(configured.name if configured else "") or country)
 
@@ -60,11 +62,30 @@ class TrackOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     proxy_limit: Annotated[int, msgspec.Meta(ge=0)] = 1  # 0: the poll takes no proxies
 
 
-def track_support_threshold(
-    track_code: str, track_threshold: int, country: str, settings: Settings
-) -> int | None:
-    """A track's ``support_threshold`` answer: its own number, unless config.toml sets
-    ``countries.<country>.support_threshold`` (the core default then answers with it)."""
-    if country != track_code or configured_support_threshold(settings, country) is not None:
-        return None
-    return track_threshold
+class TrackPlugin:
+    """A country track as a plugin (``plugins/track_be`` and ``plugins/track_fr`` are one each):
+    the track, the country's proxy limit from ``[plugins.<name>]`` options, and its support
+    threshold. Both rules answer ``trylast``, so any other plugin the country enables may still
+    replace them; config.toml's ``countries.<C>.support_threshold`` wins over both
+    (``core.rules.Rules``)."""
+
+    OPTIONS = TrackOptions
+
+    def __init__(self, name: str, track: Track, *, support_threshold: int) -> None:
+        self.name = name
+        self.track = track
+        self.threshold = support_threshold
+
+    @hookimpl
+    def register_tracks(self) -> Sequence[Track]:
+        return [self.track]
+
+    @hookimpl(trylast=True)
+    def proxy_limit(self, poll: Any, country: str, settings: Settings) -> int | None:
+        if country != self.track.code:
+            return None
+        return plugin_options(settings, self.name, country, TrackOptions).proxy_limit
+
+    @hookimpl(trylast=True)
+    def support_threshold(self, edition: Any, country: str, settings: Settings) -> int | None:
+        return self.threshold if country == self.track.code else None

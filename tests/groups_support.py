@@ -14,6 +14,7 @@ from core.members.model import CurrentMember
 from core.members.services import load_member
 from core.piccolo_app import TABLES
 from core.plugins import build_registry
+from core.rules import Rules
 from core.themes import services as themes
 from tests.conftest import add_member
 
@@ -22,7 +23,7 @@ SLUG = "2020-2021"  # working groups meet from 1 November 2020 to 30 April 2021
 
 @dataclass
 class Cycle:
-    rules: themes.Rules
+    rules: Rules
     edition_id: int
     theme_id: int
     op_be: CurrentMember
@@ -65,7 +66,7 @@ async def calendar(edition_id: int, *, registration_open: bool = True) -> None:
 
 
 async def build_cycle(settings: Any, *, registry: Any = None) -> Cycle:
-    rules = themes.Rules(registry or build_registry(settings), settings)
+    rules = Rules(registry or build_registry(settings), settings)
     edition_id = await editions.create_edition(SLUG)
     await calendar(edition_id)
     board = await load_member(await add_member("board@example.org", roles=(("board", ""),)))

@@ -28,8 +28,9 @@ from core.editions.services import PROPOSALS, PhaseWindow, create_edition, set_c
 from core.members.model import CurrentMember
 from core.members.services import load_member
 from core.plugins import build_registry
+from core.rules import Rules
 from core.themes import services as themes
-from core.themes.services import Rules, ThemeTextIn
+from core.themes.services import ThemeTextIn
 from tests.conftest import add_member
 
 OPEN_DAY = date(2021, 10, 1)  # inside both countries' proposal phase below

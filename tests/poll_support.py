@@ -9,7 +9,7 @@ from typing import Any
 from core.members.model import CurrentMember
 from core.members.services import load_member
 from core.polls import services as polls
-from core.themes.services import Rules
+from core.rules import Rules
 from core.voting.base import Tally
 from tests.conftest import add_member
 

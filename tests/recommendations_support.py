@@ -16,7 +16,9 @@ from core.members.model import CurrentMember
 from core.members.services import load_member
 from core.piccolo_app import TABLES
 from core.plugins import build_registry
+from core.recommendations import deciding
 from core.recommendations import services as recs
+from core.rules import Rules
 from core.themes import services as themes
 from tests.conftest import add_member
 
@@ -47,7 +49,7 @@ def calendar_windows(phase: str = "recommendations") -> list[editions.PhaseWindo
 
 @dataclass
 class Cycle:
-    rules: themes.Rules
+    rules: Rules
     edition_id: int
     theme_id: int
     op_be: CurrentMember
@@ -87,7 +89,7 @@ class Cycle:
     async def bundled(self, country: str = "BE", title: str = "A mediation service") -> int:
         """A submitted recommendation, handed to the board in a bundle of its own."""
         rec_id = await self.submitted(country, title)
-        await recs.create_bundle(self.rules, self.operator(country), self.edition_id, country)
+        await deciding.create_bundle(self.rules, self.operator(country), self.edition_id, country)
         return rec_id
 
 
@@ -97,7 +99,7 @@ async def person(email: str, country: str = "BE", **kw: Any) -> CurrentMember:
     return found
 
 
-async def _group(rules: themes.Rules, operator: CurrentMember, edition_id: int, theme_id: int,
+async def _group(rules: Rules, operator: CurrentMember, edition_id: int, theme_id: int,
                  country: str, facilitator: CurrentMember) -> int:  # fmt: skip
     return await groups.create_group(
         rules,
@@ -155,7 +157,7 @@ async def _meetings(group_id: int, members: list[CurrentMember], present: list[l
 async def build_cycle(
     settings: Any, *, phase: str = "recommendations", registry: Any = None
 ) -> Cycle:
-    rules = themes.Rules(registry or build_registry(settings), settings)
+    rules = Rules(registry or build_registry(settings), settings)
     edition_id = await editions.create_edition(SLUG)
     for country in ("BE", "FR"):
         await editions.set_calendar(edition_id, country, calendar_windows(phase))

@@ -23,7 +23,7 @@ from core.plugins import build_registry
 from core.polls import proxies, room
 from core.polls import services as polls
 from core.polls.tables import ClearBallot, Presence, SealedBallot
-from core.themes import services as themes
+from core.rules import Rules
 from tests.conftest import POSTGRES_URL, add_member, run_sync
 from tests.test_cli import (
     CONFIG,
@@ -38,7 +38,7 @@ from tests.test_polls import BOXES, count, setup_poll, shareholder
 
 @pytest.fixture
 def rules(pooled):
-    return themes.Rules(build_registry(pooled), pooled)
+    return Rules(build_registry(pooled), pooled)
 
 
 async def entries() -> list[dict[str, Any]]:

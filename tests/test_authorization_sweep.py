@@ -27,7 +27,6 @@ from core.app import create_app
 from core.auth import services as auth
 from core.auth.tables import WebSession
 from core.config import Settings
-from core.demo import OPEN_EDITION, seed_demo
 from core.groups.tables import (
     GroupFacilitator,
     GroupRegistration,
@@ -38,10 +37,11 @@ from core.groups.tables import (
 from core.members.tables import Member
 from core.notifications.tables import Notification, NotificationEvent, OutboxMessage
 from core.polls.tables import Poll, Proxy
-from core.recommendations.services import ADOPTED
+from core.recommendations.outcomes import ADOPTED
 from core.recommendations.tables import Bundle, Decision, Milestone, Project, Recommendation
 from core.themes.services import ACCEPTED
 from core.themes.tables import Theme
+from plugins.demo import OPEN_EDITION, seed_demo
 from tests.conftest import csrf_token, sign_in
 from tests.security_support import (
     UNSAFE,
@@ -180,6 +180,7 @@ SELF = {
     # 409 and nothing changes).
     "POST /themes/{theme_id:int}/unsupport": "withdraws the caller's own support",
     "DELETE /api/themes/{theme_id:int}/support": "withdraws the caller's own support",
+    "POST /recommendations/{rec_id:int}/unendorse": "the caller's own endorsement",
     "DELETE /api/recommendations/{rec_id:int}/endorsement": "the caller's own endorsement",
     "GET /polls/{poll_id:int}/proxy": "the proxies the caller gave and holds",
     "GET /api/polls/{poll_id:int}/proxy": "the proxies the caller gave and holds",
@@ -188,6 +189,7 @@ SELF = {
     "DELETE /api/polls/{poll_id:int}/proxy": "revokes the caller's own proxy",
     "POST /groups/{group_id:int}/withdraw": "withdraws the caller's own registration",
     "POST /api/groups/{group_id:int}/withdrawal": "withdraws the caller's own registration",
+    "POST /info-sessions/{session_id:int}/unregister": "cancels the caller's own place",
     "DELETE /api/info-sessions/{session_id:int}/registration": "cancels the caller's own place",
 }
 
@@ -210,7 +212,11 @@ SHARED = {
 }
 
 # Pages whose country is a query parameter: asked for the other country.
-QUERIES = {"GET /moderation": "?country={country}", "GET /outbox": "?country={country}"}
+QUERIES = {
+    "GET /moderation": "?country={country}",
+    "GET /api/moderation": "?country={country}",
+    "GET /outbox": "?country={country}",
+}
 
 # Actions any member of a country may take on its shared objects: swept for the other country's
 # operator (countries are separate) but not for a member of the same country.
@@ -223,7 +229,7 @@ MEMBER_ACTIONS = {
     "POST /api/polls/{poll_id:int}/proxy": "give one's own proxy",
     "POST /groups/{group_id:int}/register": "register for a group",
     "POST /api/groups/{group_id:int}/registration": "register for a group",
-    "POST /info-sessions/{session_id:int}/{action:str}": "register for an info session",
+    "POST /info-sessions/{session_id:int}/register": "register for an info session",
     "POST /api/info-sessions/{session_id:int}/registration": "register for an info session",
 }
 
@@ -392,18 +398,11 @@ async def targets(country: str, owner: int) -> dict[str, list[Any]]:
     }
 
 
-ACTIONS = {
-    "/polls/{poll_id:int}/{action:str}": ["open", "close"],
-    "/recommendations/{rec_id:int}/{action:str}": ["endorse", "submit"],
-    "/info-sessions/{session_id:int}/{action:str}": ["register"],
-}
-
-
 def urls(endpoint: Endpoint, values: dict[str, list[Any]]) -> list[str]:
     """Every combination of the endpoint's parameters over ``values``."""
     combos: list[dict[str, Any]] = [{}]
     for name, _kind in endpoint.params:
-        options = ACTIONS[endpoint.path] if name == "action" else values.get(name)
+        options = values.get(name)
         assert options, f"{endpoint.key}: no object to try for {{{name}}}; add one to targets()"
         combos = [{**c, name: v} for c in combos for v in options]
     query = QUERIES.get(endpoint.key, "").format(country=values["country"][0])

@@ -22,6 +22,7 @@ from core.plugins import build_registry
 from core.polls import ballot_box, export
 from core.polls import services as polls
 from core.polls.tables import ClearBallot, Participation, Poll, SealedBallot
+from core.rules import Rules
 from core.themes import services as themes
 from tests.conftest import add_member
 from tests.poll_support import make_tellers, name_tellers, open_box, open_with_tellers
@@ -33,7 +34,7 @@ RANKINGS = list(itertools.permutations(range(1, CANDIDATES + 1)))
 
 @pytest.fixture
 def rules(pooled):
-    return themes.Rules(build_registry(pooled), pooled)
+    return Rules(build_registry(pooled), pooled)
 
 
 async def make_poll(rules, edition_slug: str = "2020-2021", country: str = "BE"):

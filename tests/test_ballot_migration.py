@@ -19,7 +19,7 @@ from core.plugins import build_registry
 from core.polls import export
 from core.polls import services as polls
 from core.polls.tables import ClearBallot, Poll
-from core.themes import services as themes
+from core.rules import Rules
 from tests.conftest import make_settings
 
 BEFORE = "2026-11-28T11:50:00:000000"  # the last migration before the sealed ballot box
@@ -97,7 +97,7 @@ async def test_ballots_cast_before_the_sealed_box_are_kept_shuffled_and_recount(
         assert verified.returncode == 0, verified.stdout + verified.stderr
 
         # The closed poll of that time is counted without shares, from its clear ballots.
-        rules = themes.Rules(build_registry(settings), settings)
+        rules = Rules(build_registry(settings), settings)
         tally = await polls.count_poll(rules, None, 2, [])
         assert tally.winners == [2]
         assert (await polls.get_poll(2)).state == "published"

@@ -18,6 +18,7 @@ from core.members.services import load_member
 from core.plugins import build_registry
 from core.polls import services as polls
 from core.polls.tables import ClearBallot, Poll, PollTeller, SealedBallot
+from core.rules import Rules
 from core.themes import services as themes
 from tests.conftest import add_member, csrf_token, sign_in
 from tests.poll_support import make_tellers
@@ -25,7 +26,7 @@ from tests.poll_support import make_tellers
 
 async def make_edition(client) -> None:
     settings = client.app.state.settings
-    rules = themes.Rules(build_registry(settings), settings)
+    rules = Rules(build_registry(settings), settings)
     await editions.create_edition("2020-2021")
     edition = await editions.get_edition("2020-2021")
     board = await load_member(await add_member("board@example.org", roles=(("board", ""),)))
@@ -38,7 +39,7 @@ async def make_edition(client) -> None:
 async def draft(client, operator_id: int) -> int:
     await make_edition(client)
     settings = client.app.state.settings
-    rules = themes.Rules(build_registry(settings), settings)
+    rules = Rules(build_registry(settings), settings)
     edition_id = (await editions.get_edition("2020-2021")).id
     now = clock.now()
     return await polls.create_poll(
@@ -143,7 +144,7 @@ async def test_a_sealed_ballot_changed_in_the_database_stops_the_count(client):
     operator_id = await add_member("op@example.org", roles=(("operator", "BE"),))
     poll_id = await draft(client, operator_id)
     settings = client.app.state.settings
-    rules = themes.Rules(build_registry(settings), settings)
+    rules = Rules(build_registry(settings), settings)
     operator = await load_member(operator_id)
     (teller,) = await make_tellers("BE", 1)
     await polls.set_tellers(rules, operator, poll_id, [teller.id], 1)
@@ -175,7 +176,7 @@ async def test_sip_poll_count_takes_the_shares_typed_hidden(client, tmp_path):
     operator_id = await add_member("op@example.org", roles=(("operator", "BE"),))
     poll_id = await draft(client, operator_id)
     settings = client.app.state.settings
-    rules = themes.Rules(build_registry(settings), settings)
+    rules = Rules(build_registry(settings), settings)
     operator = await load_member(operator_id)
     tellers = await make_tellers("BE", 2)
     await polls.set_tellers(rules, operator, poll_id, [t.id for t in tellers], 2)
@@ -213,7 +214,7 @@ async def test_sip_poll_open_shows_each_teller_their_share_alone(client):
     operator_id = await add_member("op@example.org", roles=(("operator", "BE"),))
     poll_id = await draft(client, operator_id)
     settings = client.app.state.settings
-    rules = themes.Rules(build_registry(settings), settings)
+    rules = Rules(build_registry(settings), settings)
     tellers = await make_tellers("BE", 3)
     await polls.set_tellers(
         rules, await load_member(operator_id), poll_id, [t.id for t in tellers], 2

@@ -27,6 +27,7 @@ from core.members.services import load_member
 from core.plugins import build_registry
 from core.polls import services as polls
 from core.polls.tables import SealedBallot
+from core.rules import Rules
 from core.themes import services as themes
 from tests.conftest import add_member, csrf_token, sign_in
 from tests.poll_support import make_tellers
@@ -49,7 +50,7 @@ async def post(client, path: str, body: dict | None = None):
 
 
 async def test_no_one_holding_the_database_learns_a_vote(client, database, tmp_path):
-    rules = themes.Rules(build_registry(database), database)
+    rules = Rules(build_registry(database), database)
     rng = random.Random(20260614)
     board = await load_member(await add_member("board@example.org", roles=(("board", ""),)))
     edition_id = await editions.create_edition("2020-2021")

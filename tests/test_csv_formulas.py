@@ -18,13 +18,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core import spreadsheets
-from core.demo import BOARD_NUMBER, seed_demo
 from core.editions.tables import Edition
 from core.groups.tables import WorkingGroup
 from core.members.tables import Member
 from core.polls.tables import Poll
 from core.recommendations.tables import ArchivedFigures, Bundle, Project, Recommendation
 from core.themes.tables import ThemeText
+from plugins.demo import BOARD_NUMBER, seed_demo
 from tests.conftest import sign_in
 
 ROOT = Path(__file__).resolve().parent.parent

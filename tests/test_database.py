@@ -10,8 +10,8 @@ from piccolo.engine.sqlite import SQLiteEngine
 from core import db
 from core.auth import services as auth
 from core.auth.tables import WebSession
-from core.demo import ACCOUNTS, seed_demo
 from core.members.tables import Member, MemberRole
+from plugins.demo import ACCOUNTS, seed_demo
 from tests.conftest import add_member
 
 

@@ -8,9 +8,8 @@ from collections import Counter
 import msgspec
 import pytest
 
-from core import clock, demo
+from core import clock
 from core.config import Settings
-from core.demo import ACCOUNTS, EXTRA_MEMBERS_PER_COUNTRY, seed_demo
 from core.editions.services import CLOSED, PROPOSALS, get_edition, require_phase, set_calendar
 from core.editions.tables import Edition
 from core.members.services import member_by_email
@@ -28,10 +27,12 @@ from core.polls.tables import (
     Proxy,
     SealedBallot,
 )
-from core.recommendations.demo import EARLIER_EDITIONS
+from core.rules import Rules
 from core.themes import services as themes
 from core.themes.tables import Support, Theme, ThemeText
 from core.voting.files import Export, published_problems
+from plugins import demo
+from plugins.demo import ACCOUNTS, EARLIER_EDITIONS, EXTRA_MEMBERS_PER_COUNTRY, seed_demo
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -243,7 +244,9 @@ async def test_open_edition_has_proposals_at_every_stage_in_each_country(databas
 
 async def test_one_proposal_per_country_is_really_over_the_threshold(database):
     await seed_demo(database)
-    threshold = {code: c.support_threshold for code, c in database.countries.items()}
+    # The threshold that applies: config.toml writes none, so the country tracks' (25).
+    rules, edition = Rules(build_registry(database), database), await get_edition("2021-2022")
+    threshold = {code: rules.support_threshold(edition, code) for code in database.countries}
     assert threshold == {"BE": 25, "FR": 25}
     rows = await Theme.select().where(Theme.origin == themes.MEMBER)
     for code in ("BE", "FR"):
@@ -298,7 +301,7 @@ async def test_the_thresholds_come_from_the_platforms_rules(database):
 async def test_demo_members_can_use_the_open_edition_today(database):
     """The services, with their phase checks, accept the seeded state."""
     await seed_demo(database)
-    rules = themes.Rules(registry=build_registry(database), settings=database)
+    rules = Rules(registry=build_registry(database), settings=database)
     facilitator = await member_by_email("facilitator@demo.smart.coop")  # BE, supports nothing
     workspaces = (await titles("2021-2022"))["Sharing workspaces"]
     count = await themes.support(rules, facilitator, workspaces["id"])
@@ -363,7 +366,7 @@ async def test_the_june_2020_polls_are_published_and_elected_the_two_themes(data
 
 async def test_the_2021_polls_are_open_now_with_one_proxy_each(database):
     await seed_demo(database)
-    rules = themes.Rules(registry=build_registry(database), settings=database)
+    rules = Rules(registry=build_registry(database), settings=database)
     edition = await get_edition("2021-2022")
     rows = await Poll.select().where(Poll.edition == edition.id).order_by(Poll.country)
     assert [(r["country"], r["method"], r["seats"]) for r in rows] == [

@@ -22,9 +22,9 @@ from msgspec.structs import replace
 from core.app import create_app
 from core.config import ConfigError, Country
 from core.editions.services import EditionInfo
-from core.events import ThemeProposed, emit
+from core.events import ThemeProposed
 from core.plugins import SOURCE_ENTRY_POINT, build_registry, installed_plugins
-from core.themes.services import Rules
+from core.rules import Rules
 from tests.conftest import make_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,14 +87,14 @@ def test_pip_install_makes_it_an_entry_point_plugin(installed):
 def test_its_options_set_the_threshold_of_the_countries_that_enable_it(installed, tmp_path):
     settings = settings_for(tmp_path, "[plugins.example]\nsupport_threshold = 3\n")
     rules = Rules(build_registry(settings), settings)
-    assert rules.threshold(EDITION, "BE") == 3
-    assert rules.threshold(EDITION, "FR") == 25  # France does not enable it
+    assert rules.support_threshold(EDITION, "BE") == 3
+    assert rules.support_threshold(EDITION, "FR") == 25  # France does not enable it
 
     settings = settings_for(tmp_path, "[plugins.example.BE]\nsupport_threshold = 7\n")
-    assert Rules(build_registry(settings), settings).threshold(EDITION, "BE") == 7
+    assert Rules(build_registry(settings), settings).support_threshold(EDITION, "BE") == 7
 
     settings = settings_for(tmp_path, "[plugins.example]\nsupport_threshold = 3\n", be=())
-    assert Rules(build_registry(settings), settings).threshold(EDITION, "BE") == 25
+    assert Rules(build_registry(settings), settings).support_threshold(EDITION, "BE") == 25
 
 
 def test_a_wrong_option_stops_the_start_naming_the_key(installed, tmp_path):
@@ -112,8 +112,7 @@ def test_it_hears_its_countries_events_and_serves_its_route(installed, tmp_path)
     module = sys.modules["sip_plugin_example"]
     module.HEARD.clear()
     for country in ("BE", "FR"):
-        emit(
-            registry,
+        Rules(registry, settings).emit(
             ThemeProposed(
                 country=country, theme_id=1, edition="2021-2022", title="T", proposer_id=1
             ),

@@ -29,6 +29,7 @@ from core.members.model import CurrentMember
 from core.members.services import load_member
 from core.plugins import build_registry
 from core.polls import services as polls
+from core.rules import Rules
 from core.themes import services as themes
 from core.themes.extensions import Refusal
 from core.themes.tables import Theme, ThemeText
@@ -59,7 +60,7 @@ def configured(
 
 @dataclass
 class Cycle:
-    rules: themes.Rules
+    rules: Rules
     board: CurrentMember
     op_be: CurrentMember
     op_fr: CurrentMember
@@ -102,7 +103,7 @@ async def board_theme(rules, board, edition_id: int, scope: list[str], title: st
 
 
 async def build_cycle(settings: Settings, extra: dict[str, object] | None = None) -> Cycle:
-    rules = themes.Rules(build_registry(settings, extra=extra), settings)
+    rules = Rules(build_registry(settings, extra=extra), settings)
     board = await member("board@example.org", roles=(("board", ""),))
     op_be = await member("op.be@example.org", roles=(("operator", "BE"),))
     op_fr = await member("op.fr@example.org", country="FR", roles=(("operator", "FR"),))
@@ -608,12 +609,12 @@ async def test_with_the_plugin_for_belgium_only_france_sees_and_does_nothing(dat
 async def test_the_demo_extensions_follow_the_rules_and_the_rest_is_refused(database):
     """The demo's 2020-2021 extensions were made by the plugin; one more year for them, or an
     extension into a country a theme never ran in, is refused with the rule named."""
-    from core.demo import seed_demo
+    from plugins.demo import seed_demo
     from tests.test_demo import titles
 
     await seed_demo(database)
     settings = configured(database)
-    rules = themes.Rules(build_registry(settings), settings)
+    rules = Rules(build_registry(settings), settings)
     board = await load_member(await _member_id("board@demo.smart.coop"))
     themes_2020 = await titles("2020-2021")
     gender = themes_2020["Gender equality"]

@@ -37,15 +37,15 @@ from schemathesis.python.asgi import ASGIClient, get_client, shutdown_lifespans
 from core import db
 from core.auth.services import create_sign_in_link
 from core.config import Settings
-from core.demo import OPERATOR_OF, seed_demo
 from core.editions.tables import Edition
 from core.groups.tables import InfoSession, Meeting, MeetingSlot, WorkingGroup
 from core.members.tables import Member
 from core.notifications.tables import Notification, OutboxMessage
 from core.polls.tables import Poll
-from core.recommendations.services import OUTCOMES
+from core.recommendations.outcomes import OUTCOMES
 from core.recommendations.tables import Bundle, Milestone, Project, Recommendation
 from core.themes.tables import Theme
+from plugins.demo import OPERATOR_OF, seed_demo
 
 SEED = 2015  # fixed, so every run (and CI) sends the same requests
 EXAMPLES_PER_OPERATION = 12

@@ -15,8 +15,9 @@ import pytest
 
 from core.editions import services as editions
 from core.errors import Conflict, Forbidden, InvalidInput
+from core.groups import planning
 from core.groups import services as groups
-from core.groups.services import SlotIn
+from core.groups.planning import SlotIn
 from core.groups.tables import (
     Attendance,
     GroupRegistration,
@@ -257,7 +258,7 @@ async def scheduled_group(cycle, capacity=4):
 
 async def test_slots_are_between_november_and_april_and_do_not_overlap(cycle):
     group_id = await cycle.group()
-    first = await groups.add_slot(cycle.facilitator, group_id, slot_at("2020-11-17"))
+    first = await planning.add_slot(cycle.facilitator, group_id, slot_at("2020-11-17"))
     # Brussels local time: 19:00 in November is 18:00 UTC.
     assert first.starts_at == datetime(2020, 11, 17, 18, tzinfo=UTC)
     before = await counts()
@@ -272,29 +273,29 @@ async def test_slots_are_between_november_and_april_and_do_not_overlap(cycle):
         (slot_at("2020-12-01", place="x"), InvalidInput, "address"),
     ):
         with pytest.raises(error, match=message):
-            await groups.add_slot(cycle.facilitator, group_id, bad)
+            await planning.add_slot(cycle.facilitator, group_id, bad)
     long = slot_at("2020-12-01")
     long.duration_minutes = 900
     with pytest.raises(InvalidInput, match="lasts"):
-        await groups.add_slot(cycle.facilitator, group_id, long)
+        await planning.add_slot(cycle.facilitator, group_id, long)
     with pytest.raises(Forbidden):
-        await groups.add_slot(cycle.op_fr, group_id, slot_at("2020-12-01"))
+        await planning.add_slot(cycle.op_fr, group_id, slot_at("2020-12-01"))
     assert await counts() == before
     # Right after the other one ends is fine.
-    await groups.add_slot(cycle.facilitator, group_id, slot_at("2020-11-17", hour=22))
+    await planning.add_slot(cycle.facilitator, group_id, slot_at("2020-11-17", hour=22))
     online = await cycle.group(locality="online")
     with pytest.raises(InvalidInput, match="meets online"):
-        await groups.add_slot(cycle.facilitator, online, slot_at("2020-12-01"))
+        await planning.add_slot(cycle.facilitator, online, slot_at("2020-12-01"))
 
 
 async def test_participants_answer_the_slots_and_the_plan_maximises_expected_attendance(cycle):
     group_id, people = await scheduled_group(cycle)
     days = ["2020-11-10", "2020-11-12", "2020-11-26", "2020-12-10", "2021-01-14", "2021-02-04"]
-    slots = [(await groups.add_slot(cycle.facilitator, group_id, slot_at(d))).id for d in days]
+    slots = [(await planning.add_slot(cycle.facilitator, group_id, slot_at(d))).id for d in days]
     days += ["2021-03-04"]
     slots.append(
         (
-            await groups.add_slot(
+            await planning.add_slot(
                 cycle.facilitator,
                 group_id,
                 slot_at(days[-1], mode="online", place="https://meet.example.org/sip"),
@@ -313,29 +314,29 @@ async def test_participants_answer_the_slots_and_the_plan_maximises_expected_att
     }
     letters = {"y": "yes", "m": "maybe", "n": "no"}
     for i, person in enumerate(people):
-        await groups.answer_slots(
+        await planning.answer_slots(
             person, group_id, {s: letters[row[i]] for s, row in table.items()}
         )
-    availability = await groups.availability(await groups.get_group(group_id), cycle.facilitator)
+    availability = await planning.availability(await groups.get_group(group_id), cycle.facilitator)
     assert availability.plan.slot_ids == [slots[1], slots[2], slots[3], slots[4], slots[6]]
     assert availability.plan.expected_attendance == 4 + 3.5 + 2.5 + 4 + 3
     assert [row.name for row in availability.grid] == [p.name for p in people]
     assert {s.id: s.expected for s in availability.slots}[slots[2]] == 3.5
     # A participant sees their own answers, not the grid.
-    mine = await groups.availability(await groups.get_group(group_id), people[3])
+    mine = await planning.availability(await groups.get_group(group_id), people[3])
     assert mine.grid == [] and mine.mine[slots[2]] == "maybe"
 
     outsider = await member(77)
     before = await counts()
     with pytest.raises(InvalidInput):
-        await groups.answer_slots(people[0], group_id, {slots[0]: "perhaps"})
+        await planning.answer_slots(people[0], group_id, {slots[0]: "perhaps"})
     with pytest.raises(InvalidInput):
-        await groups.answer_slots(people[0], group_id, {999_999: "yes"})
+        await planning.answer_slots(people[0], group_id, {999_999: "yes"})
     with pytest.raises(Forbidden):
-        await groups.answer_slots(outsider, group_id, {slots[0]: "yes"})
+        await planning.answer_slots(outsider, group_id, {slots[0]: "yes"})
     assert await counts() == before
 
-    meetings = await groups.confirm_plan(cycle.rules, cycle.facilitator, group_id)
+    meetings = await planning.confirm_plan(cycle.rules, cycle.facilitator, group_id)
     assert [m.number for m in meetings] == [1, 2, 3, 4, 5]
     assert [m.starts_at.date().isoformat() for m in meetings] == [
         "2020-11-12",
@@ -349,47 +350,47 @@ async def test_participants_answer_the_slots_and_the_plan_maximises_expected_att
     assert [m for m, _c in await outbox("meetings_scheduled")] == audience
     # Confirmed is confirmed: no second plan, no more slots or answers.
     with pytest.raises(Conflict):
-        await groups.confirm_plan(cycle.rules, cycle.facilitator, group_id)
+        await planning.confirm_plan(cycle.rules, cycle.facilitator, group_id)
     with pytest.raises(Conflict):
-        await groups.add_slot(cycle.facilitator, group_id, slot_at("2021-04-01"))
+        await planning.add_slot(cycle.facilitator, group_id, slot_at("2021-04-01"))
     with pytest.raises(Conflict):
-        await groups.answer_slots(people[0], group_id, {slots[0]: "yes"})
+        await planning.answer_slots(people[0], group_id, {slots[0]: "yes"})
     assert await Meeting.count() == 5
 
 
 async def test_a_facilitator_may_confirm_a_plan_of_their_own_if_it_keeps_the_rules(cycle):
     group_id, _people = await scheduled_group(cycle, capacity=1)
     await WorkingGroup.update({WorkingGroup.meeting_count: 2}).where(WorkingGroup.id == group_id)
-    a = (await groups.add_slot(cycle.facilitator, group_id, slot_at("2020-11-10"))).id
-    b = (await groups.add_slot(cycle.facilitator, group_id, slot_at("2020-11-17"))).id
-    c = (await groups.add_slot(cycle.facilitator, group_id, slot_at("2020-12-01"))).id
+    a = (await planning.add_slot(cycle.facilitator, group_id, slot_at("2020-11-10"))).id
+    b = (await planning.add_slot(cycle.facilitator, group_id, slot_at("2020-11-17"))).id
+    c = (await planning.add_slot(cycle.facilitator, group_id, slot_at("2020-12-01"))).id
     before = await counts()
     for bad in ([a, b], [a], [a, 999_999]):  # a week apart, too few, not a slot of the group
         with pytest.raises(InvalidInput):
-            await groups.confirm_plan(cycle.rules, cycle.facilitator, group_id, bad)
+            await planning.confirm_plan(cycle.rules, cycle.facilitator, group_id, bad)
     with pytest.raises(Forbidden):
-        await groups.confirm_plan(cycle.rules, cycle.op_fr, group_id, [a, c])
+        await planning.confirm_plan(cycle.rules, cycle.op_fr, group_id, [a, c])
     assert await counts() == before
-    meetings = await groups.confirm_plan(cycle.rules, cycle.op_be, group_id, [c, b])
+    meetings = await planning.confirm_plan(cycle.rules, cycle.op_be, group_id, [c, b])
     assert [m.starts_at.date().isoformat() for m in meetings] == ["2020-11-17", "2020-12-01"]
 
 
 async def test_confirming_without_enough_slots_is_refused(cycle):
     group_id, _people = await scheduled_group(cycle, capacity=1)
-    await groups.add_slot(cycle.facilitator, group_id, slot_at("2020-11-10"))
+    await planning.add_slot(cycle.facilitator, group_id, slot_at("2020-11-10"))
     with pytest.raises(Conflict, match="two weeks apart"):
-        await groups.confirm_plan(cycle.rules, cycle.facilitator, group_id)
+        await planning.confirm_plan(cycle.rules, cycle.facilitator, group_id)
     assert await Meeting.count() == 0
 
 
 async def test_two_facilitators_confirming_at_once_make_one_plan(cycle):
     group_id, _people = await scheduled_group(cycle, capacity=1)
     await WorkingGroup.update({WorkingGroup.meeting_count: 1}).where(WorkingGroup.id == group_id)
-    await groups.add_slot(cycle.facilitator, group_id, slot_at("2020-11-10"))
+    await planning.add_slot(cycle.facilitator, group_id, slot_at("2020-11-10"))
 
     async def confirm(actor):
         try:
-            return await groups.confirm_plan(cycle.rules, actor, group_id)
+            return await planning.confirm_plan(cycle.rules, actor, group_id)
         except Conflict:
             return None
 
@@ -404,14 +405,14 @@ async def test_two_facilitators_confirming_at_once_make_one_plan(cycle):
 
 async def test_a_withdrawn_participants_answers_no_longer_count(cycle):
     group_id, people = await scheduled_group(cycle, capacity=2)
-    slot = (await groups.add_slot(cycle.facilitator, group_id, slot_at("2020-11-10"))).id
+    slot = (await planning.add_slot(cycle.facilitator, group_id, slot_at("2020-11-10"))).id
     for p in people:
-        await groups.answer_slots(p, group_id, {slot: "yes"})
+        await planning.answer_slots(p, group_id, {slot: "yes"})
     await groups.withdraw(cycle.rules, people[0], group_id)
-    availability = await groups.availability(await groups.get_group(group_id), cycle.facilitator)
+    availability = await planning.availability(await groups.get_group(group_id), cycle.facilitator)
     assert availability.slots[0].yes == 1
     assert await SlotAnswer.count() == 2  # kept, not counted
-    await groups.remove_slot(cycle.facilitator, group_id, slot)
+    await planning.remove_slot(cycle.facilitator, group_id, slot)
     assert await MeetingSlot.count() == 0 and await SlotAnswer.count() == 0
 
 
@@ -422,8 +423,8 @@ async def test_attendance_figures_and_the_commitment_flag(cycle):
     group_id, people = await scheduled_group(cycle, capacity=3)
     days = ["2020-11-10", "2020-11-24", "2020-12-08", "2021-01-12", "2021-01-26"]
     for d in days:
-        await groups.add_slot(cycle.facilitator, group_id, slot_at(d))
-    meetings = await groups.confirm_plan(cycle.rules, cycle.facilitator, group_id)
+        await planning.add_slot(cycle.facilitator, group_id, slot_at(d))
+    meetings = await planning.confirm_plan(cycle.rules, cycle.facilitator, group_id)
     keen, sometimes, rarely = people
     present = {
         0: [keen, sometimes, rarely],
@@ -433,10 +434,10 @@ async def test_attendance_figures_and_the_commitment_flag(cycle):
         4: [keen],
     }
     for i, meeting in enumerate(meetings):
-        await groups.record_attendance(cycle.facilitator, meeting.id, [p.id for p in present[i]])
+        await planning.record_attendance(cycle.facilitator, meeting.id, [p.id for p in present[i]])
     # Recording again replaces the record.
-    await groups.record_attendance(cycle.facilitator, meetings[4].id, [keen.id])
-    figures = await groups.group_attendance(cycle.rules, await groups.get_group(group_id))
+    await planning.record_attendance(cycle.facilitator, meetings[4].id, [keen.id])
+    figures = await planning.group_attendance(cycle.rules, await groups.get_group(group_id))
     by_name = {p.member_id: (p.present, p.absent, p.flagged) for p in figures.participants}
     assert by_name == {
         keen.id: (5, 0, False),
@@ -445,15 +446,15 @@ async def test_attendance_figures_and_the_commitment_flag(cycle):
     }
     assert (figures.present, figures.recorded) == (9, 15)
     assert figures.absences_allowed == 2
-    (be,) = await groups.edition_figures(cycle.edition_id)
+    (be,) = await planning.edition_figures(cycle.edition_id)
     assert (be.groups, be.participants, be.meetings, be.meetings_recorded) == (1, 3, 5, 5)
     assert be.rate == pytest.approx(9 / 15)
 
     before = await counts()
     with pytest.raises(InvalidInput):
-        await groups.record_attendance(cycle.facilitator, meetings[0].id, [999_999])
+        await planning.record_attendance(cycle.facilitator, meetings[0].id, [999_999])
     with pytest.raises(Forbidden):
-        await groups.record_attendance(keen, meetings[0].id, [keen.id])
+        await planning.record_attendance(keen, meetings[0].id, [keen.id])
     assert await counts() == before
     assert await Attendance.count() == 15
 
@@ -485,9 +486,9 @@ async def test_attendance_waits_for_the_meeting(cycle):
     )
     person = await member(1)
     await groups.register(cycle.rules, person, group_id, pledge=True)
-    await groups.add_slot(cycle.facilitator, group_id, slot_at("2099-11-10"))
-    (meeting,) = await groups.confirm_plan(cycle.rules, cycle.facilitator, group_id)
+    await planning.add_slot(cycle.facilitator, group_id, slot_at("2099-11-10"))
+    (meeting,) = await planning.confirm_plan(cycle.rules, cycle.facilitator, group_id)
     assert meeting.starts_at > datetime.now(UTC) + timedelta(days=365)
     with pytest.raises(Conflict, match="has started"):
-        await groups.record_attendance(cycle.facilitator, meeting.id, [person.id])
+        await planning.record_attendance(cycle.facilitator, meeting.id, [person.id])
     assert await Attendance.count() == 0

@@ -6,14 +6,15 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from core.demo import seed_demo
 from core.editions.services import get_edition
+from core.groups import planning
 from core.groups import services as groups
 from core.groups.info_sessions import list_info_sessions
 from core.groups.tables import Attendance, GroupRegistration, Meeting
 from core.plugins import build_registry
-from core.themes.services import Rules
+from core.rules import Rules
 from core.themes.tables import Theme
+from plugins.demo import seed_demo
 from tests.groups_support import counts
 
 pytestmark = pytest.mark.usefixtures("database")
@@ -37,8 +38,8 @@ async def test_the_2020_2021_groups_follow_the_rules(database):
         theme = await Theme.select(Theme.edition).where(Theme.id == group.theme_id).first()
         assert theme["edition"] == edition.id
         # The meetings are the plan chosen from the answers, November to April, 2 weeks apart.
-        availability = await groups.availability(group, None)
-        meetings = await groups.meetings_of(group.id)
+        availability = await planning.availability(group, None)
+        meetings = await planning.meetings_of(group.id)
         assert group.scheduled_at is not None and len(meetings) == 5
         slots = {s.id: s for s in availability.slots}
         assert [slots[i].starts_at for i in availability.plan.slot_ids] == [
@@ -48,7 +49,7 @@ async def test_the_2020_2021_groups_follow_the_rules(database):
         assert days[0] >= datetime(2020, 11, 1).date() and days[-1] <= datetime(2021, 4, 30).date()
         assert all(b - a >= timedelta(days=14) for a, b in zip(days, days[1:], strict=False))
         # Attendance is recorded for every meeting and every participant, and only for them.
-        attendance = await groups.group_attendance(rules, group)
+        attendance = await planning.group_attendance(rules, group)
         participants = {p.id for p in await groups.participants(group.id)}
         assert all(m.recorded == len(participants) for m in meetings)
         assert {p.member_id for p in attendance.participants} == participants
@@ -65,7 +66,7 @@ async def test_the_2020_2021_groups_follow_the_rules(database):
     assert len(active) == len(set(active))  # one group per member and edition
     assert await Attendance.count() > 0 and await Meeting.count() == 30
 
-    figures = {f.country: f for f in await groups.edition_figures(edition.id)}
+    figures = {f.country: f for f in await planning.edition_figures(edition.id)}
     assert figures["BE"].rate is not None and 0.5 < figures["BE"].rate < 1
 
     sessions = await list_info_sessions(edition.id)

@@ -10,6 +10,7 @@ import pytest
 from icalendar import Calendar
 
 from core import clock
+from core.groups import planning
 from core.groups import services as groups
 from core.groups.tables import GroupRegistration, InfoSessionRegistration, Meeting, MeetingSlot
 from core.notifications.relay import Relay
@@ -457,10 +458,10 @@ async def test_the_json_twins_are_in_the_schema_and_online_links_stay_in_the_gro
 
     group_id = await cycle.group(locality="online", meeting_count=1)
     link = "https://meet.example.org/sip-online"
-    await groups.add_slot(
+    await planning.add_slot(
         cycle.facilitator,
         group_id,
-        groups.SlotIn(
+        planning.SlotIn(
             starts_at=datetime(2020, 11, 17, 19),
             mode="online",
             place=link,
@@ -474,7 +475,7 @@ async def test_the_json_twins_are_in_the_schema_and_online_links_stay_in_the_gro
     assert (await client.get(f"/api/groups/{group_id}/availability")).json()["slots"][0][
         "place"
     ] == link
-    await groups.confirm_plan(cycle.rules, cycle.facilitator, group_id)
+    await planning.confirm_plan(cycle.rules, cycle.facilitator, group_id)
     assert (await client.get(f"/api/groups/{group_id}/meetings")).json()[0]["place"] == link
     client.cookies.clear()
     assert (await client.get(f"/api/groups/{group_id}")).json()["meetings"][0]["place"] == ""

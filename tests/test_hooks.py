@@ -14,6 +14,7 @@ from core.app import create_app
 from core.config import Country
 from core.events import MembersImported
 from core.plugins import build_registry
+from core.rules import Rules
 from core.tracks import Track
 from tests.conftest import add_member, csrf_token, sign_in
 
@@ -225,7 +226,7 @@ async def test_hook_support_threshold(database):
             ],
         )
     app = app_with(database, ["lowbar"], [], {"lowbar": LowBar()})
-    rules = themes.Rules(registry=app.state.registry, settings=app.state.settings)
+    rules = Rules(registry=app.state.registry, settings=app.state.settings)
     ids = {}
     for country in ("BE", "FR"):
         author = await load_member(
@@ -302,7 +303,7 @@ async def test_hook_vote_eligibility(database):
             return member.country == poll.country
 
     app = app_with(database, ["everyone"], [], {"everyone": Everyone()})
-    rules = themes.Rules(registry=app.state.registry, settings=app.state.settings)
+    rules = Rules(registry=app.state.registry, settings=app.state.settings)
     edition_id = await editions.create_edition("2020-2021")
     board = await load_member(await add_member("board@example.org", roles=(("board", ""),)))
     for title in ("Accompaniment", "New prospects", "Gender equality"):
@@ -354,7 +355,7 @@ async def test_hook_proxy_limit(database):
             return 2
 
     app = app_with(database, ["two"], [], {"two": TwoProxies()})
-    rules = themes.Rules(registry=app.state.registry, settings=app.state.settings)
+    rules = Rules(registry=app.state.registry, settings=app.state.settings)
     edition_id = await editions.create_edition("2020-2021")
     board = await load_member(await add_member("board@example.org", roles=(("board", ""),)))
     for title in ("Accompaniment", "New prospects", "Gender equality"):
@@ -376,7 +377,7 @@ async def test_hook_proxy_limit(database):
             now + timedelta(days=1),
             now + timedelta(days=2),
         )
-        assert proxies.proxy_limit(rules, await polls.get_poll(poll_id)) == allowed
+        assert rules.proxy_limit(await polls.get_poll(poll_id)) == allowed
         holder = await add_member(f"holder@{country.lower()}.example.org", country=country)
         for n in range(allowed):
             grantor = await load_member(
@@ -399,7 +400,6 @@ async def test_hook_register_notifiers(database):
     from core.notifications import Notifier
     from core.notifications.relay import Relay
     from core.notifications.tables import OutboxMessage
-    from core.themes.services import Rules
     from tests.notify_support import accepted_proposal, member
 
     class Pigeon(Notifier):
@@ -469,6 +469,7 @@ async def test_hook_registrations_allowed(database):
     """A BE plugin lets a member hold two working-group registrations per edition; FR keeps the
     core's one."""
     from core.errors import Conflict
+    from core.groups import planning
     from core.groups import services as groups
     from tests.groups_support import build_cycle, member
 
@@ -486,7 +487,7 @@ async def test_hook_registrations_allowed(database):
             await groups.register(cycle.rules, someone, group_id, pledge=True)
         with pytest.raises(Conflict, match="as many as a member may hold"):
             await groups.register(cycle.rules, someone, group_ids[allowed], pledge=True)
-        assert len(await groups.my_groups(someone.id)) == allowed
+        assert len(await planning.my_groups(someone.id)) == allowed
 
 
 async def test_hook_commitment_absences_allowed(database):
@@ -494,6 +495,7 @@ async def test_hook_commitment_absences_allowed(database):
     the same absence in FR is within the core's two."""
     from datetime import datetime
 
+    from core.groups import planning
     from core.groups import services as groups
     from tests.groups_support import build_cycle, member
 
@@ -509,13 +511,13 @@ async def test_hook_commitment_absences_allowed(database):
         group_id = await cycle.group(country, meeting_count=1)
         someone = await member(1, country)
         await groups.register(cycle.rules, someone, group_id, pledge=True)
-        await groups.add_slot(
+        await planning.add_slot(
             cycle.facilitator,
             group_id,
-            groups.SlotIn(starts_at=datetime(2020, 11, 17, 19), place="Rue Coenraets 72"),
+            planning.SlotIn(starts_at=datetime(2020, 11, 17, 19), place="Rue Coenraets 72"),
         )
-        (meeting,) = await groups.confirm_plan(cycle.rules, cycle.facilitator, group_id)
-        await groups.record_attendance(cycle.facilitator, meeting.id, [])
-        figures = await groups.group_attendance(cycle.rules, await groups.get_group(group_id))
+        (meeting,) = await planning.confirm_plan(cycle.rules, cycle.facilitator, group_id)
+        await planning.record_attendance(cycle.facilitator, meeting.id, [])
+        figures = await planning.group_attendance(cycle.rules, await groups.get_group(group_id))
         flags[country] = (figures.absences_allowed, figures.participants[0].flagged)
     assert flags == {"BE": (0, True), "FR": (2, False)}

@@ -136,7 +136,7 @@ async def test_when_the_outbox_write_fails_the_decision_is_not_made_either(datab
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("core.notifications.outbox.notifiers", broken)
+    monkeypatch.setattr("core.rules.Rules.notifiers", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         await themes.accept(rules, operator, theme_id)
     row = await Theme.select(Theme.status).where(Theme.id == theme_id).first()
@@ -162,7 +162,7 @@ async def test_enqueue_outside_a_transaction_is_refused(database):
         country="BE", theme_id=1, edition="e", title="T", actor_id=1, proposer_id=None
     )
     with pytest.raises(RuntimeError, match="inside the change's db.write_transaction"):
-        await enqueue(event, rules.registry, rules.settings)
+        await enqueue(event, rules)
 
 
 async def test_enqueueing_the_same_event_twice_notifies_once(database):
@@ -173,7 +173,7 @@ async def test_enqueueing_the_same_event_twice_notifies_once(database):
     )
     for expected in (1, 0):
         async with db.write_transaction():
-            assert await enqueue(event, rules.registry, rules.settings) == expected
+            assert await enqueue(event, rules) == expected
     assert await OutboxMessage.count() == 1
 
 

@@ -141,6 +141,15 @@ def test_core_defaults_cannot_be_listed_as_country_plugins(tmp_path):
         build_registry(settings_with(tmp_path, be=["core.defaults.events"], fr=[]))
 
 
+def test_a_misspelled_hook_is_an_error_not_a_hook_nobody_answers(tmp_path):
+    """Asking a country for a hook that no spec declares fails loudly (it would otherwise answer
+    an empty list, or None, and a rule would silently fall back to its default)."""
+    hooks = build_registry(settings_with(tmp_path, be=["track_be"], fr=[])).for_country("BE")
+    assert hooks.support_threshold(edition=None, country="BE", settings=None) == 25
+    with pytest.raises(AttributeError, match="no hook named 'suport_threshold'"):
+        hooks.suport_threshold  # noqa: B018
+
+
 def test_plugin_enabled_for_one_country_has_no_effect_on_the_other(tmp_path):
     class Recorder:
         def __init__(self) -> None:

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from core import clock
 from core.polls.tables import ClearBallot, Participation, SealedBallot
+from core.rules import Rules
 from tests.conftest import add_member, csrf_token, sign_in
 from tests.test_polls import CANDIDATES
 
@@ -20,7 +21,7 @@ async def make_edition(client, operator_id):
     from core.themes import services as themes
 
     settings = client.app.state.settings
-    rules = themes.Rules(build_registry(settings), settings)
+    rules = Rules(build_registry(settings), settings)
     await editions.create_edition("2020-2021")
     edition = await editions.get_edition("2020-2021")
     board = await load_member(await add_member("board@example.org", roles=(("board", ""),)))

@@ -22,6 +22,7 @@ from core.plugins import build_registry
 from core.polls import ballot_box, proxies
 from core.polls import services as polls
 from core.polls.tables import Participation, Poll, Proxy, SealedBallot
+from core.rules import Rules
 from core.themes import services as themes
 from tests.conftest import add_member, make_settings
 from tests.poll_support import name_tellers
@@ -29,10 +30,10 @@ from tests.poll_support import name_tellers
 
 @pytest.fixture
 def rules(pooled):
-    return themes.Rules(build_registry(pooled), pooled)
+    return Rules(build_registry(pooled), pooled)
 
 
-def rules_with_limit(settings, limit: int) -> themes.Rules:
+def rules_with_limit(settings, limit: int) -> Rules:
     class Limit:
         @hookimpl
         def proxy_limit(self, poll, country):
@@ -45,7 +46,7 @@ def rules_with_limit(settings, limit: int) -> themes.Rules:
             "FR": Country(name="France", plugins=[]),
         },
     )
-    return themes.Rules(build_registry(settings, extra={"limit": Limit()}), settings)
+    return Rules(build_registry(settings, extra={"limit": Limit()}), settings)
 
 
 async def make_poll(rules, country: str = "BE", opens_in: timedelta = timedelta(hours=1)):
@@ -175,7 +176,7 @@ async def test_the_limit_comes_from_the_hook_and_over_it_is_refused(rules, poole
     assert await snapshot() == before
 
     three = rules_with_limit(pooled, 3)
-    assert proxies.proxy_limit(three, await polls.get_poll(poll_id)) == 3
+    assert three.proxy_limit(await polls.get_poll(poll_id)) == 3
     await proxies.grant_proxy(three, second, poll_id, holder.id)
     await proxies.grant_proxy(three, await member("third"), poll_id, holder.id)
     with pytest.raises(Conflict, match="already holds 3 proxies"):
@@ -324,7 +325,7 @@ def test_rules_text_says_the_limit_the_deadline_and_revoking(tmp_path):
     from datetime import UTC, datetime
 
     settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'unused.sqlite3'}")
-    rules = themes.Rules(build_registry(settings), settings)
+    rules = Rules(build_registry(settings), settings)
     poll = polls.PollInfo(
         id=1,
         edition_id=1,

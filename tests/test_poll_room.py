@@ -18,14 +18,14 @@ from core.plugins import build_registry
 from core.polls import ballot_box, room
 from core.polls import services as polls
 from core.polls.tables import Participation, Poll, Presence, Proxy, SealedBallot
-from core.themes import services as themes
+from core.rules import Rules
 from tests.conftest import add_member
 from tests.test_polls import BOXES, count, setup_poll, shareholder
 
 
 @pytest.fixture
 def rules(pooled):
-    return themes.Rules(build_registry(pooled), pooled)
+    return Rules(build_registry(pooled), pooled)
 
 
 async def counts() -> tuple[int, int, int]:

@@ -65,6 +65,7 @@ from core.polls import ballot_box, export, proxies, room
 from core.polls import services as polls
 from core.polls.services import CLOSED, DRAFT, ONLINE, OPEN, PAPER, PROXY, PUBLISHED
 from core.polls.tables import ClearBallot, Participation, Poll, Proxy, SealedBallot
+from core.rules import Rules
 from core.themes import services as themes
 from core.voting import voting_method
 from core.voting.base import Tally
@@ -136,7 +137,7 @@ class PollLifeCycle(RuleBasedStateMachine):
         database = msgspec.structs.replace(self.settings.database, url=f"sqlite:///{path}")
         self.engine = db.make_engine(msgspec.structs.replace(self.settings, database=database))
         db.bind(self.engine)
-        self.rules = themes.Rules(self.registry, self.settings)
+        self.rules = Rules(self.registry, self.settings)
         # The model: what the services must have done.
         self.state = DRAFT
         self.started = False  # the meeting started: opens_at is past
@@ -265,7 +266,7 @@ class PollLifeCycle(RuleBasedStateMachine):
                 self.rules, self.operator, self.poll_id, [t.id for t in self.tellers], 2
             )
             self.poll = await polls.get_poll(self.poll_id)
-            self.limit = proxies.proxy_limit(self.rules, self.poll)
+            self.limit = self.rules.proxy_limit(self.poll)
 
         self.run(create())
         assert [number for number, _theme in self.poll.candidates] == list(CANDIDATES)

@@ -21,6 +21,7 @@ from core.plugins import build_registry
 from core.polls import ballot_box
 from core.polls import services as polls
 from core.polls.tables import ClearBallot, Participation, Poll, SealedBallot
+from core.rules import Rules
 from core.themes import services as themes
 from core.themes.tables import Theme
 from core.voting import voting_method
@@ -32,7 +33,7 @@ CANDIDATES = ("Accompaniment", "New prospects", "Gender equality", "Sharing econ
 
 @pytest.fixture
 def rules(pooled):
-    return themes.Rules(build_registry(pooled), pooled)
+    return Rules(build_registry(pooled), pooled)
 
 
 async def setup_poll(rules, method="schulze", seats=2, country="BE") -> tuple[int, object]:

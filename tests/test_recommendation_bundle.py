@@ -12,6 +12,7 @@ import pytest
 
 from core.errors import Conflict, Forbidden, InvalidInput
 from core.recommendations import bundle as bundles
+from core.recommendations import deciding
 from core.recommendations import services as recs
 from core.recommendations.tables import Bundle, Recommendation
 from tests.conftest import csrf_token, sign_in
@@ -26,9 +27,9 @@ async def test_a_be_operator_cannot_bundle_france(database):
     before = await counts()
     for outsider in (cycle.op_be, cycle.board, cycle.facilitator_fr):
         with pytest.raises(Forbidden, match="operators of FR"):
-            await recs.create_bundle(cycle.rules, outsider, cycle.edition_id, "FR")
+            await deciding.create_bundle(cycle.rules, outsider, cycle.edition_id, "FR")
     with pytest.raises(InvalidInput, match="Unknown country"):
-        await recs.create_bundle(cycle.rules, cycle.op_be, cycle.edition_id, "NL")
+        await deciding.create_bundle(cycle.rules, cycle.op_be, cycle.edition_id, "NL")
     assert await counts() == before
 
 
@@ -37,13 +38,13 @@ async def test_a_french_recommendation_never_reaches_a_belgian_bundle(database):
     be_one = await cycle.submitted("BE", "Belgian one")
     be_two = await cycle.submitted("BE", "Belgian two")
     fr_one = await cycle.submitted("FR", "French one")
-    be_bundle = await recs.create_bundle(cycle.rules, cycle.op_be, cycle.edition_id, "BE")
+    be_bundle = await deciding.create_bundle(cycle.rules, cycle.op_be, cycle.edition_id, "BE")
     doc = await bundles.bundle_document(be_bundle, "en")
     ids = {i.id for t in doc.themes for g in t.groups for i in g.recommendations}
     assert ids == {be_one, be_two} and doc.country == "BE" and doc.recommendations == 2
     fr_row = await Recommendation.select().where(Recommendation.id == fr_one).first()
     assert fr_row["bundle"] is None  # still waiting for the French operators
-    fr_bundle = await recs.create_bundle(cycle.rules, cycle.op_fr, cycle.edition_id, "FR")
+    fr_bundle = await deciding.create_bundle(cycle.rules, cycle.op_fr, cycle.edition_id, "FR")
     fr_doc = await bundles.bundle_document(fr_bundle, "en")
     assert [i.id for t in fr_doc.themes for g in t.groups for i in g.recommendations] == [fr_one]
     for bundle_id, country in ((be_bundle, "BE"), (fr_bundle, "FR")):
@@ -62,13 +63,13 @@ async def test_bundling_takes_what_waits_and_nothing_twice(database):
         cycle.group_be,
         recs.RecommendationIn("A draft", "Still being discussed by the group."),
     )
-    one = await recs.create_bundle(cycle.rules, cycle.op_be, cycle.edition_id, "BE")
+    one = await deciding.create_bundle(cycle.rules, cycle.op_be, cycle.edition_id, "BE")
     before = await counts()
     with pytest.raises(Conflict, match="waits for a bundle"):
-        await recs.create_bundle(cycle.rules, cycle.op_be, cycle.edition_id, "BE")
+        await deciding.create_bundle(cycle.rules, cycle.op_be, cycle.edition_id, "BE")
     assert await counts() == before
     later = await cycle.submitted("BE", "Later")
-    two = await recs.create_bundle(cycle.rules, cycle.op_be, cycle.edition_id, "BE")
+    two = await deciding.create_bundle(cycle.rules, cycle.op_be, cycle.edition_id, "BE")
     bundled = {
         r["id"]: r["bundle"]
         for r in await Recommendation.select(Recommendation.id, Recommendation.bundle)
@@ -79,7 +80,7 @@ async def test_bundling_takes_what_waits_and_nothing_twice(database):
 async def test_the_document_groups_by_theme_and_group_with_attendance(database):
     cycle = await build_cycle(database)
     rec_id = await cycle.submitted("BE")
-    await recs.create_bundle(cycle.rules, cycle.op_be, cycle.edition_id, "BE")
+    await deciding.create_bundle(cycle.rules, cycle.op_be, cycle.edition_id, "BE")
     bundle_id = (await Bundle.select(Bundle.id).first())["id"]
     doc = await bundles.bundle_document(bundle_id, "en")
     (theme,) = doc.themes
@@ -106,7 +107,7 @@ async def test_the_document_groups_by_theme_and_group_with_attendance(database):
 async def test_a_formula_in_a_title_stays_text_in_the_csv(database):
     cycle = await build_cycle(database)
     await cycle.submitted("BE", "=HYPERLINK(1)")
-    bundle_id = await recs.create_bundle(cycle.rules, cycle.op_be, cycle.edition_id, "BE")
+    bundle_id = await deciding.create_bundle(cycle.rules, cycle.op_be, cycle.edition_id, "BE")
     rows = list(
         csv.DictReader(io.StringIO(bundles.bundle_csv(await bundles.bundle_document(bundle_id))))
     )
@@ -141,7 +142,7 @@ async def test_the_bundle_pages_and_exports(client):
 async def test_who_reads_a_bundle(client):
     cycle = await build_cycle(client.app.state.settings)
     await cycle.submitted("BE")
-    bundle_id = await recs.create_bundle(cycle.rules, cycle.op_be, cycle.edition_id, "BE")
+    bundle_id = await deciding.create_bundle(cycle.rules, cycle.op_be, cycle.edition_id, "BE")
     for reader, status in (
         (cycle.op_fr, 403),
         (cycle.facilitator_be, 403),

@@ -16,6 +16,7 @@ import pytest
 from core import clock
 from core.errors import Conflict, Forbidden, InvalidInput
 from core.notifications.tables import NotificationEvent, OutboxMessage
+from core.recommendations import deciding
 from core.recommendations import services as recs
 from core.recommendations.tables import Decision, Recommendation
 from tests.recommendations_support import build_cycle, counts, person
@@ -37,13 +38,13 @@ async def test_every_entry_stays_with_its_date_and_author_and_the_latest_is_curr
         {Recommendation.submitted_at: clock.now() - timedelta(days=7)}
     ).where(Recommendation.id == rec_id)
 
-    first = await recs.record_decision(
+    first = await deciding.record_decision(
         cycle.rules,
         cycle.board,
         rec_id,
         decide("deferred", "We need the cost first.", decided_on=today - timedelta(days=2)),
     )
-    second = await recs.record_decision(
+    second = await deciding.record_decision(
         cycle.rules,
         other,
         rec_id,
@@ -74,10 +75,10 @@ async def test_the_service_has_no_update_path_for_decisions():
     delete, and record_decision only inserts."""
     source = inspect.getsource(recs)
     assert "Decision.update" not in source and "Decision.delete" not in source
-    assert "Decision.insert" in inspect.getsource(recs.record_decision)
+    assert "Decision.insert" in inspect.getsource(deciding.record_decision)
     from core.recommendations import bundle, projects, record
 
-    for module in (bundle, projects, record):
+    for module in (deciding, bundle, projects, record):
         text = inspect.getsource(module)
         assert "Decision.update" not in text and "Decision.delete" not in text
 
@@ -86,7 +87,7 @@ async def test_the_database_refuses_to_update_a_decision(database):
     """Even a raw UPDATE, bypassing the services, cannot rewrite what the board decided."""
     cycle = await build_cycle(database)
     rec_id = await cycle.bundled("BE")
-    decision = await recs.record_decision(
+    decision = await deciding.record_decision(
         cycle.rules, cycle.board, rec_id, decide("rejected", "Not now.")
     )
     for change in (
@@ -106,10 +107,10 @@ async def test_deciding_again_without_naming_the_latest_entry_is_refused(databas
     does not silently add or change anything."""
     cycle = await build_cycle(database)
     rec_id = await cycle.bundled("BE")
-    await recs.record_decision(cycle.rules, cycle.board, rec_id, decide("adopted", "Yes."))
+    await deciding.record_decision(cycle.rules, cycle.board, rec_id, decide("adopted", "Yes."))
     before = await counts()
     with pytest.raises(Conflict, match="changed since you opened the form"):
-        await recs.record_decision(cycle.rules, cycle.board, rec_id, decide("rejected", "No."))
+        await deciding.record_decision(cycle.rules, cycle.board, rec_id, decide("rejected", "No."))
     assert await counts() == before
     assert (await recs.get_recommendation(rec_id, None)).decision.outcome == "adopted"
 
@@ -117,20 +118,20 @@ async def test_deciding_again_without_naming_the_latest_entry_is_refused(databas
 async def test_a_stale_decision_is_refused_like_an_optimistic_lock(database):
     cycle = await build_cycle(database)
     rec_id = await cycle.bundled("BE")
-    first = await recs.record_decision(
+    first = await deciding.record_decision(
         cycle.rules, cycle.board, rec_id, decide("deferred", "Later.")
     )
-    second = await recs.record_decision(
+    second = await deciding.record_decision(
         cycle.rules, cycle.board, rec_id, decide("adopted", "Now yes.", first.id)
     )
     before = await counts()
     # A form opened when `first` was the latest: it names an entry that was superseded.
     with pytest.raises(Conflict, match="adopted on .* recorded by Bea Board"):
-        await recs.record_decision(
+        await deciding.record_decision(
             cycle.rules, cycle.board, rec_id, decide("rejected", "No.", first.id)
         )
     with pytest.raises(Conflict):  # naming an entry of nowhere
-        await recs.record_decision(
+        await deciding.record_decision(
             cycle.rules, cycle.board, rec_id, decide("rejected", "No.", 9999)
         )
     assert await counts() == before
@@ -142,8 +143,8 @@ async def test_two_board_members_deciding_at_once_cannot_both_win(pooled):
     rec_id = await cycle.bundled("BE")
     other = await person("second.board@example.org", roles=(("board", ""),), name="Bob Board")
     results = await asyncio.gather(
-        recs.record_decision(cycle.rules, cycle.board, rec_id, decide("adopted", "Yes.")),
-        recs.record_decision(cycle.rules, other, rec_id, decide("rejected", "No.")),
+        deciding.record_decision(cycle.rules, cycle.board, rec_id, decide("adopted", "Yes.")),
+        deciding.record_decision(cycle.rules, other, rec_id, decide("rejected", "No.")),
         return_exceptions=True,
     )
     won = [r for r in results if isinstance(r, recs.DecisionOut)]
@@ -159,7 +160,7 @@ async def test_only_board_members_decide(database):
     before = await counts()
     for someone in (cycle.op_be, cycle.facilitator_be, cycle.participants["BE"][0], cycle.outsider):
         with pytest.raises(Forbidden, match="Only board members"):
-            await recs.record_decision(cycle.rules, someone, rec_id, decide("adopted", "Yes."))
+            await deciding.record_decision(cycle.rules, someone, rec_id, decide("adopted", "Yes."))
     assert await counts() == before
 
 
@@ -168,7 +169,7 @@ async def test_the_board_decides_on_bundled_recommendations_only(database):
     rec_id = await cycle.submitted("BE")
     before = await counts()
     with pytest.raises(Conflict, match="not been handed to the board"):
-        await recs.record_decision(cycle.rules, cycle.board, rec_id, decide("adopted", "Yes."))
+        await deciding.record_decision(cycle.rules, cycle.board, rec_id, decide("adopted", "Yes."))
     assert await counts() == before
 
 
@@ -190,7 +191,7 @@ async def test_bad_decisions_are_refused_and_write_nothing(
     before = await counts()
     day = clock.today() - timedelta(days=days)
     with pytest.raises(InvalidInput, match=message):
-        await recs.record_decision(
+        await deciding.record_decision(
             cycle.rules, cycle.board, rec_id, decide(outcome, rationale, decided_on=day)
         )
     assert await counts() == before
@@ -202,7 +203,7 @@ async def test_a_new_entry_is_not_dated_before_the_one_it_replaces(database):
     await Recommendation.update(
         {Recommendation.submitted_at: clock.now() - timedelta(days=7)}
     ).where(Recommendation.id == rec_id)
-    first = await recs.record_decision(
+    first = await deciding.record_decision(
         cycle.rules,
         cycle.board,
         rec_id,
@@ -210,7 +211,7 @@ async def test_a_new_entry_is_not_dated_before_the_one_it_replaces(database):
     )
     before = await counts()
     with pytest.raises(InvalidInput, match="before the one it replaces"):
-        await recs.record_decision(
+        await deciding.record_decision(
             cycle.rules,
             cycle.board,
             rec_id,
@@ -222,10 +223,10 @@ async def test_a_new_entry_is_not_dated_before_the_one_it_replaces(database):
 async def test_each_decision_notifies_the_group(database):
     cycle = await build_cycle(database)
     rec_id = await cycle.bundled("BE")
-    first = await recs.record_decision(
+    first = await deciding.record_decision(
         cycle.rules, cycle.board, rec_id, decide("deferred", "Later.")
     )
-    second = await recs.record_decision(
+    second = await deciding.record_decision(
         cycle.rules, cycle.board, rec_id, decide("adopted", "Yes.", first.id)
     )
     events = (
@@ -251,10 +252,10 @@ async def test_each_decision_notifies_the_group(database):
 async def test_a_refused_decision_notifies_nobody(database):
     cycle = await build_cycle(database)
     rec_id = await cycle.bundled("BE")
-    await recs.record_decision(cycle.rules, cycle.board, rec_id, decide("adopted", "Yes."))
+    await deciding.record_decision(cycle.rules, cycle.board, rec_id, decide("adopted", "Yes."))
     messages = await OutboxMessage.count()
     with pytest.raises(Conflict):
-        await recs.record_decision(cycle.rules, cycle.board, rec_id, decide("rejected", "No."))
+        await deciding.record_decision(cycle.rules, cycle.board, rec_id, decide("rejected", "No."))
     assert await OutboxMessage.count() == messages
 
 
@@ -264,8 +265,8 @@ async def test_the_board_sees_what_awaits_its_decision(database):
     deferred = await cycle.bundled("FR", "Deferred")
     waiting = await cycle.bundled("BE", "Waiting")
     not_bundled = await cycle.submitted("FR", "Not bundled")
-    await recs.record_decision(cycle.rules, cycle.board, decided, decide("rejected", "No."))
-    await recs.record_decision(cycle.rules, cycle.board, deferred, decide("deferred", "Later."))
-    awaiting = {r.id for r in await recs.awaiting_decision()}
+    await deciding.record_decision(cycle.rules, cycle.board, decided, decide("rejected", "No."))
+    await deciding.record_decision(cycle.rules, cycle.board, deferred, decide("deferred", "Later."))
+    awaiting = {r.id for r in await deciding.awaiting_decision()}
     assert awaiting == {deferred, waiting}
     assert not_bundled not in awaiting

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from core.demo import seed_demo
 from core.members.services import member_by_email
+from core.recommendations import deciding
 from core.recommendations import services as recs
 from core.recommendations.tables import Decision, Recommendation
+from plugins.demo import seed_demo
 from tests.conftest import csrf_token, sign_in
 from tests.recommendations_support import build_cycle, counts
 
@@ -233,7 +234,9 @@ async def test_a_be_operator_cannot_bundle_france_through_the_pages(client):
 async def test_a_project_form_refused_is_shown_again(client):
     cycle = await build_cycle(client.app.state.settings)
     rec_id = await cycle.bundled("BE")
-    await recs.record_decision(cycle.rules, cycle.board, rec_id, recs.DecisionIn("adopted", "Yes."))
+    await deciding.record_decision(
+        cycle.rules, cycle.board, rec_id, recs.DecisionIn("adopted", "Yes.")
+    )
     await sign_in(client, cycle.board.id)
     form = await client.get(f"/projects/new?recommendation={rec_id}")
     assert f'value="{rec_id}" id="source-{rec_id}" checked' in form.text

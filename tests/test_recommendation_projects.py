@@ -10,7 +10,7 @@ import pytest
 from core import clock
 from core.errors import Conflict, Forbidden, InvalidInput
 from core.notifications.tables import NotificationEvent, OutboxMessage
-from core.recommendations import projects
+from core.recommendations import deciding, outcomes, projects
 from core.recommendations import services as recs
 from tests.recommendations_support import build_cycle, counts
 
@@ -19,7 +19,9 @@ pytestmark = pytest.mark.usefixtures("database")
 
 async def adopted(cycle, country: str, title: str, outcome: str = "adopted") -> int:
     rec_id = await cycle.bundled(country, title)
-    await recs.record_decision(cycle.rules, cycle.board, rec_id, recs.DecisionIn(outcome, "Yes."))
+    await deciding.record_decision(
+        cycle.rules, cycle.board, rec_id, recs.DecisionIn(outcome, "Yes.")
+    )
     return rec_id
 
 
@@ -48,14 +50,14 @@ async def test_a_project_from_two_adopted_recommendations_shows_its_lineage(data
         assert step.route.kind == "board"
         assert step.group_id == cycle.group(country)
         assert step.recommendation.id == rec_id
-        assert step.decision.outcome in recs.ADOPTING and step.decision_entries == 1
+        assert step.decision.outcome in outcomes.ADOPTING and step.decision_entries == 1
     assert (await projects.projects_of([be]))[be][0].id == project_id
 
 
 async def test_only_an_adopted_recommendation_leads_to_a_project(database):
     cycle = await build_cycle(database)
     rejected = await cycle.bundled("BE", "Rejected")
-    await recs.record_decision(
+    await deciding.record_decision(
         cycle.rules, cycle.board, rejected, recs.DecisionIn("rejected", "No.")
     )
     waiting = await cycle.bundled("BE", "Waiting")
@@ -77,10 +79,10 @@ async def test_only_an_adopted_recommendation_leads_to_a_project(database):
 async def test_a_decision_changed_to_rejected_stops_new_projects(database):
     cycle = await build_cycle(database)
     rec_id = await cycle.bundled("BE")
-    first = await recs.record_decision(
+    first = await deciding.record_decision(
         cycle.rules, cycle.board, rec_id, recs.DecisionIn("adopted", "Yes.")
     )
-    await recs.record_decision(
+    await deciding.record_decision(
         cycle.rules,
         cycle.board,
         rec_id,

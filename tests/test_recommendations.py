@@ -13,6 +13,7 @@ from core import clock
 from core.audit.tables import AuditEntry
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.notifications.tables import NotificationEvent, OutboxMessage
+from core.recommendations import deciding
 from core.recommendations import services as recs
 from core.recommendations.tables import Endorsement, Recommendation, RecommendationComment
 from tests.recommendations_support import build_cycle, counts
@@ -216,7 +217,7 @@ async def test_an_unknown_recommendation_is_not_found(database, rec_id):
     with pytest.raises(NotFound):
         await recs.submit(cycle.rules, cycle.facilitator_be, rec_id)
     with pytest.raises(NotFound):
-        await recs.record_decision(
+        await deciding.record_decision(
             cycle.rules, cycle.board, rec_id, recs.DecisionIn("adopted", "Yes, gladly.")
         )
     assert await Recommendation.count() == 0

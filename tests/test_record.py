@@ -11,12 +11,11 @@ from typing import Any
 
 import pytest
 
-from core.demo import seed_demo
 from core.editions.tables import Edition
-from core.recommendations import projects, record
+from core.recommendations import deciding, projects, record
 from core.recommendations import services as recs
-from core.recommendations.demo import ARCHIVE
 from core.recommendations.tables import Project
+from plugins.demo import ARCHIVE, seed_demo
 from tests.recommendations_support import build_cycle
 
 pytestmark = pytest.mark.usefixtures("database")
@@ -170,16 +169,16 @@ async def test_a_live_cycles_figures_equal_the_tables_counts(database):
     adopted = await cycle.bundled("BE", "Adopted")
     changed = await cycle.bundled("BE", "Changed")
     await cycle.bundled("FR", "Pending")
-    first = await recs.record_decision(
+    first = await deciding.record_decision(
         cycle.rules, cycle.board, changed, recs.DecisionIn("rejected", "No.")
     )
-    await recs.record_decision(
+    await deciding.record_decision(
         cycle.rules,
         cycle.board,
         changed,
         recs.DecisionIn("deferred", "Later.", supersedes=first.id),
     )
-    await recs.record_decision(
+    await deciding.record_decision(
         cycle.rules, cycle.board, adopted, recs.DecisionIn("adopted", "Yes.")
     )
     await projects.create_project(

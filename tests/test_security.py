@@ -19,8 +19,8 @@ from core.app import create_app
 from core.auth import services as auth
 from core.auth.tables import SignInFailure, WebSession
 from core.config import Settings
-from core.demo import seed_demo
 from core.members.tables import ROLE_BOARD, ROLE_OPERATOR, Member
+from plugins.demo import seed_demo
 from tests.conftest import add_member, csrf_token, sign_in
 from tests.security_support import (
     UNSAFE,

@@ -11,6 +11,7 @@ from core.editions import services as editions
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.members.services import load_member
 from core.plugins import build_registry
+from core.rules import Rules
 from core.themes import queries, services
 from core.themes.tables import ThemeText
 from tests.conftest import add_member, csrf_token, sign_in
@@ -18,7 +19,7 @@ from tests.conftest import add_member, csrf_token, sign_in
 
 @pytest.fixture
 async def setup(database):
-    rules = services.Rules(build_registry(database), database)
+    rules = Rules(build_registry(database), database)
     edition_id = await editions.create_edition("2021-2022")
     today = clock.today()
     for country in ("BE", "FR"):

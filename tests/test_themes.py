@@ -34,6 +34,7 @@ from core.events import (
 from core.members.model import CurrentMember
 from core.members.services import load_member
 from core.plugins import build_registry
+from core.rules import Rules
 from core.themes import services
 from core.themes.queries import ThemeFilter, list_themes, moderation_queue, theme_detail
 from core.themes.services import (
@@ -43,7 +44,6 @@ from core.themes.services import (
     REJECTED,
     SUBMITTED,
     WITHDRAWN,
-    Rules,
     ThemeTextIn,
 )
 from core.themes.tables import Support, Theme, ThemeText
@@ -91,8 +91,8 @@ def rules_for(
     be: tuple[str, ...] = (),
     fr: tuple[str, ...] = (),
     extra: dict[str, object] | None = None,
-    be_threshold: int = 25,
-    fr_threshold: int = 25,
+    be_threshold: int | None = None,
+    fr_threshold: int | None = None,
 ) -> Rules:
     """The platform's rules with extra plugins enabled per country and thresholds in config."""
     settings = replace(
@@ -514,9 +514,9 @@ async def test_simultaneous_supports_that_cross_the_threshold_announce_it_once(d
 async def test_the_default_threshold_comes_from_config(database):
     rules = rules_for(database, be_threshold=3, fr_threshold=25)
     edition_info = await get_edition_by_id(await edition())
-    assert rules.threshold(edition_info, "BE") == 3
-    assert rules.threshold(edition_info, "FR") == 25
-    assert rules_for(database).threshold(edition_info, "BE") == 25
+    assert rules.support_threshold(edition_info, "BE") == 3
+    assert rules.support_threshold(edition_info, "FR") == 25
+    assert rules_for(database).support_threshold(edition_info, "BE") == 25
 
 
 async def test_a_threshold_plugin_changes_the_threshold_of_its_country_only(database):
@@ -528,13 +528,12 @@ async def test_a_threshold_plugin_changes_the_threshold_of_its_country_only(data
         be=("threshold_two", "listener"),
         fr=("listener",),
         extra={"threshold_two": FixedThreshold(2), "listener": listener},
-        be_threshold=25,
         fr_threshold=3,
     )
     edition_id = await edition()
     edition_info = await get_edition_by_id(edition_id)
-    assert rules.threshold(edition_info, "BE") == 2
-    assert rules.threshold(edition_info, "FR") == 3
+    assert rules.support_threshold(edition_info, "BE") == 2
+    assert rules.support_threshold(edition_info, "FR") == 3
 
     be_author, *be_supporters = await members(4, "BE")
     fr_author, *fr_supporters = await members(4, "FR")

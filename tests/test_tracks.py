@@ -16,8 +16,8 @@ from core.config import ConfigError, Country, Settings
 from core.editions.services import EditionInfo
 from core.members.services import load_member
 from core.plugins import build_registry
-from core.polls import proxies
 from core.polls import services as polls
+from core.rules import Rules
 from core.themes import services as themes
 from core.tracks import AgmDefaults, track_of
 from tests.conftest import add_member, make_settings, sign_in
@@ -46,8 +46,8 @@ def settings(tmp_path) -> Settings:
     return make_settings(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite3'}")
 
 
-def rules_for(settings: Settings) -> themes.Rules:
-    return themes.Rules(build_registry(settings), settings)
+def rules_for(settings: Settings) -> Rules:
+    return Rules(build_registry(settings), settings)
 
 
 class FakePoll:
@@ -57,7 +57,7 @@ class FakePoll:
 
 def proxy_limits(settings: Settings) -> dict[str, int]:
     rules = rules_for(settings)
-    return {code: proxies.proxy_limit(rules, FakePoll(code)) for code in ("BE", "FR")}
+    return {code: rules.proxy_limit(FakePoll(code)) for code in ("BE", "FR")}
 
 
 def test_the_tracks_give_languages_meeting_places_and_agm_habits(settings):
@@ -99,31 +99,35 @@ def test_the_support_threshold_the_track_and_config_toml(tmp_path, monkeypatch):
     """The track's threshold applies unless config.toml sets countries.<C>.support_threshold."""
     import plugins.track_fr
 
-    monkeypatch.setattr(plugins.track_fr, "SUPPORT_THRESHOLD", 30)
+    monkeypatch.setattr(plugins.track_fr.PLUGIN, "threshold", 30)
     unset = make_settings(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite3'}")
-    assert "support_threshold" not in unset.countries["FR"].set_in_file
-    assert rules_for(unset).threshold(EDITION, "FR") == 30  # the track's
-    assert rules_for(unset).threshold(EDITION, "BE") == 25  # track_be's (the same as the core's)
-    assert rules_for(with_tracks(unset, fr=False)).threshold(EDITION, "FR") == 25  # the core's
+    assert unset.countries["FR"].support_threshold is None  # not written: not set
+    assert rules_for(unset).support_threshold(EDITION, "FR") == 30  # the track's
+    assert (
+        rules_for(unset).support_threshold(EDITION, "BE") == 25
+    )  # track_be's (the same as the core's)
+    assert (
+        rules_for(with_tracks(unset, fr=False)).support_threshold(EDITION, "FR") == 25
+    )  # the core's
 
     # Written in the file (the extra lines land in [countries.FR]), even as 25: config wins.
     for value in (40, 25):
         written = make_settings(
             tmp_path, f"sqlite:///{tmp_path / 'db.sqlite3'}", f"support_threshold = {value}\n"
         )
-        assert "support_threshold" in written.countries["FR"].set_in_file
-        assert rules_for(written).threshold(EDITION, "FR") == value
-        assert rules_for(written).threshold(EDITION, "BE") == 25
+        assert written.countries["FR"].support_threshold == value
+        assert rules_for(written).support_threshold(EDITION, "FR") == value
+        assert rules_for(written).support_threshold(EDITION, "BE") == 25
     # Changed in code from the built-in 25 (as tests do): config wins too.
     changed = replace(
         unset,
         countries={**unset.countries, "FR": replace(unset.countries["FR"], support_threshold=12)},
     )
-    assert rules_for(changed).threshold(EDITION, "FR") == 12
+    assert rules_for(changed).support_threshold(EDITION, "FR") == 12
 
 
 def test_set_in_file_is_not_a_setting(tmp_path):
-    with pytest.raises(ConfigError, match="countries.FR.set_in_file"):
+    with pytest.raises(ConfigError, match="countries.FR.*unknown field `set_in_file`"):
         make_settings(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite3'}", 'set_in_file = ["name"]\n')
 
 

@@ -20,8 +20,10 @@ from litestar.response import Template
 from core.audit import services as audit
 from core.audit.services import AuditPage
 from core.errors import InvalidInput
-from core.members.controllers import require_member
+from core.members.model import CurrentMember
 from core.web.context import page
+from core.web.deps import MemberDep
+from core.web.guards import signed_in
 
 Req = Request[Any, Any, Any]
 PageNumber = Annotated[int, QueryParameter(name="page", description="page, from 1")]
@@ -43,8 +45,7 @@ def _page_number(value: str) -> int:
     return int(value) if value.isdigit() and len(value) <= 9 else 0
 
 
-async def audit_page(request: Req, search: AuditSearch) -> Template:
-    member = require_member(request)
+async def audit_page(request: Req, member: CurrentMember, search: AuditSearch) -> Template:
     audit.visible_countries(member)  # 403 before anything else
     try:
         result = await audit.list_entries(
@@ -73,22 +74,25 @@ async def audit_page(request: Req, search: AuditSearch) -> Template:
 class AuditPages(Controller):
     include_in_schema = False
 
-    @get("/operator/audit", name="operator_audit")
+    @get("/operator/audit", name="operator_audit", guards=[signed_in])
     async def show(
-        self, request: Req, action: FromQuery[str] = "", page_number: PageNumber = 1
+        self,
+        request: Req,
+        member: MemberDep,
+        action: FromQuery[str] = "",
+        page_number: PageNumber = 1,
     ) -> Template:
-        return await audit_page(request, AuditSearch(action=action, page=page_number))
+        return await audit_page(request, member, AuditSearch(action=action, page=page_number))
 
-    @post("/operator/audit", name="operator_audit_search", status_code=200)
-    async def search(self, request: Req) -> Template:
-        require_member(request)
+    @post("/operator/audit", name="operator_audit_search", status_code=200, guards=[signed_in])
+    async def search(self, request: Req, member: MemberDep) -> Template:
         form = await request.form()
         search = AuditSearch(
             action=str(form.get("action", "")),
             actor=str(form.get("actor", "")),
             page=_page_number(str(form.get("page", "1"))),
         )
-        return await audit_page(request, search)
+        return await audit_page(request, member, search)
 
 
 class AuditAPI(Controller):
@@ -99,19 +103,21 @@ class AuditAPI(Controller):
         "/audit",
         summary="The audit log, newest first (operators: their countries and platform-wide; "
         "board: all)",
+        guards=[signed_in],
     )
     async def list(
-        self, request: Req, action: FromQuery[str] = "", page_number: PageNumber = 1
+        self, member: MemberDep, action: FromQuery[str] = "", page_number: PageNumber = 1
     ) -> AuditPage:
-        return await audit.list_entries(require_member(request), page=page_number, action=action)
+        return await audit.list_entries(member, page=page_number, action=action)
 
     @post(
         "/audit/search",
         status_code=200,
         summary="The audit log filtered by actor (and action), newest first; the actor travels "
         "in the body, not the address",
+        guards=[signed_in],
     )
-    async def search(self, request: Req, data: JSONBody[AuditSearch]) -> AuditPage:
+    async def search(self, member: MemberDep, data: JSONBody[AuditSearch]) -> AuditPage:
         return await audit.list_entries(
-            require_member(request), page=data.page, action=data.action, actor=data.actor
+            member, page=data.page, action=data.action, actor=data.actor
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 from typing import Any
 
@@ -22,6 +21,7 @@ from core.i18n import _
 from core.members.model import CurrentMember
 from core.members.services import load_member, member_by_email, normalise_email
 from core.plugins import PluginRegistry
+from core.rules import Rules
 from core.web.context import (
     client_address,
     language_cookie,
@@ -110,11 +110,7 @@ async def deliver_new_link(
         )
         return
     url = f"{settings.platform.base_url.rstrip('/')}/sign-in/link/{token}"
-    sent = registry.for_country(member.country).deliver_sign_in_link(
-        member=member, url=url, expires_minutes=minutes, settings=settings
-    )
-    if inspect.isawaitable(sent):  # a channel that sends asynchronously (notify_email)
-        await sent
+    await Rules(registry, settings).deliver_sign_in_link(member, url, minutes)
 
 
 async def sign_in(

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from core import hookimpl
-from core.config import Settings
+from core.config import DEFAULT_SUPPORT_THRESHOLD, Settings
 
 
 @hookimpl(trylast=True)
 def support_threshold(edition: Any, country: str, settings: Settings) -> int:
-    return settings.countries[country].support_threshold
+    """The core default, where neither config.toml nor a plugin of the country sets one
+    (``Rules.support_threshold`` reads config.toml first)."""
+    return DEFAULT_SUPPORT_THRESHOLD
 
 
 @hookimpl(trylast=True)

@@ -15,12 +15,14 @@ from core.config import COUNTRIES
 from core.editions import services as editions
 from core.editions.services import PHASES, EditionInfo, PhaseWindow, phase_label
 from core.errors import DomainError, Forbidden, InvalidInput
-from core.groups.services import edition_figures
+from core.groups.planning import edition_figures
 from core.i18n import _
 from core.members.controllers import require_member
 from core.members.model import CurrentMember
 from core.themes.queries import extensions_in
 from core.web.context import page
+from core.web.deps import MemberDep
+from core.web.guards import signed_in
 
 Req = Request[Any, Any, Any]
 
@@ -78,15 +80,14 @@ class EditionPages(Controller):
             {"editions": await editions.list_editions(), "phase_label": phase_label},
         )
 
-    @get("/editions/new", name="edition_new")
-    async def new(self, request: Req) -> Template:
-        if not require_member(request).is_operator():
+    @get("/editions/new", name="edition_new", guards=[signed_in])
+    async def new(self, request: Req, member: MemberDep) -> Template:
+        if not member.is_operator():
             raise Forbidden(_("Only operators can create an edition."))
         return page(request, "edition_new.html")
 
-    @post("/editions", name="edition_create")
-    async def create(self, request: Req) -> Template | Redirect:
-        member = require_member(request)
+    @post("/editions", name="edition_create", guards=[signed_in])
+    async def create(self, request: Req, member: MemberDep) -> Template | Redirect:
         if not member.is_operator():
             raise Forbidden(_("Only operators can create an edition."))
         slug = str((await request.form()).get("slug", "")).strip()
@@ -152,9 +153,8 @@ class EditionsAPI(Controller):
     async def list(self) -> list[EditionInfo]:
         return await editions.list_editions()
 
-    @post("/", status_code=201, summary="Create an edition (operators)")
-    async def create(self, request: Req, data: JSONBody[EditionCreate]) -> EditionInfo:
-        member = require_member(request)
+    @post("/", status_code=201, summary="Create an edition (operators)", guards=[signed_in])
+    async def create(self, member: MemberDep, data: JSONBody[EditionCreate]) -> EditionInfo:
         if not member.is_operator():
             raise Forbidden(_("Only operators can create an edition."))
         await editions.create_edition(data.slug, actor=member)

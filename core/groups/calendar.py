@@ -20,7 +20,8 @@ from icalendar import Calendar, Event
 
 from core import clock, db
 from core.groups.info_sessions import sessions_of
-from core.groups.services import CONFIRMED, my_groups
+from core.groups.planning import my_groups
+from core.groups.services import CONFIRMED
 from core.groups.tables import CalendarFeed, Meeting
 from core.i18n import _
 

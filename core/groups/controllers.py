@@ -18,27 +18,26 @@ from core import clock
 from core.editions import services as editions
 from core.editions.services import REGISTRATION, EditionInfo
 from core.errors import DomainError, InvalidInput, NotFound
-from core.groups import calendar, info_sessions, scheduling
+from core.groups import calendar, info_sessions, planning, scheduling
 from core.groups import services as groups
 from core.groups.info_sessions import InfoSessionIn, InfoSessionOut
-from core.groups.services import (
+from core.groups.planning import (
     Availability,
     CountryFigures,
     GroupAttendance,
-    GroupCreate,
-    GroupInfo,
     MeetingOut,
-    RegistrationOut,
     SlotIn,
     SlotOut,
 )
+from core.groups.services import GroupCreate, GroupInfo, RegistrationOut
 from core.i18n import _, current_language
 from core.members.controllers import require_member
 from core.members.model import CurrentMember
 from core.members.services import load_member
-from core.themes.controllers import rules_of
 from core.tracks import track_of
 from core.web.context import member_of, page, settings_of
+from core.web.deps import MemberDep, RulesDep, rules_of
+from core.web.guards import signed_in
 
 Req = Request[Any, Any, Any]
 
@@ -151,18 +150,20 @@ async def group_context(request: Req, group_id: int, **extra: Any) -> dict[str, 
     edition = await editions.get_edition_by_id(group.edition_id)
     manager = groups.may_manage(viewer, group)
     rules = rules_of(request)
-    attendance = await groups.group_attendance(rules, group)
+    attendance = await planning.group_attendance(rules, group)
     return {
         "group": group,
         "edition": edition,
         "registration": await groups.registration_of(viewer.id, group.id) if viewer else None,
         "registration_open": registration_open(edition, group.country),
         "may_manage": manager,
-        "availability": await groups.availability(group, viewer),
+        "availability": await planning.availability(group, viewer),
         "attendance": attendance,
         "participants": await groups.participants(group.id) if manager else [],
         "waiting": await groups.waiting_list(group.id) if manager else [],
-        "records": {m.id: await groups.attendance_of(m.id) for m in attendance.meetings if manager},
+        "records": {
+            m.id: await planning.attendance_of(m.id) for m in attendance.meetings if manager
+        },
         "now": clock.now(),
         "answers": scheduling.ANSWERS,
         "modes": scheduling.MODES,
@@ -203,12 +204,12 @@ async def groups_context(request: Req, edition: EditionInfo, **extra: Any) -> di
             "languages": track.languages,
         }
     listed = await groups.list_groups(edition.id)
-    mine = {g.id: part for g, part in await groups.my_groups(viewer.id)} if viewer else {}
+    mine = {g.id: part for g, part in await planning.my_groups(viewer.id)} if viewer else {}
     return {
         "edition": edition,
         "groups": listed,
         "mine": mine,
-        "figures": await groups.edition_figures(edition.id),
+        "figures": await planning.edition_figures(edition.id),
         "open": {g.country: registration_open(edition, g.country) for g in listed},
         "creatable": creatable,
         **extra,
@@ -253,14 +254,15 @@ class GroupPages(Controller):
         edition = await editions.get_edition(slug)
         return page(request, "groups.html", await groups_context(request, edition))
 
-    @post("/editions/{slug:str}/groups", name="group_create")
-    async def create(self, request: Req, slug: FromPath[str]) -> Template | Redirect:
-        member = require_member(request)
+    @post("/editions/{slug:str}/groups", name="group_create", guards=[signed_in])
+    async def create(
+        self, request: Req, member: MemberDep, rules: RulesDep, slug: FromPath[str]
+    ) -> Template | Redirect:
         edition = await editions.get_edition(slug)
         form = await request.form()
         try:
             group_id = await groups.create_group(
-                rules_of(request), member, edition.id, group_create_from_form(form)
+                rules, member, edition.id, group_create_from_form(form)
             )
         except DomainError as exc:
             context = await groups_context(request, edition, error=exc.message, form=dict(form))
@@ -271,15 +273,16 @@ class GroupPages(Controller):
     async def show(self, request: Req, group_id: FromPath[int]) -> Template:
         return await group_page(request, group_id)
 
-    @post("/groups/{group_id:int}/register", name="group_register")
-    async def register(self, request: Req, group_id: FromPath[int]) -> Any:
-        member = require_member(request)
+    @post("/groups/{group_id:int}/register", name="group_register", guards=[signed_in])
+    async def register(
+        self, request: Req, member: MemberDep, rules: RulesDep, group_id: FromPath[int]
+    ) -> Any:
         form = await request.form()
         return await run_on_group(
             request,
             group_id,
             lambda: groups.register(
-                rules_of(request),
+                rules,
                 member,
                 group_id,
                 pledge=form.get("pledge") == "yes",
@@ -287,21 +290,21 @@ class GroupPages(Controller):
             ),
         )
 
-    @post("/groups/{group_id:int}/withdraw", name="group_withdraw")
-    async def withdraw(self, request: Req, group_id: FromPath[int]) -> Any:
-        member = require_member(request)
+    @post("/groups/{group_id:int}/withdraw", name="group_withdraw", guards=[signed_in])
+    async def withdraw(
+        self, request: Req, member: MemberDep, rules: RulesDep, group_id: FromPath[int]
+    ) -> Any:
         return await run_on_group(
-            request, group_id, lambda: groups.withdraw(rules_of(request), member, group_id)
+            request, group_id, lambda: groups.withdraw(rules, member, group_id)
         )
 
-    @post("/groups/{group_id:int}/slots", name="group_slot_add")
-    async def add_slot(self, request: Req, group_id: FromPath[int]) -> Any:
-        member = require_member(request)
+    @post("/groups/{group_id:int}/slots", name="group_slot_add", guards=[signed_in])
+    async def add_slot(self, request: Req, member: MemberDep, group_id: FromPath[int]) -> Any:
         form = await request.form()
 
         async def action() -> None:
             group = await groups.get_group(group_id)
-            await groups.add_slot(
+            await planning.add_slot(
                 member,
                 group_id,
                 SlotIn(
@@ -314,18 +317,20 @@ class GroupPages(Controller):
 
         return await run_on_group(request, group_id, action, **dict(form))
 
-    @post("/groups/{group_id:int}/slots/{slot_id:int}/remove", name="group_slot_remove")
+    @post(
+        "/groups/{group_id:int}/slots/{slot_id:int}/remove",
+        name="group_slot_remove",
+        guards=[signed_in],
+    )
     async def remove_slot(
-        self, request: Req, group_id: FromPath[int], slot_id: FromPath[int]
+        self, request: Req, member: MemberDep, group_id: FromPath[int], slot_id: FromPath[int]
     ) -> Any:
-        member = require_member(request)
         return await run_on_group(
-            request, group_id, lambda: groups.remove_slot(member, group_id, slot_id)
+            request, group_id, lambda: planning.remove_slot(member, group_id, slot_id)
         )
 
-    @post("/groups/{group_id:int}/availability", name="group_availability")
-    async def answer(self, request: Req, group_id: FromPath[int]) -> Any:
-        member = require_member(request)
+    @post("/groups/{group_id:int}/availability", name="group_availability", guards=[signed_in])
+    async def answer(self, request: Req, member: MemberDep, group_id: FromPath[int]) -> Any:
         form = await request.form()
 
         async def action() -> None:
@@ -333,29 +338,30 @@ class GroupPages(Controller):
             for key, value in form.items():
                 if key.startswith("slot_"):
                     answers[_int(key.removeprefix("slot_"), _("the slot"))] = str(value)
-            await groups.answer_slots(member, group_id, answers)
+            await planning.answer_slots(member, group_id, answers)
 
         return await run_on_group(request, group_id, action)
 
-    @post("/groups/{group_id:int}/plan", name="group_plan_confirm")
-    async def confirm(self, request: Req, group_id: FromPath[int]) -> Any:
-        member = require_member(request)
+    @post("/groups/{group_id:int}/plan", name="group_plan_confirm", guards=[signed_in])
+    async def confirm(
+        self, request: Req, member: MemberDep, rules: RulesDep, group_id: FromPath[int]
+    ) -> Any:
         form = await request.form()
 
         async def action() -> None:
             chosen = [_int(v, _("the slot")) for v in form.getall("slot")] if "slot" in form else []
-            await groups.confirm_plan(rules_of(request), member, group_id, chosen or None)
+            await planning.confirm_plan(rules, member, group_id, chosen or None)
 
         return await run_on_group(request, group_id, action)
 
     @post(
         "/groups/{group_id:int}/meetings/{meeting_id:int}/attendance",
         name="group_attendance",
+        guards=[signed_in],
     )
     async def attendance(
-        self, request: Req, group_id: FromPath[int], meeting_id: FromPath[int]
+        self, request: Req, member: MemberDep, group_id: FromPath[int], meeting_id: FromPath[int]
     ) -> Any:
-        member = require_member(request)
         form = await request.form()
 
         async def action() -> None:
@@ -365,26 +371,24 @@ class GroupPages(Controller):
                 else []
             )
             meeting = await _meeting_of_group(group_id, meeting_id)
-            await groups.record_attendance(member, meeting, present)
+            await planning.record_attendance(member, meeting, present)
 
         return await run_on_group(request, group_id, action)
 
-    @get("/my/groups", name="my_groups")
-    async def mine(self, request: Req) -> Template:
-        member = require_member(request)
+    @get("/my/groups", name="my_groups", guards=[signed_in])
+    async def mine(self, request: Req, member: MemberDep) -> Template:
         return page(
             request,
             "group_mine.html",
             {
-                "mine": await groups.my_groups(member.id),
+                "mine": await planning.my_groups(member.id),
                 "calendar": await my_calendar(request, member),
                 "local_time": groups.local_time,
             },
         )
 
-    @post("/my/calendar-feed", name="my_calendar_feed_reset")
-    async def reset_feed(self, request: Req) -> Redirect:
-        member = require_member(request)
+    @post("/my/calendar-feed", name="my_calendar_feed_reset", guards=[signed_in])
+    async def reset_feed(self, request: Req, member: MemberDep) -> Redirect:
         await calendar.reset_feed(settings_of(request).secret_key, member.id)
         return Redirect("/my/groups", status_code=303)
 
@@ -417,7 +421,7 @@ class GroupPages(Controller):
 
 
 async def _meeting_of_group(group_id: int, meeting_id: int) -> int:
-    if not any(m.id == meeting_id for m in await groups.meetings_of(group_id)):
+    if not any(m.id == meeting_id for m in await planning.meetings_of(group_id)):
         raise NotFound(_("There is no meeting %(id)d.") % {"id": meeting_id})
     return meeting_id
 
@@ -440,9 +444,10 @@ class InfoSessionPages(Controller):
         edition = await editions.get_edition(slug)
         return page(request, "info_sessions.html", await self._list_context(request, edition))
 
-    @post("/editions/{slug:str}/info-sessions", name="info_session_create")
-    async def create(self, request: Req, slug: FromPath[str]) -> Template | Redirect:
-        member = require_member(request)
+    @post("/editions/{slug:str}/info-sessions", name="info_session_create", guards=[signed_in])
+    async def create(
+        self, request: Req, member: MemberDep, slug: FromPath[str]
+    ) -> Template | Redirect:
         edition = await editions.get_edition(slug)
         form = await request.form()
         try:
@@ -488,17 +493,32 @@ class InfoSessionPages(Controller):
     async def show(self, request: Req, session_id: FromPath[int]) -> Template:
         return await self._page(request, session_id)
 
-    @post("/info-sessions/{session_id:int}/{action:str}", name="info_session_action")
-    async def act(self, request: Req, session_id: FromPath[int], action: FromPath[str]) -> Any:
-        member = require_member(request)
-        steps = {
-            "register": lambda: info_sessions.register(rules_of(request), member, session_id),
-            "unregister": lambda: info_sessions.unregister(member, session_id),
-        }
-        if action not in steps:
-            raise InvalidInput(_("Unknown action."))
+    @post(
+        "/info-sessions/{session_id:int}/register", name="info_session_register", guards=[signed_in]
+    )
+    async def register(
+        self, request: Req, member: MemberDep, rules: RulesDep, session_id: FromPath[int]
+    ) -> Any:
+        return await self._act(
+            request,
+            session_id,
+            lambda: info_sessions.register(rules, member, session_id),
+        )
+
+    @post(
+        "/info-sessions/{session_id:int}/unregister",
+        name="info_session_unregister",
+        guards=[signed_in],
+    )
+    async def unregister(self, request: Req, member: MemberDep, session_id: FromPath[int]) -> Any:
+        return await self._act(
+            request, session_id, lambda: info_sessions.unregister(member, session_id)
+        )
+
+    async def _act(self, request: Req, session_id: int, step: Any) -> Any:
+        """Run a member's step from the session's page; on a refusal show the page again."""
         try:
-            await steps[action]()
+            await step()
         except DomainError as exc:
             return await self._page(
                 request, session_id, error=exc.message, status_code=exc.status_code
@@ -522,13 +542,17 @@ class GroupsAPI(Controller):
         "/editions/{slug:str}/groups",
         status_code=201,
         summary="Create a working group (operators of its country)",
+        guards=[signed_in],
     )
     async def create(
-        self, request: Req, slug: FromPath[str], data: JSONBody[GroupCreate]
+        self,
+        member: MemberDep,
+        rules: RulesDep,
+        slug: FromPath[str],
+        data: JSONBody[GroupCreate],
     ) -> GroupInfo:
-        member = require_member(request)
         edition = await editions.get_edition(slug)
-        group_id = await groups.create_group(rules_of(request), member, edition.id, data)
+        group_id = await groups.create_group(rules, member, edition.id, data)
         return await groups.get_group(group_id)
 
     @get(
@@ -537,14 +561,14 @@ class GroupsAPI(Controller):
     )
     async def figures(self, slug: FromPath[str]) -> list[CountryFigures]:
         edition = await editions.get_edition(slug)
-        return await groups.edition_figures(edition.id)
+        return await planning.edition_figures(edition.id)
 
     @get("/groups/{group_id:int}", summary="A working group, as the signed-in member sees it")
     async def show(self, request: Req, group_id: FromPath[int]) -> GroupView:
         viewer = member_of(request)
         group = await groups.get_group(group_id)
         edition = await editions.get_edition_by_id(group.edition_id)
-        meetings = await groups.meetings_of(group_id)
+        meetings = await planning.meetings_of(group_id)
         return GroupView(
             group=group,
             registration=await groups.registration_of(viewer.id, group_id) if viewer else None,
@@ -557,13 +581,18 @@ class GroupsAPI(Controller):
         "/groups/{group_id:int}/registration",
         status_code=201,
         summary="Register for a working group, accepting the commitment (pledge: true)",
+        guards=[signed_in],
     )
     async def register(
-        self, request: Req, group_id: FromPath[int], data: JSONBody[RegistrationIn]
+        self,
+        member: MemberDep,
+        rules: RulesDep,
+        group_id: FromPath[int],
+        data: JSONBody[RegistrationIn],
     ) -> RegistrationOut:
         return await groups.register(
-            rules_of(request),
-            require_member(request),
+            rules,
+            member,
             group_id,
             pledge=data.pledge,
             waiting_list=data.waiting_list,
@@ -573,9 +602,12 @@ class GroupsAPI(Controller):
         "/groups/{group_id:int}/withdrawal",
         status_code=200,
         summary="Withdraw from a working group; the first on its waiting list gets the place",
+        guards=[signed_in],
     )
-    async def withdraw(self, request: Req, group_id: FromPath[int]) -> RegistrationOut:
-        return await groups.withdraw(rules_of(request), require_member(request), group_id)
+    async def withdraw(
+        self, member: MemberDep, rules: RulesDep, group_id: FromPath[int]
+    ) -> RegistrationOut:
+        return await groups.withdraw(rules, member, group_id)
 
     @get(
         "/groups/{group_id:int}/availability",
@@ -584,65 +616,77 @@ class GroupsAPI(Controller):
     async def availability(self, request: Req, group_id: FromPath[int]) -> Availability:
         group = await groups.get_group(group_id)
         viewer = member_of(request)
-        found = await groups.availability(group, viewer)
+        found = await planning.availability(group, viewer)
         if await sees_links(viewer, group):
             return found
         return msgspec.structs.replace(found, slots=without_links(found.slots))
 
-    @put("/groups/{group_id:int}/availability", summary="Answer the slots (participants)")
+    @put(
+        "/groups/{group_id:int}/availability",
+        summary="Answer the slots (participants)",
+        guards=[signed_in],
+    )
     async def answer(
-        self, request: Req, group_id: FromPath[int], data: JSONBody[AnswersIn]
+        self, member: MemberDep, group_id: FromPath[int], data: JSONBody[AnswersIn]
     ) -> Availability:
-        member = require_member(request)
-        await groups.answer_slots(member, group_id, data.answers)
-        return await groups.availability(await groups.get_group(group_id), member)
+        await planning.answer_slots(member, group_id, data.answers)
+        return await planning.availability(await groups.get_group(group_id), member)
 
     @post(
         "/groups/{group_id:int}/slots",
         status_code=201,
         summary="Propose a candidate slot (facilitators)",
+        guards=[signed_in],
     )
     async def add_slot(
-        self, request: Req, group_id: FromPath[int], data: JSONBody[SlotIn]
+        self, member: MemberDep, group_id: FromPath[int], data: JSONBody[SlotIn]
     ) -> SlotOut:
-        return await groups.add_slot(require_member(request), group_id, data)
+        return await planning.add_slot(member, group_id, data)
 
     @delete(
         "/groups/{group_id:int}/slots/{slot_id:int}",
         status_code=204,
         summary="Take back a candidate slot (facilitators)",
+        guards=[signed_in],
     )
     async def remove_slot(
-        self, request: Req, group_id: FromPath[int], slot_id: FromPath[int]
+        self, member: MemberDep, group_id: FromPath[int], slot_id: FromPath[int]
     ) -> None:
-        await groups.remove_slot(require_member(request), group_id, slot_id)
+        await planning.remove_slot(member, group_id, slot_id)
 
     @post(
         "/groups/{group_id:int}/plan",
         status_code=201,
         summary="Confirm the plan of meetings (facilitators); without slot_ids, the proposal",
+        guards=[signed_in],
     )
     async def confirm(
-        self, request: Req, group_id: FromPath[int], data: JSONBody[PlanIn]
+        self,
+        member: MemberDep,
+        rules: RulesDep,
+        group_id: FromPath[int],
+        data: JSONBody[PlanIn],
     ) -> list[MeetingOut]:
-        return await groups.confirm_plan(
-            rules_of(request), require_member(request), group_id, data.slot_ids
-        )
+        return await planning.confirm_plan(rules, member, group_id, data.slot_ids)
 
     @get("/groups/{group_id:int}/meetings", summary="A working group's meetings")
     async def meetings(self, request: Req, group_id: FromPath[int]) -> list[MeetingOut]:
         group = await groups.get_group(group_id)
-        meetings = await groups.meetings_of(group_id)
+        meetings = await planning.meetings_of(group_id)
         return meetings if await sees_links(member_of(request), group) else without_links(meetings)
 
     @put(
         "/meetings/{meeting_id:int}/attendance",
         summary="Record who came to a meeting (facilitators)",
+        guards=[signed_in],
     )
     async def record(
-        self, request: Req, meeting_id: FromPath[int], data: JSONBody[AttendanceIn]
+        self,
+        member: MemberDep,
+        meeting_id: FromPath[int],
+        data: JSONBody[AttendanceIn],
     ) -> MeetingOut:
-        return await groups.record_attendance(require_member(request), meeting_id, data.present)
+        return await planning.record_attendance(member, meeting_id, data.present)
 
     @get(
         "/groups/{group_id:int}/attendance",
@@ -651,24 +695,27 @@ class GroupsAPI(Controller):
     async def attendance(self, request: Req, group_id: FromPath[int]) -> GroupAttendance:
         group = await groups.get_group(group_id)
         groups.require_manager(require_member(request), group)
-        return await groups.group_attendance(rules_of(request), group)
+        return await planning.group_attendance(rules_of(request), group)
 
-    @get("/me/groups", summary="The signed-in member's working groups")
-    async def mine(self, request: Req) -> list[MyGroup]:
-        member = require_member(request)
-        return [MyGroup(g, part) for g, part in await groups.my_groups(member.id)]
+    @get("/me/groups", summary="The signed-in member's working groups", guards=[signed_in])
+    async def mine(self, member: MemberDep) -> list[MyGroup]:
+        return [MyGroup(g, part) for g, part in await planning.my_groups(member.id)]
 
-    @get("/me/calendar", summary="The member's meetings and info sessions, and the feed address")
-    async def calendar(self, request: Req) -> MyCalendar:
-        return await my_calendar(request, require_member(request))
+    @get(
+        "/me/calendar",
+        summary="The member's meetings and info sessions, and the feed address",
+        guards=[signed_in],
+    )
+    async def calendar(self, request: Req, member: MemberDep) -> MyCalendar:
+        return await my_calendar(request, member)
 
     @post(
         "/me/calendar/feed",
         status_code=200,
         summary="A new secret feed address (the old one stops working)",
+        guards=[signed_in],
     )
-    async def reset_feed(self, request: Req) -> MyCalendar:
-        member = require_member(request)
+    async def reset_feed(self, request: Req, member: MemberDep) -> MyCalendar:
         await calendar.reset_feed(settings_of(request).secret_key, member.id)
         return await my_calendar(request, member)
 
@@ -686,11 +733,11 @@ class InfoSessionsAPI(Controller):
         "/editions/{slug:str}/info-sessions",
         status_code=201,
         summary="Publish an info session (operators of its country)",
+        guards=[signed_in],
     )
     async def create(
-        self, request: Req, slug: FromPath[str], data: JSONBody[InfoSessionIn]
+        self, member: MemberDep, slug: FromPath[str], data: JSONBody[InfoSessionIn]
     ) -> InfoSessionOut:
-        member = require_member(request)
         edition = await editions.get_edition(slug)
         session_id = await info_sessions.create_info_session(member, edition.id, data)
         return await info_sessions.get_info_session(session_id, member)
@@ -703,14 +750,18 @@ class InfoSessionsAPI(Controller):
         "/info-sessions/{session_id:int}/registration",
         status_code=201,
         summary="Register for an info session (a reminder comes the day before)",
+        guards=[signed_in],
     )
-    async def register(self, request: Req, session_id: FromPath[int]) -> InfoSessionOut:
-        return await info_sessions.register(rules_of(request), require_member(request), session_id)
+    async def register(
+        self, member: MemberDep, rules: RulesDep, session_id: FromPath[int]
+    ) -> InfoSessionOut:
+        return await info_sessions.register(rules, member, session_id)
 
     @delete(
         "/info-sessions/{session_id:int}/registration",
         status_code=200,
         summary="Take back a registration before the session starts",
+        guards=[signed_in],
     )
-    async def unregister(self, request: Req, session_id: FromPath[int]) -> InfoSessionOut:
-        return await info_sessions.unregister(require_member(request), session_id)
+    async def unregister(self, member: MemberDep, session_id: FromPath[int]) -> InfoSessionOut:
+        return await info_sessions.unregister(member, session_id)

@@ -21,12 +21,15 @@ from core.config import COUNTRIES, LANGUAGES
 from core.editions.services import get_edition_by_id
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.events import InfoSessionReminder
+from core.groups.planning import clean_place
 from core.groups.scheduling import MODES, ONLINE
-from core.groups.services import CONTROL, DURATION_MAX, DURATION_MIN, _clean_place, as_local
+from core.groups.services import DURATION_MAX, DURATION_MIN, as_local
 from core.groups.tables import InfoSession, InfoSessionRegistration
 from core.i18n import _, country_name
 from core.members.model import CurrentMember
-from core.themes.services import Rules
+from core.notifications import outbox
+from core.rules import Rules
+from core.text import has_control_characters
 
 ID_MAX = db.ID_MAX
 TITLE_MIN, TITLE_MAX = 3, 200
@@ -77,7 +80,7 @@ class InfoSessionOut(msgspec.Struct, kw_only=True):
 def _check(data: InfoSessionIn, default_language: str) -> InfoSessionIn:
     if data.country not in COUNTRIES:
         raise InvalidInput(_("Unknown country %(code)s.") % {"code": data.country})
-    if CONTROL.search(data.title) or CONTROL.search(data.description):
+    if has_control_characters(data.title, data.description):
         raise InvalidInput(_("The text contains control characters; type it again."))
     title = " ".join(data.title.split())
     if not TITLE_MIN <= len(title) <= TITLE_MAX:
@@ -113,7 +116,7 @@ def _check(data: InfoSessionIn, default_language: str) -> InfoSessionIn:
         starts_at=starts_at,
         duration_minutes=data.duration_minutes,
         mode=data.mode,
-        place=_clean_place(data.place, data.mode),
+        place=clean_place(data.place, data.mode),
         capacity=data.capacity,
         language=language,
         description=description,
@@ -257,7 +260,7 @@ async def register(rules: Rules, member: CurrentMember, session_id: int) -> Info
                 member_id=member.id,
             )
             await rules.notify(reminder)
-            await _hold_back(reminder, max(clock.now(), session.starts_at - REMINDER_BEFORE))
+            await outbox.hold_back(reminder, max(clock.now(), session.starts_at - REMINDER_BEFORE))
     except Exception as exc:
         if db.is_unique_violation(exc):
             raise Conflict(_("You are already registered for this info session.")) from None
@@ -283,31 +286,8 @@ async def unregister(member: CurrentMember, session_id: int) -> InfoSessionOut:
         )
         if not gone:
             raise Conflict(_("You are not registered for this info session."))
-        await _take_back(f"info_session_reminder:{gone[0]['id']}")
+        await outbox.take_back(f"info_session_reminder:{gone[0]['id']}")
     return await get_info_session(session_id, member)
-
-
-async def _hold_back(event: InfoSessionReminder, until: datetime) -> None:
-    """Delay the first delivery of the event's outbox messages until ``until``."""
-    from core.notifications.tables import NotificationEvent, OutboxMessage
-
-    key = f"info_session_reminder:{event.registration_id}"
-    found = await NotificationEvent.select(NotificationEvent.id).where(NotificationEvent.key == key)
-    if found:
-        await OutboxMessage.update({OutboxMessage.next_attempt_at: until}).where(
-            OutboxMessage.event == found[0]["id"]
-        )
-
-
-async def _take_back(key: str) -> None:
-    """Drop the pending messages of a reminder that should no longer be sent."""
-    from core.notifications.tables import PENDING, NotificationEvent, OutboxMessage
-
-    found = await NotificationEvent.select(NotificationEvent.id).where(NotificationEvent.key == key)
-    if found:
-        await OutboxMessage.delete().where(
-            (OutboxMessage.event == found[0]["id"]) & (OutboxMessage.state == PENDING)
-        )
 
 
 async def sessions_of(member_id: int) -> list[InfoSessionOut]:

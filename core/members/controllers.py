@@ -16,13 +16,17 @@ from litestar.response import Redirect, Template
 from core.auth import devices
 from core.auth import services as auth
 from core.config import zone_of
-from core.errors import DomainError, Forbidden, InvalidInput, NotSignedIn, problem
-from core.events import MembersImported, emit
+from core.errors import DomainError, Forbidden, InvalidInput, NotSignedIn
+from core.events import MembersImported
 from core.i18n import _, current_language, ngettext
 from core.members import importer
 from core.members.model import CurrentMember
 from core.members.services import load_member, set_language
+from core.rules import Rules
 from core.web.context import member_of, page, session_cookie, settings_of
+from core.web.deps import MemberDep
+from core.web.errors import problem
+from core.web.guards import operator, signed_in
 
 Req = Request[Any, Any, Any]
 
@@ -170,8 +174,7 @@ async def run_import(request: Req, operator: CurrentMember, data: bytes) -> Impo
             error_count=n,
         )
     for country, (created, updated) in report.by_country.items():
-        emit(
-            request.app.state.registry,
+        Rules(request.app.state.registry, settings_of(request)).emit(
             MembersImported(
                 country=country, created=created, updated=updated, actor_id=operator.id
             ),
@@ -182,21 +185,22 @@ async def run_import(request: Req, operator: CurrentMember, data: bytes) -> Impo
 class AccountPages(Controller):
     include_in_schema = False
 
-    @get("/account", name="account")
-    async def account(self, request: Req, signed_out: FromQuery[str] = "") -> Template:
-        member = require_member(request)
+    @get("/account", name="account", guards=[signed_in])
+    async def account(
+        self, request: Req, member: MemberDep, signed_out: FromQuery[str] = ""
+    ) -> Template:
         context = {}
         if signed_out == "device":  # after a device's "sign out" below
             context["notice"] = _("That device is signed out.")
         return await account_page(request, member, context)
 
-    @post("/account/password", name="account_password")
+    @post("/account/password", name="account_password", guards=[signed_in])
     async def password(
         self,
         request: Req,
+        member: MemberDep,
         data: URLEncodedBody[PasswordChange],
     ) -> Template:
-        member = require_member(request)
         try:
             ended = await auth.set_password(
                 member.id,
@@ -219,41 +223,42 @@ class AccountPages(Controller):
             ) % {"num": ended}
         return await account_page(request, member, {"notice": notice})
 
-    @post("/account/sessions/{web_session_id:int}/end", name="account_session_end")
-    async def end_session(self, request: Req, web_session_id: FromPath[int]) -> Response[Any]:
-        member = require_member(request)
+    @post(
+        "/account/sessions/{web_session_id:int}/end", name="account_session_end", guards=[signed_in]
+    )
+    async def end_session(
+        self, request: Req, member: MemberDep, web_session_id: FromPath[int]
+    ) -> Response[Any]:
         if await end_my_session(request, member, web_session_id):
             response: Response[Any] = Redirect("/", status_code=303)
             response.set_cookie(session_cookie(settings_of(request), None))
             return response
         return Redirect("/account?signed_out=device", status_code=303)
 
-    @post("/account/sessions/end-all", name="account_sessions_end_all")
-    async def end_all_sessions(self, request: Req) -> Response[Any]:
-        member = require_member(request)
+    @post("/account/sessions/end-all", name="account_sessions_end_all", guards=[signed_in])
+    async def end_all_sessions(self, request: Req, member: MemberDep) -> Response[Any]:
         await auth.end_member_sessions(member.id)
         response: Response[Any] = Redirect("/sign-in?signed_out=everywhere", status_code=303)
         response.set_cookie(session_cookie(settings_of(request), None))
         return response
 
-    @get("/members/import", name="members_import")
-    async def import_form(self, request: Req) -> Template:
-        require_operator(request)
+    @get("/members/import", name="members_import", guards=[operator])
+    async def import_form(self, request: Req, member: MemberDep) -> Template:
         return page(request, "members_import.html", {"columns": importer.COLUMNS})
 
-    @post("/members/import", name="members_import_post")
+    @post("/members/import", name="members_import_post", guards=[operator])
     async def import_upload(
         self,
         request: Req,
+        member: MemberDep,
         data: MultipartBody[ImportForm],
     ) -> Template:
-        operator = require_operator(request)
         context: dict[str, Any] = {"columns": importer.COLUMNS}
         if data.file is None or not data.file.filename:
             context["error"] = _("Choose a CSV file to import.")
             return page(request, "members_import.html", context, status_code=400)
         try:
-            result = await run_import(request, operator, await data.file.read())
+            result = await run_import(request, member, await data.file.read())
         except DomainError as exc:
             context.update(error=exc.message, row_errors=exc.errors)
             if isinstance(exc, ImportRefused):
@@ -267,13 +272,14 @@ class MembersAPI(Controller):
     path = "/api"
     tags = ["members"]
 
-    @get("/me", summary="The signed-in member")
-    async def me(self, request: Req) -> CurrentMember:
-        return require_member(request)
+    @get("/me", summary="The signed-in member", guards=[signed_in])
+    async def me(self, member: MemberDep) -> CurrentMember:
+        return member
 
-    @put("/me/language", summary="Set the signed-in member's interface language")
-    async def language(self, request: Req, data: JSONBody[LanguageChange]) -> CurrentMember:
-        member = require_member(request)
+    @put(
+        "/me/language", summary="Set the signed-in member's interface language", guards=[signed_in]
+    )
+    async def language(self, member: MemberDep, data: JSONBody[LanguageChange]) -> CurrentMember:
         await set_language(member.id, data.language)
         updated = await load_member(member.id)
         assert updated is not None
@@ -284,9 +290,11 @@ class MembersAPI(Controller):
         status_code=200,
         summary="Set or change the member's password",
         description="Every other session of the member ends; this one goes on.",
+        guards=[signed_in],
     )
-    async def password(self, request: Req, data: JSONBody[PasswordChange]) -> dict[str, str]:
-        member = require_member(request)
+    async def password(
+        self, request: Req, member: MemberDep, data: JSONBody[PasswordChange]
+    ) -> dict[str, str]:
         await auth.set_password(
             member.id,
             data.password,
@@ -296,9 +304,13 @@ class MembersAPI(Controller):
         )
         return {"detail": _("Your password is saved.")}
 
-    @get("/account/sessions", summary="The member's signed-in devices (this one first)")
-    async def sessions(self, request: Req) -> list[SessionOut]:
-        return await my_sessions(request, require_member(request))
+    @get(
+        "/account/sessions",
+        summary="The member's signed-in devices (this one first)",
+        guards=[signed_in],
+    )
+    async def sessions(self, request: Req, member: MemberDep) -> list[SessionOut]:
+        return await my_sessions(request, member)
 
     @delete(
         "/account/sessions/{web_session_id:int}",
@@ -306,11 +318,11 @@ class MembersAPI(Controller):
         summary="Sign one of the member's devices out",
         description="Another member's session is 404. Ending this device's own session signs "
         "it out (its cookie is cleared).",
+        guards=[signed_in],
     )
     async def end_session(
-        self, request: Req, web_session_id: FromPath[int]
+        self, request: Req, member: MemberDep, web_session_id: FromPath[int]
     ) -> Response[dict[str, str]]:
-        member = require_member(request)
         response = Response({"detail": _("That device is signed out.")})
         if await end_my_session(request, member, web_session_id):
             response.set_cookie(session_cookie(settings_of(request), None))
@@ -320,9 +332,9 @@ class MembersAPI(Controller):
         "/account/sessions/end-all",
         status_code=200,
         summary="Sign out everywhere: every session of the member ends, this one too",
+        guards=[signed_in],
     )
-    async def end_all_sessions(self, request: Req) -> Response[dict[str, str]]:
-        member = require_member(request)
+    async def end_all_sessions(self, request: Req, member: MemberDep) -> Response[dict[str, str]]:
         await auth.end_member_sessions(member.id)
         response = Response({"detail": _("You are signed out on every device.")})
         response.set_cookie(session_cookie(settings_of(request), None))
@@ -334,11 +346,11 @@ class MembersAPI(Controller):
         summary="Import members from CSV (operators; all rows or none)",
         description="Send the CSV as the request body (text/csv). Columns: "
         + ",".join(importer.COLUMNS),
+        guards=[operator],
     )
-    async def import_csv(self, request: Req) -> Response[ImportResult]:
-        operator = require_operator(request)
+    async def import_csv(self, request: Req, member: MemberDep) -> Response[ImportResult]:
         try:
-            return Response(await run_import(request, operator, await request.body()))
+            return Response(await run_import(request, member, await request.body()))
         except ImportRefused as exc:
             # The problem, with ``errors`` (the first ones, by line) and ``error_count`` (all).
             refused = problem(request, exc.status_code, exc.title, exc.message, exc.errors)

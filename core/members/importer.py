@@ -46,6 +46,7 @@ from core.events import EmailChanged
 from core.i18n import _
 from core.members.model import CurrentMember
 from core.members.tables import ROLE_BOARD, ROLE_OPERATOR, ROLE_TELLER, Member, MemberRole
+from core.rules import Rules
 
 if TYPE_CHECKING:
     from core.config import Settings
@@ -488,9 +489,7 @@ class _Notify:
     settings: Settings
 
     async def __call__(self, event: EmailChanged) -> None:
-        from core.notifications.outbox import enqueue
-
-        await enqueue(event, self.registry, self.settings)
+        await Rules(self.registry, self.settings).notify(event)
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,10 @@ from core.events import (
     ThresholdReached,
     event_type,
 )
+from core.groups.audience import group_audience
 from core.i18n import N_, _
 from core.members.tables import ROLE_OPERATOR, Member, MemberRole
+from core.recommendations.outcomes import outcome_label
 
 
 @contextlib.contextmanager
@@ -219,8 +221,6 @@ async def _the_member(event: Any) -> list[int]:
 
 
 async def _group_people(event: MeetingsScheduled) -> list[int]:
-    from core.groups.services import group_audience
-
     return await group_audience(event.group_id)
 
 
@@ -287,14 +287,10 @@ def _info_session_reminder(e: InfoSessionReminder) -> Rendered:
 
 
 async def _recommendation_group(event: Any) -> list[int]:
-    from core.groups.services import group_audience
-
     return await group_audience(event.group_id)
 
 
 async def _project_groups(event: ProjectCreated) -> list[int]:
-    from core.groups.services import group_audience
-
     people: list[int] = []
     for group_id in event.group_ids:
         people += await group_audience(group_id)
@@ -316,8 +312,6 @@ def _recommendation_submitted(e: RecommendationSubmitted) -> Rendered:
 
 def _decision_recorded(e: DecisionRecorded) -> Rendered:
     from babel.dates import format_date
-
-    from core.recommendations.services import outcome_label
 
     if e.supersedes is None:
         subject = _("The board decided on “%(title)s”: %(outcome)s")

@@ -19,6 +19,8 @@ from core.notifications.inapp import NotificationList
 from core.notifications.services import OutboxItem, OutboxView, Preferences, Retried
 from core.notifications.tables import FAILED, STATES
 from core.web.context import page, settings_of
+from core.web.deps import MemberDep
+from core.web.guards import signed_in
 
 Req = Request[Any, Any, Any]
 
@@ -124,18 +126,18 @@ class NotificationPages(Controller):
     async def index(self, request: Req) -> Template:
         return await notifications_page(request)
 
-    @post("/notifications/{notification_id:int}/read", name="notification_read")
-    async def read(self, request: Req, notification_id: FromPath[int]) -> Template | Redirect:
-        member = require_member(request)
+    @post("/notifications/{notification_id:int}/read", name="notification_read", guards=[signed_in])
+    async def read(
+        self, request: Req, member: MemberDep, notification_id: FromPath[int]
+    ) -> Template | Redirect:
         try:
             await inapp.mark_read(member.id, notification_id)
         except DomainError as exc:
             return await notifications_page(request, error=exc.message, status_code=exc.status_code)
         return Redirect("/notifications", status_code=303)
 
-    @post("/notifications/read-all", name="notifications_read_all")
-    async def read_all(self, request: Req) -> Redirect:
-        member = require_member(request)
+    @post("/notifications/read-all", name="notifications_read_all", guards=[signed_in])
+    async def read_all(self, member: MemberDep) -> Redirect:
         await inapp.mark_read(member.id)
         return Redirect("/notifications", status_code=303)
 
@@ -143,9 +145,8 @@ class NotificationPages(Controller):
     async def preferences(self, request: Req) -> Template:
         return await preferences_page(request)
 
-    @post("/notifications/preferences", name="notification_preferences_save")
-    async def save_preferences(self, request: Req) -> Template:
-        member = require_member(request)
+    @post("/notifications/preferences", name="notification_preferences_save", guards=[signed_in])
+    async def save_preferences(self, request: Req, member: MemberDep) -> Template:
         form = await request.form()
         ticked = [str(v) for v in form.getall("choice")] if "choice" in form else []
         registry, settings = _registry(request), settings_of(request)
@@ -166,9 +167,10 @@ class NotificationPages(Controller):
     ) -> Template:
         return await outbox_page(request, country, message_state, channel)
 
-    @post("/outbox/{message_id:int}/retry", name="outbox_retry")
-    async def retry(self, request: Req, message_id: FromPath[int]) -> Template | Redirect:
-        member = require_member(request)
+    @post("/outbox/{message_id:int}/retry", name="outbox_retry", guards=[signed_in])
+    async def retry(
+        self, request: Req, member: MemberDep, message_id: FromPath[int]
+    ) -> Template | Redirect:
         form = await request.form()
         country = str(form.get("country", ""))
         try:
@@ -184,11 +186,10 @@ class NotificationPages(Controller):
         query = urlencode({"country": item.country, "state": FAILED})
         return Redirect(f"/outbox?{query}", status_code=303)
 
-    @post("/outbox/retry-failed", name="outbox_retry_failed")
-    async def retry_failed(self, request: Req) -> Template:
+    @post("/outbox/retry-failed", name="outbox_retry_failed", guards=[signed_in])
+    async def retry_failed(self, request: Req, member: MemberDep) -> Template:
         """Retry every failed message of one kind: how the kinds whose recipients are never
         listed (the closing reminder) are retried."""
-        member = require_member(request)
         form = await request.form()
         country = str(form.get("country", ""))
         event_type = str(form.get("event_type", ""))
@@ -215,67 +216,85 @@ class NotificationsAPI(Controller):
     path = "/api"
     tags = ["notifications"]
 
-    @get("/notifications", summary="The signed-in member's notifications and unread count")
-    async def index(self, request: Req) -> NotificationList:
-        member = require_member(request)
+    @get(
+        "/notifications",
+        summary="The signed-in member's notifications and unread count",
+        guards=[signed_in],
+    )
+    async def index(self, member: MemberDep) -> NotificationList:
         return await inapp.list_notifications(member.id, language())
 
     @post(
         "/notifications/{notification_id:int}/read",
         status_code=200,
         summary="Mark one notification read",
+        guards=[signed_in],
     )
-    async def read(self, request: Req, notification_id: FromPath[int]) -> Unread:
-        member = require_member(request)
+    async def read(self, member: MemberDep, notification_id: FromPath[int]) -> Unread:
         await inapp.mark_read(member.id, notification_id)
         return Unread(unread=await inapp.unread_count(member.id))
 
-    @post("/notifications/read-all", status_code=200, summary="Mark every notification read")
-    async def read_all(self, request: Req) -> Unread:
-        member = require_member(request)
+    @post(
+        "/notifications/read-all",
+        status_code=200,
+        summary="Mark every notification read",
+        guards=[signed_in],
+    )
+    async def read_all(self, member: MemberDep) -> Unread:
         await inapp.mark_read(member.id)
         return Unread(unread=0)
 
-    @get("/notifications/preferences", summary="Which channels the member wants per event")
-    async def preferences(self, request: Req) -> Preferences:
-        member = require_member(request)
+    @get(
+        "/notifications/preferences",
+        summary="Which channels the member wants per event",
+        guards=[signed_in],
+    )
+    async def preferences(self, request: Req, member: MemberDep) -> Preferences:
         return await services.get_preferences(_registry(request), settings_of(request), member)
 
-    @put("/notifications/preferences", summary="Change channels per event (partial)")
-    async def save_preferences(self, request: Req, data: JSONBody[PreferencesIn]) -> Preferences:
-        member = require_member(request)
+    @put(
+        "/notifications/preferences",
+        summary="Change channels per event (partial)",
+        guards=[signed_in],
+    )
+    async def save_preferences(
+        self, request: Req, member: MemberDep, data: JSONBody[PreferencesIn]
+    ) -> Preferences:
         return await services.set_preferences(
             _registry(request), settings_of(request), member, data.events
         )
 
-    @get("/outbox/{country:str}", summary="A country's outbox per channel (operators)")
+    @get(
+        "/outbox/{country:str}",
+        summary="A country's outbox per channel (operators)",
+        guards=[signed_in],
+    )
     async def outbox(
         self,
-        request: Req,
+        member: MemberDep,
         country: FromPath[str],
         message_state: Annotated[str | None, QueryParameter(name="state")] = None,
         channel: FromQuery[str | None] = None,
     ) -> OutboxView:
-        member = require_member(request)
         return await services.outbox_view(member, country, message_state, channel)
 
     @post(
         "/outbox/messages/{message_id:int}/retry",
         status_code=200,
         summary="Put a failed message back in the queue (operators of its country)",
+        guards=[signed_in],
     )
-    async def retry(self, request: Req, message_id: FromPath[int]) -> OutboxItem:
-        member = require_member(request)
+    async def retry(self, member: MemberDep, message_id: FromPath[int]) -> OutboxItem:
         return await services.retry(member, message_id)
 
     @post(
         "/outbox/{country:str}/retry-failed",
         status_code=200,
         summary="Put every failed message of one kind back in the queue (operators of the country)",
+        guards=[signed_in],
     )
     async def retry_failed(
-        self, request: Req, country: FromPath[str], data: JSONBody[RetryFailedIn]
+        self, member: MemberDep, country: FromPath[str], data: JSONBody[RetryFailedIn]
     ) -> Retried:
-        member = require_member(request)
         retried = await services.retry_failed(member, country, data.event_type, data.channel)
         return Retried(retried=retried)

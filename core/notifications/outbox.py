@@ -1,6 +1,6 @@
 """Writing to the outbox: inside the transaction of the change that causes the notification.
 
-A service calls ``await enqueue(event, registry, settings)`` within its
+A service calls ``await rules.notify(event)`` (``enqueue(event, rules)``) within its
 ``db.write_transaction()``: the event and its messages (one per recipient and channel, as the
 members' preferences and the country's enabled channels say) commit or roll back with the
 change. Nothing is sent here; the relay delivers after the commit.
@@ -9,23 +9,23 @@ change. Nothing is sent here; the relay delivers after the commit.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from core import clock, db
 from core.events import Event, event_type
-from core.notifications import Notifier
 from core.notifications.catalog import KINDS
 from core.notifications.tables import (
     PENDING,
     NotificationEvent,
     NotificationPreference,
+    OutboxMessage,
 )
 
 if TYPE_CHECKING:
-    from core.config import Settings
-    from core.plugins import PluginRegistry
+    from core.rules import Rules
 
 INSERT_CHUNK = 5000  # rows per executemany: one prepared statement, a bounded list in memory
 MESSAGE_COLUMNS = (
@@ -41,18 +41,6 @@ MESSAGE_COLUMNS = (
     "last_error",
     "created_at",
 )
-
-
-def notifiers(registry: PluginRegistry, country: str, settings: Settings) -> dict[str, Notifier]:
-    """The channels enabled for ``country``, by name (a later registration of a name wins, so
-    a plugin's channel replaces the core's of the same name)."""
-    found: dict[str, Notifier] = {}
-    # pluggy lists the plugins' answers first and the core's trylast defaults last: walk the
-    # list backwards so that a plugin's channel overwrites a default of the same name.
-    for channels in reversed(registry.for_country(country).register_notifiers(settings=settings)):
-        for channel in channels or ():
-            found[channel.name] = channel
-    return found
 
 
 def message_key(event_key: str, channel: str, member_id: int | None) -> str:
@@ -86,8 +74,7 @@ async def preferences(
 
 async def enqueue(
     event: Event,
-    registry: PluginRegistry,
-    settings: Settings,
+    rules: Rules,
     *,
     key: str | None = None,
     recipients: list[int] | None = None,
@@ -119,7 +106,7 @@ async def enqueue(
     if not written:
         return 0
     event_id = written[0]["id"]
-    channels = notifiers(registry, event.country, settings)
+    channels = rules.notifiers(event.country)
     members = recipients if recipients is not None else await kind.recipients(event)
     members = list(dict.fromkeys(members))
     chosen = await preferences(members, kind.type) if members else {}
@@ -157,6 +144,28 @@ async def enqueue(
     for start in range(0, len(rows), INSERT_CHUNK):
         await db.insert_many("outbox_message", MESSAGE_COLUMNS, rows[start : start + INSERT_CHUNK])
     return len(rows)
+
+
+async def hold_back(event: Event, until: datetime) -> None:
+    """Delay the first delivery of an enqueued event's messages until ``until`` (a reminder
+    written when a member registers, sent a day before the session). Inside the transaction
+    that enqueued it."""
+    key = KINDS[event_type(event)].key(event)
+    found = await NotificationEvent.select(NotificationEvent.id).where(NotificationEvent.key == key)
+    if found:
+        await OutboxMessage.update({OutboxMessage.next_attempt_at: until}).where(
+            OutboxMessage.event == found[0]["id"]
+        )
+
+
+async def take_back(key: str) -> None:
+    """Drop the messages not sent yet of an event that should no longer be sent (a reminder of
+    a registration that was cancelled); the event's key is ``kind.key(event)``."""
+    found = await NotificationEvent.select(NotificationEvent.id).where(NotificationEvent.key == key)
+    if found:
+        await OutboxMessage.delete().where(
+            (OutboxMessage.event == found[0]["id"]) & (OutboxMessage.state == PENDING)
+        )
 
 
 def payload_of(event: Event) -> dict[str, Any]:

@@ -31,8 +31,9 @@ from core.events import PollClosing
 from core.members.tables import Member
 from core.notifications import Delivery, Notifier, PermanentFailure, Recipient
 from core.notifications.catalog import decode_event
-from core.notifications.outbox import enqueue, notifiers
+from core.notifications.outbox import enqueue
 from core.notifications.tables import FAILED, PENDING, SENT, NotificationEvent, OutboxMessage
+from core.rules import Rules
 
 if TYPE_CHECKING:
     from core.config import Settings
@@ -89,7 +90,7 @@ class Relay:
 
     def channels(self, country: str) -> dict[str, Notifier]:
         if country not in self._channels:
-            self._channels[country] = notifiers(self.registry, country, self.settings)
+            self._channels[country] = Rules(self.registry, self.settings).notifiers(country)
         return self._channels[country]
 
     # -- the loop ---------------------------------------------------------------------------
@@ -283,7 +284,6 @@ class Relay:
         anyway), so its tellers can count; each closing is audited with the role "clock"."""
         from core.polls import services as polls
         from core.polls.tables import Poll
-        from core.themes.services import Rules
 
         due = await Poll.select(Poll.id).where(
             (Poll.state == "open") & (Poll.closes_at <= self.now())
@@ -331,7 +331,7 @@ class Relay:
                 closes_at=poll["closes_at"],
             )
             async with db.write_transaction():
-                written += await enqueue(event, self.registry, self.settings)
+                written += await enqueue(event, Rules(self.registry, self.settings))
         return written
 
 

@@ -17,8 +17,9 @@ from core.members.model import CurrentMember
 from core.notifications import Notifier
 from core.notifications.catalog import KINDS, PRIVATE_RECIPIENTS
 from core.notifications.inapp import IN_APP
-from core.notifications.outbox import notifiers, preferences
+from core.notifications.outbox import preferences
 from core.notifications.tables import FAILED, PENDING, STATES, NotificationPreference, OutboxMessage
+from core.rules import Rules
 
 if TYPE_CHECKING:
     from core.config import Settings
@@ -49,7 +50,7 @@ class Preferences(msgspec.Struct):
 
 def member_channels(registry: PluginRegistry, settings: Settings, country: str) -> list[Notifier]:
     """The channels a member of ``country`` can choose: in-app first, then by name."""
-    found = [c for c in notifiers(registry, country, settings).values() if c.per_member]
+    found = [c for c in Rules(registry, settings).notifiers(country).values() if c.per_member]
     return sorted(found, key=lambda c: (c.name != IN_APP, c.name))
 
 

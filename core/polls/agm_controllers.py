@@ -30,8 +30,9 @@ from core.polls.controllers import Receipt, ballot_from_form, poll_context
 from core.polls.proxies import ProxyInfo
 from core.polls.room import Turnout
 from core.polls.services import DRAFT, OPEN
-from core.themes.controllers import rules_of
 from core.web.context import page
+from core.web.deps import MemberDep, RulesDep, rules_of
+from core.web.guards import signed_in
 
 Req = Request[Any, Any, Any]
 
@@ -134,7 +135,7 @@ async def member_in_form(value: Any, missing: str) -> CurrentMember:
 
 async def proxy_context(request: Req, poll_id: int, **extra: Any) -> dict[str, Any]:
     member = require_member(request)
-    context = await poll_context(request, poll_id)
+    context = await poll_context(request, rules_of(request), poll_id)
     poll = context["poll"]
     return {
         **context,
@@ -160,33 +161,36 @@ class ProxyPages(Controller):
     async def show(self, request: Req, poll_id: FromPath[int]) -> Template:
         return await proxy_page(request, poll_id)
 
-    @post("/polls/{poll_id:int}/proxy", name="poll_proxy_grant")
-    async def grant(self, request: Req, poll_id: FromPath[int]) -> Template | Redirect:
-        member = require_member(request)
+    @post("/polls/{poll_id:int}/proxy", name="poll_proxy_grant", guards=[signed_in])
+    async def grant(
+        self, request: Req, member: MemberDep, rules: RulesDep, poll_id: FromPath[int]
+    ) -> Template | Redirect:
         holder = str((await request.form()).get("holder", "")).strip()
         try:
             if not holder:
                 raise InvalidInput(_("Give the email address of your proxy holder."))
-            await proxies.grant_proxy(rules_of(request), member, poll_id, holder)
+            await proxies.grant_proxy(rules, member, poll_id, holder)
         except DomainError as exc:
             return await proxy_page(request, poll_id, exc)
         return Redirect(f"/polls/{poll_id}/proxy", status_code=303)
 
-    @post("/polls/{poll_id:int}/proxy/revoke", name="poll_proxy_revoke")
-    async def revoke(self, request: Req, poll_id: FromPath[int]) -> Template | Redirect:
-        member = require_member(request)
+    @post("/polls/{poll_id:int}/proxy/revoke", name="poll_proxy_revoke", guards=[signed_in])
+    async def revoke(
+        self, request: Req, member: MemberDep, rules: RulesDep, poll_id: FromPath[int]
+    ) -> Template | Redirect:
         try:
-            await proxies.revoke_proxy(rules_of(request), member, poll_id)
+            await proxies.revoke_proxy(rules, member, poll_id)
         except DomainError as exc:
             return await proxy_page(request, poll_id, exc)
         return Redirect(f"/polls/{poll_id}/proxy", status_code=303)
 
-    @post("/polls/{poll_id:int}/proxy/vote", name="poll_proxy_vote")
-    async def vote(self, request: Req, poll_id: FromPath[int]) -> Template:
+    @post("/polls/{poll_id:int}/proxy/vote", name="poll_proxy_vote", guards=[signed_in])
+    async def vote(
+        self, request: Req, member: MemberDep, rules: RulesDep, poll_id: FromPath[int]
+    ) -> Template:
         """The holder casts a grantor's ballot; the form names the grantor (field ``grantor``,
         their id), never the address."""
-        member = require_member(request)
-        context = await poll_context(request, poll_id)
+        context = await poll_context(request, rules, poll_id)
         numbers = [c.number for c in context["candidates"]]
         form = await request.form()
         try:
@@ -194,9 +198,7 @@ class ProxyPages(Controller):
                 form.get("grantor"), _("Choose the member whose ballot you cast.")
             )
             choice = ballot_from_form(form, context["method"].ballot_kind, numbers)
-            receipt = await proxies.cast_as_proxy(
-                rules_of(request), member, poll_id, grantor.id, choice
-            )
+            receipt = await proxies.cast_as_proxy(rules, member, poll_id, grantor.id, choice)
         except DomainError as exc:
             return await proxy_page(request, poll_id, exc)
         return page(
@@ -224,7 +226,7 @@ async def room_context(
     """The room page's context; ``ballot_for``, a checked-in member who has not voted yet, gets
     the paper ballot form (anyone else: the list to choose from)."""
     await require_room_operator(request, poll_id)
-    context = await poll_context(request, poll_id)
+    context = await poll_context(request, rules_of(request), poll_id)
     present = await room.present_members(poll_id)
     return {
         **context,
@@ -262,33 +264,39 @@ class RoomPages(Controller):
     async def show(self, request: Req, poll_id: FromPath[int]) -> Template:
         return await room_page(request, poll_id)
 
-    @post("/polls/{poll_id:int}/room/check-in", name="poll_room_check_in")
-    async def check_in(self, request: Req, poll_id: FromPath[int]) -> Template | Redirect:
-        operator = require_member(request)
+    @post("/polls/{poll_id:int}/room/check-in", name="poll_room_check_in", guards=[signed_in])
+    async def check_in(
+        self, request: Req, member: MemberDep, rules: RulesDep, poll_id: FromPath[int]
+    ) -> Template | Redirect:
+        """``member`` is the operator; the form names the attendee."""
         ref = str((await request.form()).get("member", "")).strip()
         try:
             if not ref:
                 raise InvalidInput(_("Give the member's email address or member number."))
-            member = await find_member(ref)
-            await room.check_in(rules_of(request), operator, poll_id, member)
+            attendee = await find_member(ref)
+            await room.check_in(rules, member, poll_id, attendee)
         except DomainError as exc:
             return await room_page(request, poll_id, exc)
         return Redirect(f"/polls/{poll_id}/room", status_code=303)
 
     @post("/polls/{poll_id:int}/room/check-out", name="poll_room_check_out")
-    async def check_out(self, request: Req, poll_id: FromPath[int]) -> Template | Redirect:
+    async def check_out(
+        self, request: Req, rules: RulesDep, poll_id: FromPath[int]
+    ) -> Template | Redirect:
         """The form names the member (field ``member``, their id)."""
         operator = await require_room_operator(request, poll_id)
         form = await request.form()
         try:
             member = await member_in_form(form.get("member"), _("Choose a member in the list."))
-            await room.check_out(rules_of(request), operator, poll_id, member)
+            await room.check_out(rules, operator, poll_id, member)
         except DomainError as exc:
             return await room_page(request, poll_id, exc)
         return Redirect(f"/polls/{poll_id}/room", status_code=303)
 
     @post("/polls/{poll_id:int}/room/proxy", name="poll_room_paper_proxy")
-    async def paper_proxy(self, request: Req, poll_id: FromPath[int]) -> Template | Redirect:
+    async def paper_proxy(
+        self, request: Req, rules: RulesDep, poll_id: FromPath[int]
+    ) -> Template | Redirect:
         operator = await require_room_operator(request, poll_id)
         form = await request.form()
         grantor = str(form.get("grantor", "")).strip()
@@ -301,7 +309,7 @@ class RoomPages(Controller):
                         "gives the proxy and the one who holds it."
                     )
                 )
-            await proxies.record_paper_proxy(rules_of(request), operator, poll_id, grantor, holder)
+            await proxies.record_paper_proxy(rules, operator, poll_id, grantor, holder)
         except DomainError as exc:
             return await room_page(request, poll_id, exc, grantor=grantor, holder=holder)
         return Redirect(f"/polls/{poll_id}/room#paper-proxies-heading", status_code=303)
@@ -321,25 +329,25 @@ class RoomPages(Controller):
             return await room_page(request, poll_id, exc)
         return await room_page(request, poll_id, ballot_for=chosen)
 
-    @post("/polls/{poll_id:int}/room/paper", name="poll_room_paper")
-    async def paper(self, request: Req, poll_id: FromPath[int]) -> Template:
-        """A paper ballot; the form names its member (field ``member``, their id)."""
-        operator = require_member(request)
+    @post("/polls/{poll_id:int}/room/paper", name="poll_room_paper", guards=[signed_in])
+    async def paper(
+        self, request: Req, member: MemberDep, rules: RulesDep, poll_id: FromPath[int]
+    ) -> Template:
+        """A paper ballot, entered by ``member`` (the operator); the form names the voter
+        (field ``member``, their id)."""
         context = await room_context(request, poll_id)
         numbers = [c.number for c in context["candidates"]]
         form = await request.form()
         try:
-            member = await member_in_form(form.get("member"), _("Choose a member in the list."))
+            voter = await member_in_form(form.get("member"), _("Choose a member in the list."))
             choice = ballot_from_form(form, context["method"].ballot_kind, numbers)
-            receipt = await room.enter_paper_ballot(
-                rules_of(request), operator, poll_id, member, choice
-            )
+            receipt = await room.enter_paper_ballot(rules, member, poll_id, voter, choice)
         except DomainError as exc:
             return await room_page(request, poll_id, exc)
         return page(
             request,
             "receipt.html",
-            {**context, "receipt": receipt, "ballot_of": member.name},
+            {**context, "receipt": receipt, "ballot_of": voter.name},
             status_code=201,
         )
 
@@ -351,87 +359,116 @@ class AgmAPI(Controller):
     path = "/api"
     tags = ["polls"]
 
-    @get("/polls/{poll_id:int}/proxy", summary="The proxy I gave and the proxies I hold")
-    async def proxies(self, request: Req, poll_id: FromPath[int]) -> ProxiesOut:
-        member = require_member(request)
+    @get(
+        "/polls/{poll_id:int}/proxy",
+        summary="The proxy I gave and the proxies I hold",
+        guards=[signed_in],
+    )
+    async def proxies(
+        self, member: MemberDep, rules: RulesDep, poll_id: FromPath[int]
+    ) -> ProxiesOut:
         poll = await polls.get_poll(poll_id)
         return ProxiesOut(
             given=await proxies.proxy_given(member, poll_id),
             held=await proxies.proxies_held(member, poll_id),
-            rules=proxies.rules_text(rules_of(request), poll),
+            rules=proxies.rules_text(rules, poll),
         )
 
-    @post("/polls/{poll_id:int}/proxy", status_code=201, summary="Give my vote by proxy")
+    @post(
+        "/polls/{poll_id:int}/proxy",
+        status_code=201,
+        summary="Give my vote by proxy",
+        guards=[signed_in],
+    )
     async def grant(
-        self, request: Req, poll_id: FromPath[int], data: JSONBody[ProxyIn]
+        self,
+        member: MemberDep,
+        rules: RulesDep,
+        poll_id: FromPath[int],
+        data: JSONBody[ProxyIn],
     ) -> ProxyInfo | None:
-        member = require_member(request)
-        await proxies.grant_proxy(rules_of(request), member, poll_id, data.holder)
+        await proxies.grant_proxy(rules, member, poll_id, data.holder)
         return await proxies.proxy_given(member, poll_id)
 
-    @delete("/polls/{poll_id:int}/proxy", status_code=204, summary="Revoke my proxy")
-    async def revoke(self, request: Req, poll_id: FromPath[int]) -> None:
-        await proxies.revoke_proxy(rules_of(request), require_member(request), poll_id)
+    @delete(
+        "/polls/{poll_id:int}/proxy", status_code=204, summary="Revoke my proxy", guards=[signed_in]
+    )
+    async def revoke(self, member: MemberDep, rules: RulesDep, poll_id: FromPath[int]) -> None:
+        await proxies.revoke_proxy(rules, member, poll_id)
 
     @post(
         "/polls/{poll_id:int}/proxy-ballot",
         status_code=201,
         summary="Cast a grantor's ballot as their proxy holder (`grantor`: their id); the "
         "receipt is shown only now",
+        guards=[signed_in],
     )
     async def proxy_ballot(
-        self, request: Req, poll_id: FromPath[int], data: JSONBody[ProxyBallotIn]
+        self,
+        member: MemberDep,
+        rules: RulesDep,
+        poll_id: FromPath[int],
+        data: JSONBody[ProxyBallotIn],
     ) -> Receipt:
-        holder = require_member(request)
         grantor = await named_member(data.grantor)
-        receipt = await proxies.cast_as_proxy(
-            rules_of(request), holder, poll_id, grantor.id, data.choice
-        )
+        receipt = await proxies.cast_as_proxy(rules, member, poll_id, grantor.id, data.choice)
         return receipt_of(poll_id, receipt)
 
-    @get("/polls/{poll_id:int}/turnout", summary="Turnout and quorum, numbers only (operators)")
-    async def turnout(self, request: Req, poll_id: FromPath[int]) -> Turnout:
-        member = require_member(request)
+    @get(
+        "/polls/{poll_id:int}/turnout",
+        summary="Turnout and quorum, numbers only (operators)",
+        guards=[signed_in],
+    )
+    async def turnout(self, member: MemberDep, poll_id: FromPath[int]) -> Turnout:
         polls.require_operator(member, (await polls.get_poll(poll_id)).country)
         return await room.turnout(poll_id)
 
-    @post("/polls/{poll_id:int}/presence", status_code=200, summary="Check a member in (operators)")
+    @post(
+        "/polls/{poll_id:int}/presence",
+        status_code=200,
+        summary="Check a member in (operators)",
+        guards=[signed_in],
+    )
     async def presence(
-        self, request: Req, poll_id: FromPath[int], data: JSONBody[PresenceIn]
+        self, member: MemberDep, rules: RulesDep, poll_id: FromPath[int], data: JSONBody[PresenceIn]
     ) -> PresenceOut:
-        operator = require_member(request)
-        polls.require_operator(operator, (await polls.get_poll(poll_id)).country)
-        member = await find_member(data.member)
-        added = await room.check_in(rules_of(request), operator, poll_id, member)
-        return PresenceOut(member_id=member.id, name=member.name, checked_in=added)
+        """``member`` is the operator; the body names the attendee."""
+        polls.require_operator(member, (await polls.get_poll(poll_id)).country)
+        attendee = await find_member(data.member)
+        added = await room.check_in(rules, member, poll_id, attendee)
+        return PresenceOut(member_id=attendee.id, name=attendee.name, checked_in=added)
 
     @post(
         "/polls/{poll_id:int}/check-out",
         status_code=200,
         summary="Check a member out of the room (operators; `member` as for check-in); refused "
         "after their paper ballot",
+        guards=[signed_in],
     )
     async def check_out(
-        self, request: Req, poll_id: FromPath[int], data: JSONBody[PresenceIn]
+        self, member: MemberDep, rules: RulesDep, poll_id: FromPath[int], data: JSONBody[PresenceIn]
     ) -> CheckOutOut:
-        operator = require_member(request)
-        polls.require_operator(operator, (await polls.get_poll(poll_id)).country)
-        member = await named_member(data.member)
-        removed = await room.check_out(rules_of(request), operator, poll_id, member)
-        return CheckOutOut(member_id=member.id, name=member.name, checked_out=removed)
+        polls.require_operator(member, (await polls.get_poll(poll_id)).country)
+        attendee = await named_member(data.member)
+        removed = await room.check_out(rules, member, poll_id, attendee)
+        return CheckOutOut(member_id=attendee.id, name=attendee.name, checked_out=removed)
 
     @post(
         "/polls/{poll_id:int}/paper-proxy",
         status_code=201,
         summary="Record a paper proxy handed in at the general meeting (operators)",
+        guards=[signed_in],
     )
     async def paper_proxy(
-        self, request: Req, poll_id: FromPath[int], data: JSONBody[PaperProxyIn]
+        self,
+        member: MemberDep,
+        rules: RulesDep,
+        poll_id: FromPath[int],
+        data: JSONBody[PaperProxyIn],
     ) -> ProxyInfo:
-        operator = require_member(request)
-        polls.require_operator(operator, (await polls.get_poll(poll_id)).country)
+        polls.require_operator(member, (await polls.get_poll(poll_id)).country)
         proxy_id = await proxies.record_paper_proxy(
-            rules_of(request), operator, poll_id, data.grantor, data.holder
+            rules, member, poll_id, data.grantor, data.holder
         )
         recorded = await proxies.proxy_by_id(proxy_id)
         if recorded is None:  # revoked in the instant since: as if never recorded
@@ -442,14 +479,16 @@ class AgmAPI(Controller):
         "/polls/{poll_id:int}/paper-ballot",
         status_code=201,
         summary="Enter a checked-in member's paper ballot (operators); answers its receipt",
+        guards=[signed_in],
     )
     async def paper_ballot(
-        self, request: Req, poll_id: FromPath[int], data: JSONBody[PaperBallotIn]
+        self,
+        member: MemberDep,
+        rules: RulesDep,
+        poll_id: FromPath[int],
+        data: JSONBody[PaperBallotIn],
     ) -> Receipt:
-        operator = require_member(request)
-        polls.require_operator(operator, (await polls.get_poll(poll_id)).country)
-        member = await find_member(data.member)
-        receipt = await room.enter_paper_ballot(
-            rules_of(request), operator, poll_id, member, data.choice
-        )
+        polls.require_operator(member, (await polls.get_poll(poll_id)).country)
+        voter = await find_member(data.member)
+        receipt = await room.enter_paper_ballot(rules, member, poll_id, voter, data.choice)
         return receipt_of(poll_id, receipt)

@@ -19,9 +19,10 @@ from core.polls import services as polls
 from core.polls.agm_controllers import find_member
 from core.polls.controllers import poll_context
 from core.polls.services import ShareOut, TellerInfo
-from core.themes.controllers import rules_of
 from core.voting.base import Tally
 from core.web.context import page
+from core.web.deps import MemberDep, RulesDep, rules_of
+from core.web.guards import signed_in
 
 Req = Request[Any, Any, Any]
 # A share must never be kept by a browser, a proxy or a back button.
@@ -54,12 +55,12 @@ class ReceiptFound(msgspec.Struct):
 
 
 async def _poll_page(request: Req, poll_id: int, exc: DomainError) -> Template:
-    context = await poll_context(request, poll_id, error=exc.message)
+    context = await poll_context(request, rules_of(request), poll_id, error=exc.message)
     return page(request, "poll.html", context, status_code=exc.status_code)
 
 
 async def box_context(request: Req, poll_id: int, **extra: Any) -> dict[str, Any]:
-    context = await poll_context(request, poll_id)
+    context = await poll_context(request, rules_of(request), poll_id)
     trackers = await polls.trackers_of(poll_id)
     wanted = str(request.query_params.get("page", "1"))
     number = int(wanted) if wanted.isascii() and wanted.isdigit() and len(wanted) < 7 else 1
@@ -79,9 +80,10 @@ async def box_context(request: Req, poll_id: int, **extra: Any) -> dict[str, Any
 class BallotBoxPages(Controller):
     include_in_schema = False
 
-    @post("/polls/{poll_id:int}/tellers", name="poll_tellers")
-    async def tellers(self, request: Req, poll_id: FromPath[int]) -> Template | Redirect:
-        member = require_member(request)
+    @post("/polls/{poll_id:int}/tellers", name="poll_tellers", guards=[signed_in])
+    async def tellers(
+        self, request: Req, member: MemberDep, rules: RulesDep, poll_id: FromPath[int]
+    ) -> Template | Redirect:
         form = await request.form()
         try:
             chosen = [str(v) for v in form.getall("teller")] if "teller" in form else []
@@ -90,47 +92,49 @@ class BallotBoxPages(Controller):
             needed = str(form.get("needed", "")).strip()
             if not (needed.isascii() and needed.isdigit() and len(needed) < 4):
                 raise InvalidInput(_("Say how many tellers must count together, as a number."))
-            await polls.set_tellers(
-                rules_of(request), member, poll_id, [int(v) for v in chosen], int(needed)
-            )
+            await polls.set_tellers(rules, member, poll_id, [int(v) for v in chosen], int(needed))
         except DomainError as exc:
             return await _poll_page(request, poll_id, exc)
         return Redirect(f"/polls/{poll_id}", status_code=303)
 
-    @get("/polls/{poll_id:int}/share", name="poll_share")
-    async def share_page(self, request: Req, poll_id: FromPath[int]) -> Template:
-        require_member(request)
-        return page(request, "share.html", await poll_context(request, poll_id))
+    @get("/polls/{poll_id:int}/share", name="poll_share", guards=[signed_in])
+    async def share_page(
+        self, request: Req, member: MemberDep, rules: RulesDep, poll_id: FromPath[int]
+    ) -> Template:
+        return page(request, "share.html", await poll_context(request, rules, poll_id))
 
-    @post("/polls/{poll_id:int}/share", name="poll_share_collect")
-    async def collect(self, request: Req, poll_id: FromPath[int]) -> Template:
-        member = require_member(request)
+    @post("/polls/{poll_id:int}/share", name="poll_share_collect", guards=[signed_in])
+    async def collect(
+        self, request: Req, member: MemberDep, rules: RulesDep, poll_id: FromPath[int]
+    ) -> Template:
         try:
             share = await polls.collect_share(member, poll_id)
         except DomainError as exc:
-            context = await poll_context(request, poll_id, error=exc.message)
+            context = await poll_context(request, rules, poll_id, error=exc.message)
             return page(request, "share.html", context, status_code=exc.status_code)
-        context = await poll_context(request, poll_id, share=share)
+        context = await poll_context(request, rules, poll_id, share=share)
         response = page(request, "share.html", context)
         response.headers.update(NO_STORE)
         return response
 
-    @get("/polls/{poll_id:int}/count", name="poll_count_form")
-    async def count_form(self, request: Req, poll_id: FromPath[int]) -> Template:
-        require_member(request)
-        return page(request, "count.html", await poll_context(request, poll_id))
+    @get("/polls/{poll_id:int}/count", name="poll_count_form", guards=[signed_in])
+    async def count_form(
+        self, request: Req, member: MemberDep, rules: RulesDep, poll_id: FromPath[int]
+    ) -> Template:
+        return page(request, "count.html", await poll_context(request, rules, poll_id))
 
-    @post("/polls/{poll_id:int}/count", name="poll_count")
-    async def count(self, request: Req, poll_id: FromPath[int]) -> Template | Redirect:
-        member = require_member(request)
+    @post("/polls/{poll_id:int}/count", name="poll_count", guards=[signed_in])
+    async def count(
+        self, request: Req, member: MemberDep, rules: RulesDep, poll_id: FromPath[int]
+    ) -> Template | Redirect:
         form = await request.form()
         shares = [str(v) for v in form.getall("share")] if "share" in form else []
         try:
             if len(shares) > 16 or any(len(s) > 1000 for s in shares):
                 raise InvalidInput(_("A share is 20 to 33 words: this is not one."))
-            await polls.count_poll(rules_of(request), member, poll_id, shares)
+            await polls.count_poll(rules, member, poll_id, shares)
         except DomainError as exc:
-            context = await poll_context(request, poll_id, error=exc.message)
+            context = await poll_context(request, rules, poll_id, error=exc.message)
             response = page(request, "count.html", context, status_code=exc.status_code)
             response.headers.update(NO_STORE)
             return response
@@ -172,24 +176,29 @@ class BallotBoxAPI(Controller):
         "/polls/{poll_id:int}/tellers",
         status_code=200,
         summary="Name a draft poll's tellers and how many count together (operators)",
+        guards=[signed_in],
     )
     async def set_tellers(
-        self, request: Req, poll_id: FromPath[int], data: JSONBody[TellersIn]
+        self,
+        member: MemberDep,
+        rules: RulesDep,
+        poll_id: FromPath[int],
+        data: JSONBody[TellersIn],
     ) -> list[TellerInfo]:
-        member = require_member(request)
         if len(data.tellers) > 50:
             raise InvalidInput(_("A poll has at most 50 tellers."))
         ids = [(await find_member(ref)).id for ref in data.tellers]
-        await polls.set_tellers(rules_of(request), member, poll_id, ids, data.needed)
+        await polls.set_tellers(rules, member, poll_id, ids, data.needed)
         return await polls.tellers_of(await polls.get_poll(poll_id))
 
     @post(
         "/polls/{poll_id:int}/share",
         status_code=200,
         summary="Collect my share of the poll's key (tellers; shown once, never again)",
+        guards=[signed_in],
     )
-    async def share(self, request: Req, poll_id: FromPath[int]) -> Response[ShareOut]:
-        share = await polls.collect_share(require_member(request), poll_id)
+    async def share(self, member: MemberDep, poll_id: FromPath[int]) -> Response[ShareOut]:
+        share = await polls.collect_share(member, poll_id)
         return Response(share, headers=NO_STORE)
 
     @post(

@@ -15,17 +15,16 @@ from litestar.response import Redirect, Template
 from core.editions import services as editions
 from core.errors import DomainError, InvalidInput
 from core.i18n import N_, _, current_language
-from core.members.controllers import require_member
-from core.members.model import CurrentMember
 from core.polls import export, room
 from core.polls import services as polls
 from core.polls.pictures import pictures
 from core.polls.services import PollInfo
-from core.polls.tables import Participation, Poll
-from core.themes.controllers import rules_of
+from core.rules import Rules
 from core.voting import RANKED, voting_method, voting_methods
 from core.voting.base import Tally
 from core.web.context import member_of, page
+from core.web.deps import MemberDep, RulesDep
+from core.web.guards import signed_in
 
 Req = Request[Any, Any, Any]
 
@@ -110,15 +109,13 @@ def ballot_from_form(form: Any, kind: str, numbers: list[int]) -> list[Any]:
     return [group[0] if len(group) == 1 else group for _rank, group in sorted(ranks.items())]
 
 
-async def poll_context(request: Req, poll_id: int, **extra: Any) -> dict[str, Any]:
+async def poll_context(request: Req, rules: Rules, poll_id: int, **extra: Any) -> dict[str, Any]:
+    """What a poll's pages show, for whoever is asking (the operator sees turnout)."""
     poll = await polls.get_poll(poll_id)
     member = member_of(request)
-    rules = rules_of(request)
     method = voting_method(rules.registry, poll.method)
     edition = await editions.get_edition_by_id(poll.edition_id)
-    voted = member is not None and await Participation.exists().where(
-        (Participation.poll == poll_id) & (Participation.member == member.id)
-    )
+    voted = member is not None and await polls.has_voted(poll_id, member.id)
     is_operator = member is not None and member.is_operator(poll.country)
     turnout = await room.turnout(poll_id) if is_operator else None
     tellers = await polls.tellers_of(poll)
@@ -132,7 +129,7 @@ async def poll_context(request: Req, poll_id: int, **extra: Any) -> dict[str, An
         "edition": edition,
         "method": method,
         "candidates": await candidates_of(poll),
-        "may_vote": member is not None and polls.may_vote(rules, member, poll),
+        "may_vote": member is not None and rules.may_vote(member, poll),
         "voted": voted,
         "turnout": turnout,
         "is_operator": is_operator,
@@ -140,15 +137,14 @@ async def poll_context(request: Req, poll_id: int, **extra: Any) -> dict[str, An
     }
 
 
-async def results_context(request: Req, poll_id: int, **extra: Any) -> dict[str, Any]:
+async def results_context(request: Req, rules: Rules, poll_id: int, **extra: Any) -> dict[str, Any]:
     """A published poll's results page: winners, working, pictures and turnout per channel."""
     tally = await polls.result_of(poll_id)
-    context = await poll_context(request, poll_id, **extra)
+    context = await poll_context(request, rules, poll_id, **extra)
     titles = {c.number: c.title for c in context["candidates"]}
-    digest = await Poll.select(Poll.ballots_digest).where(Poll.id == poll_id).first()
     return {
         **context,
-        "ballots_digest": digest["ballots_digest"] if digest else "",
+        "ballots_digest": await polls.ballots_digest(poll_id),
         "tally": tally,
         "titles": titles,
         "turnout": context["turnout"] or await room.turnout(poll_id),
@@ -156,28 +152,38 @@ async def results_context(request: Req, poll_id: int, **extra: Any) -> dict[str,
     }
 
 
+async def run_on_poll(request: Req, rules: Rules, poll_id: int, step: Any) -> Template | Redirect:
+    """Run an operator's step on a poll from a form; on a refusal show the poll again with the
+    message."""
+    try:
+        await step()
+    except DomainError as exc:
+        context = await poll_context(request, rules, poll_id, error=exc.message)
+        return page(request, "poll.html", context, status_code=exc.status_code)
+    return Redirect(f"/polls/{poll_id}", status_code=303)
+
+
 class PollPages(Controller):
     include_in_schema = False
 
     @get("/editions/{slug:str}/polls", name="polls")
-    async def list(self, request: Req, slug: FromPath[str]) -> Template:
+    async def list(self, request: Req, rules: RulesDep, slug: FromPath[str]) -> Template:
         edition = await editions.get_edition(slug)
-        rows = await Poll.select(Poll.id, Poll.country, Poll.state, Poll.method).where(
-            Poll.edition == edition.id
-        )
-        methods = voting_methods(rules_of(request).registry)
+        rows = await polls.edition_polls(edition.id)
+        methods = voting_methods(rules.registry)
         return page(request, "polls.html", {"edition": edition, "polls": rows, "methods": methods})
 
-    @post("/editions/{slug:str}/polls", name="poll_create")
-    async def create(self, request: Req, slug: FromPath[str]) -> Template | Redirect:
-        member = require_member(request)
+    @post("/editions/{slug:str}/polls", name="poll_create", guards=[signed_in])
+    async def create(
+        self, request: Req, member: MemberDep, rules: RulesDep, slug: FromPath[str]
+    ) -> Template | Redirect:
         edition = await editions.get_edition(slug)
         form = await request.form()
         try:
             seats = str(form.get("seats", ""))
             quorum = str(form.get("quorum", "")).strip()
             poll_id = await polls.create_poll(
-                rules_of(request),
+                rules,
                 member,
                 edition.id,
                 str(form.get("country", "")),
@@ -188,16 +194,14 @@ class PollPages(Controller):
                 int(quorum) if quorum.isascii() and quorum.isdigit() else None,
             )
         except DomainError as exc:
-            rows = await Poll.select(Poll.id, Poll.country, Poll.state, Poll.method).where(
-                Poll.edition == edition.id
-            )
+            rows = await polls.edition_polls(edition.id)
             return page(
                 request,
                 "polls.html",
                 {
                     "edition": edition,
                     "polls": rows,
-                    "methods": voting_methods(rules_of(request).registry),
+                    "methods": voting_methods(rules.registry),
                     "error": exc.message,
                     "form": dict(form),
                 },
@@ -206,42 +210,42 @@ class PollPages(Controller):
         return Redirect(f"/polls/{poll_id}", status_code=303)
 
     @get("/polls/{poll_id:int}", name="poll")
-    async def show(self, request: Req, poll_id: FromPath[int]) -> Template:
-        return page(request, "poll.html", await poll_context(request, poll_id))
+    async def show(self, request: Req, rules: RulesDep, poll_id: FromPath[int]) -> Template:
+        return page(request, "poll.html", await poll_context(request, rules, poll_id))
 
-    @post("/polls/{poll_id:int}/vote", name="poll_vote")
-    async def vote(self, request: Req, poll_id: FromPath[int]) -> Template:
-        member = require_member(request)
-        context = await poll_context(request, poll_id)
+    @post("/polls/{poll_id:int}/vote", name="poll_vote", guards=[signed_in])
+    async def vote(
+        self, request: Req, member: MemberDep, rules: RulesDep, poll_id: FromPath[int]
+    ) -> Template:
+        context = await poll_context(request, rules, poll_id)
         numbers = [c.number for c in context["candidates"]]
         try:
             choice = ballot_from_form(await request.form(), context["method"].ballot_kind, numbers)
-            receipt = await polls.cast(rules_of(request), member, poll_id, choice)
+            receipt = await polls.cast(rules, member, poll_id, choice)
         except DomainError as exc:
             context["error"] = exc.message
             return page(request, "poll.html", context, status_code=exc.status_code)
         return page(request, "receipt.html", {**context, "receipt": receipt}, status_code=201)
 
-    @post("/polls/{poll_id:int}/{action:str}", name="poll_action")
-    async def action(self, request: Req, poll_id: FromPath[int], action: FromPath[str]) -> Any:
-        member = require_member(request)
-        rules = rules_of(request)
-        steps = {
-            "open": lambda: polls.open_poll(rules, member, poll_id),
-            "close": lambda: polls.close_poll(rules, member, poll_id),
-        }
-        if action not in steps:
-            raise InvalidInput(_("Unknown action."))
-        try:
-            await steps[action]()
-        except DomainError as exc:
-            context = await poll_context(request, poll_id, error=exc.message)
-            return page(request, "poll.html", context, status_code=exc.status_code)
-        return Redirect(f"/polls/{poll_id}", status_code=303)
+    @post("/polls/{poll_id:int}/open", name="poll_open", guards=[signed_in])
+    async def open(
+        self, request: Req, member: MemberDep, rules: RulesDep, poll_id: FromPath[int]
+    ) -> Template | Redirect:
+        return await run_on_poll(
+            request, rules, poll_id, lambda: polls.open_poll(rules, member, poll_id)
+        )
+
+    @post("/polls/{poll_id:int}/close", name="poll_close", guards=[signed_in])
+    async def close(
+        self, request: Req, member: MemberDep, rules: RulesDep, poll_id: FromPath[int]
+    ) -> Template | Redirect:
+        return await run_on_poll(
+            request, rules, poll_id, lambda: polls.close_poll(rules, member, poll_id)
+        )
 
     @get("/polls/{poll_id:int}/results", name="poll_results")
-    async def results(self, request: Req, poll_id: FromPath[int]) -> Template:
-        return page(request, "results.html", await results_context(request, poll_id))
+    async def results(self, request: Req, rules: RulesDep, poll_id: FromPath[int]) -> Template:
+        return page(request, "results.html", await results_context(request, rules, poll_id))
 
     @get("/polls/{poll_id:int}/ballots.json", name="poll_ballots_json")
     async def ballots_json(self, poll_id: FromPath[int]) -> Response[bytes]:
@@ -267,17 +271,20 @@ class PollsAPI(Controller):
     @get("/editions/{slug:str}/polls", summary="An edition's polls")
     async def list(self, slug: FromPath[str]) -> list[PollInfo]:
         edition = await editions.get_edition(slug)
-        rows = await Poll.select(Poll.id).where(Poll.edition == edition.id)
-        return [await polls.get_poll(r["id"]) for r in rows]
+        return [await polls.get_poll(r["id"]) for r in await polls.edition_polls(edition.id)]
 
-    @post("/editions/{slug:str}/polls", status_code=201, summary="Create a poll (operators)")
+    @post(
+        "/editions/{slug:str}/polls",
+        status_code=201,
+        summary="Create a poll (operators)",
+        guards=[signed_in],
+    )
     async def create(
-        self, request: Req, slug: FromPath[str], data: JSONBody[PollCreate]
+        self, member: MemberDep, rules: RulesDep, slug: FromPath[str], data: JSONBody[PollCreate]
     ) -> PollInfo:
-        member = require_member(request)
         edition = await editions.get_edition(slug)
         poll_id = await polls.create_poll(
-            rules_of(request),
+            rules,
             member,
             edition.id,
             data.country,
@@ -297,22 +304,32 @@ class PollsAPI(Controller):
         "/polls/{poll_id:int}/ballot",
         status_code=201,
         summary="Cast the signed-in shareholder's ballot; the receipt is shown only now",
+        guards=[signed_in],
     )
     async def ballot(
-        self, request: Req, poll_id: FromPath[int], data: JSONBody[BallotIn]
+        self, member: MemberDep, rules: RulesDep, poll_id: FromPath[int], data: JSONBody[BallotIn]
     ) -> Receipt:
-        member: CurrentMember = require_member(request)
-        receipt = await polls.cast(rules_of(request), member, poll_id, data.choice)
+        receipt = await polls.cast(rules, member, poll_id, data.choice)
         return receipt_of(poll_id, receipt)
 
-    @post("/polls/{poll_id:int}/open", status_code=200, summary="Open a draft poll")
-    async def open(self, request: Req, poll_id: FromPath[int]) -> PollInfo:
-        await polls.open_poll(rules_of(request), require_member(request), poll_id)
+    @post(
+        "/polls/{poll_id:int}/open",
+        status_code=200,
+        summary="Open a draft poll",
+        guards=[signed_in],
+    )
+    async def open(self, member: MemberDep, rules: RulesDep, poll_id: FromPath[int]) -> PollInfo:
+        await polls.open_poll(rules, member, poll_id)
         return await polls.get_poll(poll_id)
 
-    @post("/polls/{poll_id:int}/close", status_code=200, summary="Close a poll (idempotent)")
-    async def close(self, request: Req, poll_id: FromPath[int]) -> PollInfo:
-        await polls.close_poll(rules_of(request), require_member(request), poll_id)
+    @post(
+        "/polls/{poll_id:int}/close",
+        status_code=200,
+        summary="Close a poll (idempotent)",
+        guards=[signed_in],
+    )
+    async def close(self, member: MemberDep, rules: RulesDep, poll_id: FromPath[int]) -> PollInfo:
+        await polls.close_poll(rules, member, poll_id)
         return await polls.get_poll(poll_id)
 
     @get("/polls/{poll_id:int}/result", summary="The published result with its working")

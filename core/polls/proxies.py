@@ -47,7 +47,8 @@ from core.polls import services as polls
 from core.polls.room import AlreadyVoted, participation_shown
 from core.polls.services import DRAFT, OPEN, PROXY, PollInfo
 from core.polls.tables import Participation, Poll, Proxy
-from core.themes.services import ID_MAX, Rules
+from core.rules import Rules
+from core.themes.services import ID_MAX
 
 MemberRef = CurrentMember | int | str
 
@@ -70,21 +71,13 @@ class ProxyInfo(msgspec.Struct, frozen=True):
 # -- rules in words ---------------------------------------------------------------------------
 
 
-def proxy_limit(rules: Rules, poll: PollInfo) -> int:
-    """The ``proxy_limit`` hook of the poll's country: how many proxies one holder carries."""
-    answer = rules.registry.for_country(poll.country).proxy_limit(
-        poll=poll, country=poll.country, settings=rules.settings
-    )
-    return max(int(answer or 0), 0)
-
-
 def _when(moment: datetime) -> str:
     return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def rules_text(rules: Rules, poll: PollInfo) -> list[str]:
     """The proxy rules of a poll in words, one paragraph per item, in the current language."""
-    limit = proxy_limit(rules, poll)
+    limit = rules.proxy_limit(poll)
     if limit < 1:
         return [_("This poll takes no proxies.")]
     country = poll.country
@@ -261,12 +254,6 @@ async def _active_given(poll_id: int, grantor_id: int) -> dict[str, Any] | None:
     )
 
 
-async def _has_voted(poll_id: int, member_id: int) -> bool:
-    return await Participation.exists().where(
-        (Participation.poll == poll_id) & (Participation.member == member_id)
-    )
-
-
 async def _give(
     rules: Rules,
     poll_id: int,
@@ -281,7 +268,7 @@ async def _give(
     if operator is not None and not operator.is_operator(country):
         raise Forbidden(_("Only operators of %(countries)s can do this.") % {"countries": country})
     grantor = await member_from_ref(grantor_ref)
-    if grantor is None or not polls.may_vote(rules, grantor, poll):
+    if grantor is None or not rules.may_vote(grantor, poll):
         if not paper:
             raise Forbidden(
                 _("Only shareholders of %(country)s vote in this poll, so only they give proxies.")
@@ -298,11 +285,7 @@ async def _give(
         raise InvalidInput(
             _("The grantor and the holder of a proxy must be two different shareholders.")
         )
-    if (
-        holder is None
-        or holder.country != grantor.country
-        or not polls.may_vote(rules, holder, poll)
-    ):
+    if holder is None or holder.country != grantor.country or not rules.may_vote(holder, poll):
         # One answer for unknown and ineligible members: it does not tell who is a member.
         raise InvalidInput(
             _(
@@ -311,7 +294,7 @@ async def _give(
             )
             % {"who": _label(holder_ref), "country": country}
         )
-    limit = proxy_limit(rules, poll)
+    limit = rules.proxy_limit(poll)
     if limit < 1:
         raise Conflict(_("This poll takes no proxies."))
     names = {"name": grantor.name, "holder": holder.name}
@@ -319,7 +302,7 @@ async def _give(
         async with db.write_transaction():
             _check_window(await _lock_poll(poll_id), paper)
             await _lock_members(grantor.id, holder.id)
-            if await _has_voted(poll_id, grantor.id):
+            if await polls.has_voted(poll_id, grantor.id):
                 if not paper:
                     raise Conflict(
                         _("You have already voted in this poll: your vote cannot go by proxy.")
@@ -503,7 +486,7 @@ async def cast_as_proxy(
     """The holder casts the grantor's ballot (one separate ballot per grantor) and gets its
     receipt. The proxy must still be active at the moment of the vote."""
     poll = await polls.get_poll(poll_id)
-    if not polls.may_vote(rules, holder, poll):
+    if not rules.may_vote(holder, poll):
         raise Forbidden(
             _("Only shareholders of %(country)s vote in this poll.") % {"country": poll.country}
         )
@@ -517,7 +500,7 @@ async def cast_as_proxy(
         waits for this vote, then sees it and is refused)."""
         if await _proxy_query(poll_id, grantor.id, holder.id).first() is None:
             raise no_proxy
-        if await _has_voted(poll_id, grantor.id):
+        if await polls.has_voted(poll_id, grantor.id):
             raise Conflict(_("A ballot was already cast for this member."))
 
     return await polls.cast(

@@ -41,11 +41,10 @@ from core.polls.services import (
     cast,
     get_poll,
     locked_poll,
-    may_vote,
     require_operator,
 )
 from core.polls.tables import Participation, Poll, Presence, Proxy
-from core.themes.services import Rules
+from core.rules import Rules
 
 # The attendance list may change while the poll is a draft (members arrive before the vote
 # opens) or open; once it is closed it stays as the poll was closed.
@@ -184,7 +183,7 @@ async def participation_shown(
 
 
 def _require_eligible(rules: Rules, member: CurrentMember, poll: PollInfo) -> None:
-    if not may_vote(rules, member, poll):
+    if not rules.may_vote(member, poll):
         raise Forbidden(
             _("%(name)s may not vote in this poll, so cannot be checked in.")
             % {"name": member.name}

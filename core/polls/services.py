@@ -47,7 +47,8 @@ from core.polls.tables import (
     PollTeller,
     SealedBallot,
 )
-from core.themes.services import ACCEPTED, EXTENDED, Rules
+from core.rules import Rules
+from core.themes.services import ACCEPTED, EXTENDED
 from core.themes.tables import Theme, ThemeText
 from core.tracks import track_of
 from core.voting import VotingMethod, voting_method
@@ -116,6 +117,26 @@ async def get_poll(poll_id: int) -> PollInfo:
         public_key=row["public_key"],
         tellers_needed=row["tellers_needed"],
     )
+
+
+async def edition_polls(edition_id: int) -> list[dict[str, Any]]:
+    """An edition's polls: id, country, state and method of each (the polls page lists them)."""
+    return await Poll.select(Poll.id, Poll.country, Poll.state, Poll.method).where(
+        Poll.edition == edition_id
+    )
+
+
+async def has_voted(poll_id: int, member_id: int) -> bool:
+    """Whether the member's participation is recorded (a ballot cast by them or for them)."""
+    return await Participation.exists().where(
+        (Participation.poll == poll_id) & (Participation.member == member_id)
+    )
+
+
+async def ballots_digest(poll_id: int) -> str:
+    """The SHA-256 of a counted poll's published ballot list ("" before the count)."""
+    row = await Poll.select(Poll.ballots_digest).where(Poll.id == poll_id).first()
+    return (row or {}).get("ballots_digest") or ""
 
 
 _open_polls: tuple[Any, dict[int, PollInfo]] = (None, {})  # (database engine, polls)
@@ -487,14 +508,6 @@ async def locked_poll(poll_id: int) -> dict[str, Any]:
     return rows[0]
 
 
-def may_vote(rules: Rules, member: CurrentMember, poll: PollInfo) -> bool:
-    """The ``vote_eligibility`` hook of the poll's country (default: its shareholders)."""
-    answer = rules.registry.for_country(poll.country).vote_eligibility(
-        member=member, poll=poll, settings=rules.settings
-    )
-    return bool(answer)
-
-
 async def cast(
     rules: Rules,
     voter: CurrentMember,
@@ -514,7 +527,7 @@ async def cast(
     of the vote (the proxy still active, the member present).
     """
     poll = await poll_for_ballot(poll_id)
-    if not may_vote(rules, voter, poll):
+    if not rules.may_vote(voter, poll):
         raise Forbidden(
             _("Only shareholders of %(country)s vote in this poll.") % {"country": poll.country}
         )

@@ -16,16 +16,12 @@ import msgspec
 
 from core.editions.services import EditionInfo, get_edition_by_id
 from core.errors import NotFound
-from core.groups.services import get_group, meetings_of
+from core.groups.planning import meetings_of
+from core.groups.services import get_group
 from core.i18n import _, current_language
 from core.members.tables import Member
-from core.recommendations.services import (
-    ID_MAX,
-    _endorsement_counts,
-    current_decisions,
-    pending_rows,
-    snapshot,
-)
+from core.recommendations.deciding import pending_rows
+from core.recommendations.services import ID_MAX, _endorsement_counts, current_decisions, snapshot
 from core.recommendations.tables import Bundle, Recommendation
 from core.spreadsheets import writer as csv_writer
 

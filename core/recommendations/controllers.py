@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 
 from core import clock, db
@@ -25,19 +25,12 @@ from core.i18n import _, current_language
 from core.members.controllers import require_member
 from core.members.model import CurrentMember
 from core.recommendations import bundle as bundles
-from core.recommendations import pictures, projects, record
+from core.recommendations import deciding, outcomes, projects
 from core.recommendations import services as recs
 from core.recommendations.bundle import BundleDocument, BundleSummary
 from core.recommendations.projects import (
-    MilestoneIn,
-    MilestoneOut,
-    ProjectDetail,
-    ProjectIn,
     ProjectSummary,
-    SourceIn,
-    StatusIn,
 )
-from core.recommendations.record import EditionRecord, Record
 from core.recommendations.services import (
     CommentIn,
     CommentOut,
@@ -46,10 +39,10 @@ from core.recommendations.services import (
     RecommendationIn,
     RecommendationInfo,
 )
-from core.recommendations.tables import Recommendation
-from core.themes.controllers import rules_of
 from core.tracks import track_of
 from core.web.context import member_of, page
+from core.web.deps import MemberDep, RulesDep, rules_of
+from core.web.guards import signed_in
 
 Req = Request[Any, Any, Any]
 
@@ -78,18 +71,18 @@ class DoneIn(msgspec.Struct):
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def _language() -> str:
+def reader_language() -> str:
     return current_language.get()
 
 
-def _int(value: Any, what: str) -> int:
+def form_int(value: Any, what: str) -> int:
     text = str(value or "").strip()
     if not text.isascii() or not text.isdigit() or len(text) > 9:
         raise InvalidInput(_("Give %(what)s as a whole number.") % {"what": what})
     return int(text)
 
 
-def _day(value: Any, what: str) -> date | None:
+def form_day(value: Any, what: str) -> date | None:
     text = str(value or "").strip()
     if not text:
         return None
@@ -113,8 +106,8 @@ def decision_from_form(form: Any) -> DecisionIn:
     return DecisionIn(
         outcome=str(form.get("outcome", "")),
         rationale=str(form.get("rationale", "")),
-        decided_on=_day(form.get("decided_on"), _("the day of the decision")),
-        supersedes=_int(supersedes, _("the decision it replaces")) if supersedes else None,
+        decided_on=form_day(form.get("decided_on"), _("the day of the decision")),
+        supersedes=form_int(supersedes, _("the decision it replaces")) if supersedes else None,
     )
 
 
@@ -128,7 +121,7 @@ def drafting_open(edition: EditionInfo, country: str) -> bool:
 
 @recs.snapshot
 async def detail(rec_id: int, viewer: CurrentMember | None) -> RecommendationDetail:
-    info = await recs.get_recommendation(rec_id, viewer, _language())
+    info = await recs.get_recommendation(rec_id, viewer, reader_language())
     group = await groups.get_group(info.group_id)
     sees_drafts = await recs.may_see_drafts(viewer, group)
     return RecommendationDetail(
@@ -147,7 +140,7 @@ async def recommendation_context(request: Req, rec_id: int, **extra: Any) -> dic
     group = await groups.get_group(info.group_id)
     edition = await editions.get_edition_by_id(info.edition_id)
     latest = found.decisions[-1] if found.decisions else None
-    adopted = latest is not None and latest.outcome in recs.ADOPTING
+    adopted = latest is not None and latest.outcome in outcomes.ADOPTING
     return {
         "rec": info,
         "detail": found,
@@ -163,11 +156,11 @@ async def recommendation_context(request: Req, rec_id: int, **extra: Any) -> dic
         "recommendations_phase": phase_label(RECOMMENDATIONS),
         "may_decide": viewer is not None
         and viewer.is_board
-        and info.status == recs.SUBMITTED
+        and info.status == outcomes.SUBMITTED
         and info.bundle_id is not None,
         "may_start_project": adopted and projects.may_manage(viewer, [info.country]),
-        "outcomes": recs.OUTCOMES,
-        "outcome_label": recs.outcome_label,
+        "outcomes": outcomes.OUTCOMES,
+        "outcome_label": outcomes.outcome_label,
         "status_label": projects.status_label,
         "today": clock.today(),
         "languages_of_group": track_of(
@@ -211,11 +204,11 @@ async def group_context(request: Req, group_id: int, **extra: Any) -> dict[str, 
     return {
         "group": group,
         "edition": edition,
-        "recommendations": await recs.group_recommendations(group, viewer, _language()),
+        "recommendations": await recs.group_recommendations(group, viewer, reader_language()),
         "is_facilitator": recs.is_facilitator(viewer, group),
         "drafting_open": drafting_open(edition, group.country),
         "languages_of_group": track_of(rules.registry, rules.settings, group.country).languages,
-        "outcome_label": recs.outcome_label,
+        "outcome_label": outcomes.outcome_label,
         **extra,
     }
 
@@ -224,16 +217,12 @@ async def group_context(request: Req, group_id: int, **extra: Any) -> dict[str, 
 async def edition_groups(request: Req, edition: EditionInfo) -> dict[str, Any]:
     """The edition's groups with how many recommendations each has submitted."""
     listed = await groups.list_groups(edition.id)
-    counts: dict[int, int] = {}
-    for r in await Recommendation.select(Recommendation.working_group).where(
-        (Recommendation.edition == edition.id) & (Recommendation.status == recs.SUBMITTED)
-    ):
-        counts[r["working_group"]] = counts.get(r["working_group"], 0) + 1
+    counts = await recs.submitted_per_group(edition.id)
     return {"edition": edition, "groups": listed, "counts": counts}
 
 
 def require_bundle_reader(actor: CurrentMember, country: str) -> None:
-    if not recs.may_read_bundles(actor, country):
+    if not deciding.may_read_bundles(actor, country):
         raise Forbidden(
             _("Only board members and the operators of %(country)s read its bundles.")
             % {"country": country}
@@ -255,101 +244,11 @@ async def pending_context(
     return {
         "edition": edition,
         "country": country,
-        "doc": await bundles.pending_document(edition, country, _language()),
+        "doc": await bundles.pending_document(edition, country, reader_language()),
         "bundles": await bundles.bundles(edition.id, [country]),
         "may_bundle": viewer.is_operator(country),
-        "outcome_label": recs.outcome_label,
+        "outcome_label": outcomes.outcome_label,
         **extra,
-    }
-
-
-async def project_context(request: Req, project_id: int, **extra: Any) -> dict[str, Any]:
-    viewer = member_of(request)
-    found = await projects.project_detail(project_id, _language())
-    manager = projects.may_manage(viewer, found.project.countries)
-    addable = []
-    if manager:
-        addable = [
-            r
-            for r in await projects.adoptable(viewer, _language())
-            if r.id not in found.project.recommendation_ids
-        ]
-    return {
-        "found": found,
-        "project": found.project,
-        "may_manage": manager,
-        "addable": addable,
-        "statuses": projects.STATUSES,
-        "status_label": projects.status_label,
-        "outcome_label": recs.outcome_label,
-        "today": clock.today(),
-        **extra,
-    }
-
-
-async def project_page(
-    request: Req, project_id: int, *, status_code: int = 200, **extra: Any
-) -> Template:
-    async with reading():
-        context = await project_context(request, project_id, **extra)
-    return page(request, "project.html", context, status_code=status_code)
-
-
-async def run_on_project(request: Req, project_id: int, action: Any) -> Any:
-    try:
-        await action()
-    except DomainError as exc:
-        return await project_page(
-            request, project_id, error=exc.message, status_code=exc.status_code
-        )
-    return Redirect(f"/projects/{project_id}", status_code=303)
-
-
-async def project_form_context(request: Req, **extra: Any) -> dict[str, Any]:
-    viewer = require_member(request)
-    return {
-        "adoptable": await projects.adoptable(viewer, _language()),
-        "statuses": projects.STATUSES,
-        "status_label": projects.status_label,
-        "outcome_label": recs.outcome_label,
-        "today": clock.today(),
-        **extra,
-    }
-
-
-def record_pictures(found: Record) -> dict[str, Any]:
-    """The across-editions charts: participants and AGM voters per edition and country."""
-    editions_in = sorted({r.edition for r in found.rows})
-
-    def series(what: str, source: str) -> list[tuple[str, list[tuple[str, int | None]]]]:
-        """Per edition, each country's figure; None (no bar) where nothing is known yet."""
-        return [
-            (
-                slug,
-                [
-                    (r.country, getattr(r, what) if getattr(r, source) else None)
-                    for r in found.rows
-                    if r.edition == slug
-                ],
-            )
-            for slug in editions_in
-        ]
-
-    return {
-        "participants_picture": pictures.grouped_bars(
-            series("participants", "figures_source"), list(COUNTRIES)
-        ),
-        "voters_picture": pictures.grouped_bars(
-            series("agm_voters", "agm_source"), list(COUNTRIES)
-        ),
-    }
-
-
-def edition_pictures(found: EditionRecord) -> dict[str, Any]:
-    return {
-        "outcomes_picture": pictures.stacked_bars(
-            [(c.country, c.outcomes) for c in found.countries], list(record.RECORD_OUTCOMES)
-        )
     }
 
 
@@ -368,14 +267,13 @@ class RecommendationPages(Controller):
     async def group(self, request: Req, group_id: FromPath[int]) -> Template:
         return page(request, "recommendations.html", await group_context(request, group_id))
 
-    @post("/groups/{group_id:int}/recommendations", name="recommendation_draft")
-    async def draft(self, request: Req, group_id: FromPath[int]) -> Template | Redirect:
-        member = require_member(request)
+    @post("/groups/{group_id:int}/recommendations", name="recommendation_draft", guards=[signed_in])
+    async def draft(
+        self, request: Req, member: MemberDep, rules: RulesDep, group_id: FromPath[int]
+    ) -> Template | Redirect:
         form = await request.form()
         try:
-            rec_id = await recs.draft(
-                rules_of(request), member, group_id, recommendation_from_form(form)
-            )
+            rec_id = await recs.draft(rules, member, group_id, recommendation_from_form(form))
         except DomainError as exc:
             context = await group_context(request, group_id, error=exc.message, form=dict(form))
             return page(request, "recommendations.html", context, status_code=exc.status_code)
@@ -385,48 +283,72 @@ class RecommendationPages(Controller):
     async def show(self, request: Req, rec_id: FromPath[int]) -> Template:
         return await recommendation_page(request, rec_id)
 
-    @post("/recommendations/{rec_id:int}/edit", name="recommendation_edit")
-    async def edit(self, request: Req, rec_id: FromPath[int]) -> Any:
-        member = require_member(request)
+    @post("/recommendations/{rec_id:int}/edit", name="recommendation_edit", guards=[signed_in])
+    async def edit(
+        self, request: Req, member: MemberDep, rules: RulesDep, rec_id: FromPath[int]
+    ) -> Any:
         form = await request.form()
         return await run_on_recommendation(
             request,
             rec_id,
-            lambda: recs.edit(rules_of(request), member, rec_id, recommendation_from_form(form)),
+            lambda: recs.edit(rules, member, rec_id, recommendation_from_form(form)),
             edit_form=dict(form),
         )
 
-    @post("/recommendations/{rec_id:int}/comments", name="recommendation_comment")
-    async def comment(self, request: Req, rec_id: FromPath[int]) -> Any:
-        member = require_member(request)
+    @post(
+        "/recommendations/{rec_id:int}/comments", name="recommendation_comment", guards=[signed_in]
+    )
+    async def comment(
+        self, request: Req, member: MemberDep, rules: RulesDep, rec_id: FromPath[int]
+    ) -> Any:
         form = await request.form()
         return await run_on_recommendation(
             request,
             rec_id,
-            lambda: recs.comment(rules_of(request), member, rec_id, str(form.get("body", ""))),
+            lambda: recs.comment(rules, member, rec_id, str(form.get("body", ""))),
             comment_form=dict(form),
         )
 
-    @post("/recommendations/{rec_id:int}/{action:str}", name="recommendation_action")
-    async def act(self, request: Req, rec_id: FromPath[int], action: FromPath[str]) -> Any:
-        member = require_member(request)
-        rules = rules_of(request)
-        steps = {
-            "endorse": lambda: recs.endorse(rules, member, rec_id),
-            "unendorse": lambda: recs.withdraw_endorsement(rules, member, rec_id),
-            "submit": lambda: recs.submit(rules, member, rec_id),
-        }
-        if action not in steps:
-            raise NotFound(_("Unknown action."))
-        return await run_on_recommendation(request, rec_id, steps[action])
+    @post(
+        "/recommendations/{rec_id:int}/endorse", name="recommendation_endorse", guards=[signed_in]
+    )
+    async def endorse(
+        self, request: Req, member: MemberDep, rules: RulesDep, rec_id: FromPath[int]
+    ) -> Any:
+        return await run_on_recommendation(
+            request, rec_id, lambda: recs.endorse(rules, member, rec_id)
+        )
 
-    @post("/recommendations/{rec_id:int}/decisions", name="recommendation_decide")
-    async def decide(self, request: Req, rec_id: FromPath[int]) -> Any:
-        member = require_member(request)
+    @post(
+        "/recommendations/{rec_id:int}/unendorse",
+        name="recommendation_unendorse",
+        guards=[signed_in],
+    )
+    async def unendorse(
+        self, request: Req, member: MemberDep, rules: RulesDep, rec_id: FromPath[int]
+    ) -> Any:
+        return await run_on_recommendation(
+            request, rec_id, lambda: recs.withdraw_endorsement(rules, member, rec_id)
+        )
+
+    @post("/recommendations/{rec_id:int}/submit", name="recommendation_submit", guards=[signed_in])
+    async def submit(
+        self, request: Req, member: MemberDep, rules: RulesDep, rec_id: FromPath[int]
+    ) -> Any:
+        return await run_on_recommendation(
+            request, rec_id, lambda: recs.submit(rules, member, rec_id)
+        )
+
+    @post(
+        "/recommendations/{rec_id:int}/decisions", name="recommendation_decide", guards=[signed_in]
+    )
+    async def decide(
+        self, request: Req, member: MemberDep, rules: RulesDep, rec_id: FromPath[int]
+    ) -> Any:
         form = await request.form()
 
         async def action() -> None:
-            await recs.record_decision(rules_of(request), member, rec_id, decision_from_form(form))
+            await deciding.record_decision(rules, member, rec_id, decision_from_form(form))
 
         return await run_on_recommendation(request, rec_id, action, decision_form=dict(form))
 
@@ -434,15 +356,14 @@ class RecommendationPages(Controller):
 class BundlePages(Controller):
     include_in_schema = False
 
-    @get("/bundles", name="bundles")
-    async def hub(self, request: Req) -> Template:
-        viewer = require_member(request)
-        if not (viewer.is_board or viewer.is_operator()):
+    @get("/bundles", name="bundles", guards=[signed_in])
+    async def hub(self, request: Req, member: MemberDep) -> Template:
+        if not (member.is_board or member.is_operator()):
             raise Forbidden(_("Only board members and operators read the bundles."))
         waiting = []
         for edition in await editions.list_editions():
-            for country in viewer.operator_countries:
-                rows = await recs.pending_rows(edition.id, country)
+            for country in member.operator_countries:
+                rows = await deciding.pending_rows(edition.id, country)
                 if rows:
                     waiting.append((edition, country, len(rows)))
         return page(
@@ -451,10 +372,12 @@ class BundlePages(Controller):
             {
                 "waiting": waiting,
                 "bundles": await bundles.bundles(
-                    None, None if viewer.is_board else viewer.operator_countries
+                    None, None if member.is_board else member.operator_countries
                 ),
-                "awaiting": await recs.awaiting_decision(_language()) if viewer.is_board else [],
-                "outcome_label": recs.outcome_label,
+                "awaiting": await deciding.awaiting_decision(reader_language())
+                if member.is_board
+                else [],
+                "outcome_label": outcomes.outcome_label,
             },
         )
 
@@ -464,219 +387,52 @@ class BundlePages(Controller):
         context = await pending_context(request, edition, check_country(country))
         return page(request, "bundle_pending.html", context)
 
-    @post("/editions/{slug:str}/bundles/{country:str}", name="bundle_create")
+    @post("/editions/{slug:str}/bundles/{country:str}", name="bundle_create", guards=[signed_in])
     async def create(
-        self, request: Req, slug: FromPath[str], country: FromPath[str]
+        self,
+        request: Req,
+        member: MemberDep,
+        rules: RulesDep,
+        slug: FromPath[str],
+        country: FromPath[str],
     ) -> Template | Redirect:
-        member = require_member(request)
         edition = await editions.get_edition(slug)
         try:
-            bundle_id = await recs.create_bundle(
-                rules_of(request), member, edition.id, check_country(country)
+            bundle_id = await deciding.create_bundle(
+                rules, member, edition.id, check_country(country)
             )
         except DomainError as exc:
             context = await pending_context(request, edition, country, error=exc.message)
             return page(request, "bundle_pending.html", context, status_code=exc.status_code)
         return Redirect(f"/bundles/{bundle_id}", status_code=303)
 
-    @get("/bundles/{bundle_id:int}", name="bundle")
-    async def show(self, request: Req, bundle_id: FromPath[int]) -> Template:
-        viewer = require_member(request)
+    @get("/bundles/{bundle_id:int}", name="bundle", guards=[signed_in])
+    async def show(self, request: Req, member: MemberDep, bundle_id: FromPath[int]) -> Template:
         row = await bundles.bundle_row(bundle_id)
-        require_bundle_reader(viewer, row["country"])
-        doc = await bundles.bundle_document(bundle_id, _language())
-        return page(request, "bundle.html", {"doc": doc, "outcome_label": recs.outcome_label})
+        require_bundle_reader(member, row["country"])
+        doc = await bundles.bundle_document(bundle_id, reader_language())
+        return page(request, "bundle.html", {"doc": doc, "outcome_label": outcomes.outcome_label})
 
-    @get("/bundles/{bundle_id:int}/bundle.csv", name="bundle_csv")
-    async def csv(self, request: Req, bundle_id: FromPath[int]) -> Response[str]:
-        viewer = require_member(request)
+    @get("/bundles/{bundle_id:int}/bundle.csv", name="bundle_csv", guards=[signed_in])
+    async def csv(self, member: MemberDep, bundle_id: FromPath[int]) -> Response[str]:
         row = await bundles.bundle_row(bundle_id)
-        require_bundle_reader(viewer, row["country"])
-        doc = await bundles.bundle_document(bundle_id, _language())
+        require_bundle_reader(member, row["country"])
+        doc = await bundles.bundle_document(bundle_id, reader_language())
         return Response(
             bundles.bundle_csv(doc),
             media_type="text/csv; charset=utf-8",
             headers={"content-disposition": f'attachment; filename="bundle-{bundle_id}.csv"'},
         )
 
-    @get("/bundles/{bundle_id:int}/bundle.json", name="bundle_json")
-    async def json(self, request: Req, bundle_id: FromPath[int]) -> Response[bytes]:
-        viewer = require_member(request)
+    @get("/bundles/{bundle_id:int}/bundle.json", name="bundle_json", guards=[signed_in])
+    async def json(self, member: MemberDep, bundle_id: FromPath[int]) -> Response[bytes]:
         row = await bundles.bundle_row(bundle_id)
-        require_bundle_reader(viewer, row["country"])
-        doc = await bundles.bundle_document(bundle_id, _language())
+        require_bundle_reader(member, row["country"])
+        doc = await bundles.bundle_document(bundle_id, reader_language())
         return Response(
             bundles.bundle_json(doc),
             media_type="application/json",
             headers={"content-disposition": f'attachment; filename="bundle-{bundle_id}.json"'},
-        )
-
-
-class ProjectPages(Controller):
-    include_in_schema = False
-
-    @get("/projects", name="projects")
-    async def list(self, request: Req) -> Template:
-        viewer = member_of(request)
-        return page(
-            request,
-            "projects.html",
-            {
-                "projects": await projects.list_projects(),
-                "status_label": projects.status_label,
-                "may_start": viewer is not None and (viewer.is_board or viewer.is_operator()),
-            },
-        )
-
-    @get("/projects/new", name="project_new")
-    async def new(self, request: Req) -> Template:
-        chosen = request.query_params.get("recommendation", "")
-        form = {"recommendation": [chosen]} if chosen else {}
-        return page(request, "project_form.html", await project_form_context(request, form=form))
-
-    @post("/projects", name="project_create")
-    async def create(self, request: Req) -> Template | Redirect:
-        member = require_member(request)
-        form = await request.form()
-        try:
-            data = ProjectIn(
-                title=str(form.get("title", "")),
-                description=str(form.get("description", "")),
-                language=str(form.get("language", "")),
-                status=str(form.get("status", "") or projects.PLANNED),
-                started_on=_day(form.get("started_on"), _("the start of the project")),
-                recommendation_ids=[
-                    _int(v, _("a recommendation")) for v in form.getall("recommendation")
-                ]
-                if "recommendation" in form
-                else [],
-            )
-            project_id = await projects.create_project(rules_of(request), member, data)
-        except DomainError as exc:
-            values = {k: v for k, v in form.items()}
-            values["recommendation"] = (
-                form.getall("recommendation") if "recommendation" in form else []
-            )
-            context = await project_form_context(request, error=exc.message, form=values)
-            return page(request, "project_form.html", context, status_code=exc.status_code)
-        return Redirect(f"/projects/{project_id}", status_code=303)
-
-    @get("/projects/{project_id:int}", name="project")
-    async def show(self, request: Req, project_id: FromPath[int]) -> Template:
-        return await project_page(request, project_id)
-
-    @post("/projects/{project_id:int}/status", name="project_status")
-    async def status(self, request: Req, project_id: FromPath[int]) -> Any:
-        member = require_member(request)
-        form = await request.form()
-        return await run_on_project(
-            request,
-            project_id,
-            lambda: projects.set_status(member, project_id, str(form.get("status", ""))),
-        )
-
-    @post("/projects/{project_id:int}/milestones", name="project_milestone")
-    async def milestone(self, request: Req, project_id: FromPath[int]) -> Any:
-        member = require_member(request)
-        form = await request.form()
-
-        async def action() -> None:
-            data = MilestoneIn(
-                title=str(form.get("title", "")),
-                due_on=_day(form.get("due_on"), _("the due date")),
-            )
-            await projects.add_milestone(member, project_id, data)
-
-        return await run_on_project(request, project_id, action)
-
-    @post(
-        "/projects/{project_id:int}/milestones/{milestone_id:int}/done",
-        name="project_milestone_done",
-    )
-    async def done(
-        self, request: Req, project_id: FromPath[int], milestone_id: FromPath[int]
-    ) -> Any:
-        member = require_member(request)
-        form = await request.form()
-
-        async def action() -> None:
-            if not any(m.id == milestone_id for m in await projects.milestones_of(project_id)):
-                raise NotFound(_("There is no milestone %(id)d.") % {"id": milestone_id})
-            await projects.complete_milestone(
-                member, milestone_id, _day(form.get("done_on"), _("the day it was done"))
-            )
-
-        return await run_on_project(request, project_id, action)
-
-    @post("/projects/{project_id:int}/sources", name="project_source")
-    async def source(self, request: Req, project_id: FromPath[int]) -> Any:
-        member = require_member(request)
-        form = await request.form()
-
-        async def action() -> None:
-            await projects.add_source(
-                rules_of(request),
-                member,
-                project_id,
-                _int(form.get("recommendation"), _("a recommendation")),
-            )
-
-        return await run_on_project(request, project_id, action)
-
-
-class RecordPages(Controller):
-    include_in_schema = False
-
-    @get("/record", name="record")
-    async def across(self, request: Req) -> Template:
-        found = await record.record(_language())
-        return page(request, "record.html", {"record": found, **record_pictures(found)})
-
-    @get("/record.csv", name="record_csv")
-    async def csv(self) -> Response[str]:
-        return Response(
-            record.record_csv(await record.record(_language())),
-            media_type="text/csv; charset=utf-8",
-            headers={"content-disposition": 'attachment; filename="sip-record.csv"'},
-        )
-
-    @get("/record/{slug:str}", name="record_edition")
-    async def edition(
-        self, request: Req, slug: FromPath[str], theme: FromQuery[int | None] = None
-    ) -> Template:
-        """The edition's record; ``?theme=`` lists only the recommendations on that theme
-        (what became of it)."""
-        found = await record.edition_record_of(slug, _language())
-        chosen = next(
-            (t for c in found.countries for t in c.themes if theme is not None and t.id == theme),
-            None,
-        )
-        listed = [r for r in found.recommendations if theme is None or r.theme_id == theme]
-        return page(
-            request,
-            "record_edition.html",
-            {
-                "found": found,
-                "listed": listed,
-                "theme_filter": chosen,
-                "outcome_label": recs.outcome_label,
-                "status_label": projects.status_label,
-                "keys": record.RECORD_OUTCOMES,
-                **edition_pictures(found),
-            },
-        )
-
-    @get("/record/{slug:str}/recommendations.csv", name="record_edition_csv")
-    async def edition_csv(self, slug: FromPath[str]) -> Response[str]:
-        found = await record.edition_record_of(slug, _language())
-        return Response(
-            record.recommendations_csv(found),
-            media_type="text/csv; charset=utf-8",
-            headers={
-                "content-disposition": (
-                    f'attachment; filename="sip-{found.edition}-recommendations.csv"'
-                )
-            },
         )
 
 
@@ -693,14 +449,7 @@ class RecommendationsAPI(Controller):
     )
     async def edition(self, slug: FromPath[str]) -> list[RecommendationInfo]:
         edition = await editions.get_edition(slug)
-        rows = await (
-            Recommendation.select()
-            .where(
-                (Recommendation.edition == edition.id) & (Recommendation.status == recs.SUBMITTED)
-            )
-            .order_by(Recommendation.id)
-        )
-        return await recs.infos(rows, _language())
+        return await recs.edition_recommendations(edition.id, reader_language())
 
     @get(
         "/groups/{group_id:int}/recommendations",
@@ -708,72 +457,93 @@ class RecommendationsAPI(Controller):
     )
     async def group(self, request: Req, group_id: FromPath[int]) -> list[RecommendationInfo]:
         group = await groups.get_group(group_id)
-        return await recs.group_recommendations(group, member_of(request), _language())
+        return await recs.group_recommendations(group, member_of(request), reader_language())
 
     @post(
         "/groups/{group_id:int}/recommendations",
         status_code=201,
         summary="Draft a recommendation (the group's facilitators)",
+        guards=[signed_in],
     )
     async def draft(
-        self, request: Req, group_id: FromPath[int], data: JSONBody[RecommendationIn]
+        self,
+        member: MemberDep,
+        rules: RulesDep,
+        group_id: FromPath[int],
+        data: JSONBody[RecommendationIn],
     ) -> RecommendationDetail:
-        member = require_member(request)
-        rec_id = await recs.draft(rules_of(request), member, group_id, data)
+        rec_id = await recs.draft(rules, member, group_id, data)
         return await detail(rec_id, member)
 
     @get("/recommendations/{rec_id:int}", summary="A recommendation, its decisions and projects")
     async def show(self, request: Req, rec_id: FromPath[int]) -> RecommendationDetail:
         return await detail(rec_id, member_of(request))
 
-    @put("/recommendations/{rec_id:int}", summary="Rewrite a draft (the group's facilitators)")
+    @put(
+        "/recommendations/{rec_id:int}",
+        summary="Rewrite a draft (the group's facilitators)",
+        guards=[signed_in],
+    )
     async def edit(
-        self, request: Req, rec_id: FromPath[int], data: JSONBody[RecommendationIn]
+        self,
+        member: MemberDep,
+        rules: RulesDep,
+        rec_id: FromPath[int],
+        data: JSONBody[RecommendationIn],
     ) -> RecommendationDetail:
-        member = require_member(request)
-        await recs.edit(rules_of(request), member, rec_id, data)
+        await recs.edit(rules, member, rec_id, data)
         return await detail(rec_id, member)
 
     @post(
         "/recommendations/{rec_id:int}/comments",
         status_code=201,
         summary="Comment on a draft (the group's participants and facilitators)",
+        guards=[signed_in],
     )
     async def comment(
-        self, request: Req, rec_id: FromPath[int], data: JSONBody[CommentIn]
+        self,
+        member: MemberDep,
+        rules: RulesDep,
+        rec_id: FromPath[int],
+        data: JSONBody[CommentIn],
     ) -> RecommendationDetail:
-        member = require_member(request)
-        await recs.comment(rules_of(request), member, rec_id, data.body)
+        await recs.comment(rules, member, rec_id, data.body)
         return await detail(rec_id, member)
 
     @post(
         "/recommendations/{rec_id:int}/endorsement",
         status_code=200,
         summary="Endorse a draft (the group's participants and facilitators), once",
+        guards=[signed_in],
     )
-    async def endorse(self, request: Req, rec_id: FromPath[int]) -> EndorsementCount:
-        member = require_member(request)
-        count = await recs.endorse(rules_of(request), member, rec_id)
+    async def endorse(
+        self, member: MemberDep, rules: RulesDep, rec_id: FromPath[int]
+    ) -> EndorsementCount:
+        count = await recs.endorse(rules, member, rec_id)
         return EndorsementCount(rec_id, count, True)
 
     @delete(
         "/recommendations/{rec_id:int}/endorsement",
         status_code=200,
         summary="Take an endorsement back while the recommendation is a draft",
+        guards=[signed_in],
     )
-    async def unendorse(self, request: Req, rec_id: FromPath[int]) -> EndorsementCount:
-        member = require_member(request)
-        count = await recs.withdraw_endorsement(rules_of(request), member, rec_id)
+    async def unendorse(
+        self, member: MemberDep, rules: RulesDep, rec_id: FromPath[int]
+    ) -> EndorsementCount:
+        count = await recs.withdraw_endorsement(rules, member, rec_id)
         return EndorsementCount(rec_id, count, False)
 
     @post(
         "/recommendations/{rec_id:int}/submission",
         status_code=200,
         summary="Submit a draft in the recommendations phase (the group's facilitators)",
+        guards=[signed_in],
     )
-    async def submit(self, request: Req, rec_id: FromPath[int]) -> RecommendationDetail:
-        member = require_member(request)
-        await recs.submit(rules_of(request), member, rec_id)
+    async def submit(
+        self, member: MemberDep, rules: RulesDep, rec_id: FromPath[int]
+    ) -> RecommendationDetail:
+        await recs.submit(rules, member, rec_id)
         return await detail(rec_id, member)
 
     @get(
@@ -788,133 +558,77 @@ class RecommendationsAPI(Controller):
         "/recommendations/{rec_id:int}/decisions",
         status_code=201,
         summary="Record the board's decision (board members): a new entry superseding the latest",
+        guards=[signed_in],
     )
     async def decide(
-        self, request: Req, rec_id: FromPath[int], data: JSONBody[DecisionIn]
+        self,
+        member: MemberDep,
+        rules: RulesDep,
+        rec_id: FromPath[int],
+        data: JSONBody[DecisionIn],
     ) -> DecisionOut:
-        return await recs.record_decision(rules_of(request), require_member(request), rec_id, data)
+        return await deciding.record_decision(rules, member, rec_id, data)
 
     @get(
         "/board/recommendations",
         summary="Bundled recommendations awaiting the board's decision (board members)",
+        guards=[signed_in],
     )
-    async def awaiting(self, request: Req) -> list[RecommendationInfo]:
-        if not require_member(request).is_board:
+    async def awaiting(self, member: MemberDep) -> list[RecommendationInfo]:
+        if not member.is_board:
             raise Forbidden(_("Only board members record the board's decisions."))
-        return await recs.awaiting_decision(_language())
+        return await deciding.awaiting_decision(reader_language())
 
 
 class BundlesAPI(Controller):
     path = "/api"
     tags = ["bundles"]
 
-    @get("/bundles", summary="The bundles handed to the board (operators: their countries)")
-    async def list(self, request: Req) -> list[BundleSummary]:
-        viewer = require_member(request)
-        if not (viewer.is_board or viewer.is_operator()):
+    @get(
+        "/bundles",
+        summary="The bundles handed to the board (operators: their countries)",
+        guards=[signed_in],
+    )
+    async def list(self, member: MemberDep) -> list[BundleSummary]:
+        if not (member.is_board or member.is_operator()):
             raise Forbidden(_("Only board members and operators read the bundles."))
-        return await bundles.bundles(None, None if viewer.is_board else viewer.operator_countries)
+        return await bundles.bundles(None, None if member.is_board else member.operator_countries)
 
     @get(
         "/editions/{slug:str}/bundles/{country:str}/pending",
         summary="The submitted recommendations waiting for a bundle, as the board will read them",
+        guards=[signed_in],
     )
     async def pending(
-        self, request: Req, slug: FromPath[str], country: FromPath[str]
+        self, member: MemberDep, slug: FromPath[str], country: FromPath[str]
     ) -> BundleDocument:
-        viewer = require_member(request)
-        require_bundle_reader(viewer, check_country(country))
+        require_bundle_reader(member, check_country(country))
         edition = await editions.get_edition(slug)
-        return await bundles.pending_document(edition, country, _language())
+        return await bundles.pending_document(edition, country, reader_language())
 
     @post(
         "/editions/{slug:str}/bundles/{country:str}",
         status_code=201,
         summary="Bundle the country's submitted recommendations for the board (its operators)",
+        guards=[signed_in],
     )
     async def create(
-        self, request: Req, slug: FromPath[str], country: FromPath[str]
+        self,
+        member: MemberDep,
+        rules: RulesDep,
+        slug: FromPath[str],
+        country: FromPath[str],
     ) -> BundleDocument:
-        member = require_member(request)
         edition = await editions.get_edition(slug)
-        bundle_id = await recs.create_bundle(
-            rules_of(request), member, edition.id, check_country(country)
-        )
-        return await bundles.bundle_document(bundle_id, _language())
-
-    @get("/bundles/{bundle_id:int}", summary="A bundle: by theme and group, with attendance")
-    async def show(self, request: Req, bundle_id: FromPath[int]) -> BundleDocument:
-        viewer = require_member(request)
-        row = await bundles.bundle_row(bundle_id)
-        require_bundle_reader(viewer, row["country"])
-        return await bundles.bundle_document(bundle_id, _language())
-
-
-class ProjectsAPI(Controller):
-    path = "/api"
-    tags = ["projects"]
-
-    @get("/projects", summary="Every project, its status and progress")
-    async def list(self) -> list[ProjectSummary]:
-        return await projects.list_projects()
-
-    @post(
-        "/projects",
-        status_code=201,
-        summary="Set up a project from adopted recommendations (board, their countries' operators)",
-    )
-    async def create(self, request: Req, data: JSONBody[ProjectIn]) -> ProjectDetail:
-        project_id = await projects.create_project(rules_of(request), require_member(request), data)
-        return await projects.project_detail(project_id, _language())
-
-    @get("/projects/{project_id:int}", summary="A project, its milestones and its whole lineage")
-    async def show(self, project_id: FromPath[int]) -> ProjectDetail:
-        return await projects.project_detail(project_id, _language())
-
-    @put("/projects/{project_id:int}/status", summary="Change a project's status")
-    async def status(
-        self, request: Req, project_id: FromPath[int], data: JSONBody[StatusIn]
-    ) -> ProjectSummary:
-        return await projects.set_status(require_member(request), project_id, data.status)
-
-    @post("/projects/{project_id:int}/milestones", status_code=201, summary="Add a milestone")
-    async def milestone(
-        self, request: Req, project_id: FromPath[int], data: JSONBody[MilestoneIn]
-    ) -> MilestoneOut:
-        return await projects.add_milestone(require_member(request), project_id, data)
-
-    @post("/milestones/{milestone_id:int}/done", status_code=200, summary="Mark a milestone done")
-    async def done(
-        self, request: Req, milestone_id: FromPath[int], data: JSONBody[DoneIn]
-    ) -> MilestoneOut:
-        return await projects.complete_milestone(
-            require_member(request), milestone_id, data.done_on
-        )
-
-    @post(
-        "/projects/{project_id:int}/sources",
-        status_code=201,
-        summary="One more adopted recommendation the project answers",
-    )
-    async def source(
-        self, request: Req, project_id: FromPath[int], data: JSONBody[SourceIn]
-    ) -> ProjectSummary:
-        return await projects.add_source(
-            rules_of(request), require_member(request), project_id, data.recommendation_id
-        )
-
-
-class RecordAPI(Controller):
-    path = "/api"
-    tags = ["record"]
-
-    @get("/record", summary="The public record: every edition per country, with the totals")
-    async def across(self) -> Record:
-        return await record.record(_language())
+        bundle_id = await deciding.create_bundle(rules, member, edition.id, check_country(country))
+        return await bundles.bundle_document(bundle_id, reader_language())
 
     @get(
-        "/record/{slug:str}",
-        summary="One edition's record: themes, AGM, participants, recommendations and outcomes",
+        "/bundles/{bundle_id:int}",
+        summary="A bundle: by theme and group, with attendance",
+        guards=[signed_in],
     )
-    async def edition(self, slug: FromPath[str]) -> EditionRecord:
-        return await record.edition_record_of(slug, _language())
+    async def show(self, member: MemberDep, bundle_id: FromPath[int]) -> BundleDocument:
+        row = await bundles.bundle_row(bundle_id)
+        require_bundle_reader(member, row["country"])
+        return await bundles.bundle_document(bundle_id, reader_language())

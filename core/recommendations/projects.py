@@ -23,19 +23,18 @@ from core.events import ProjectCreated
 from core.i18n import N_, _
 from core.members.model import CurrentMember
 from core.recommendations import services as recommendations
+from core.recommendations.outcomes import ADOPTING, outcome_label
 from core.recommendations.record import ThemeRoute, theme_route
 from core.recommendations.services import (
-    ADOPTING,
-    CONTROL,
     ID_MAX,
     DecisionOut,
     RecommendationInfo,
     current_decisions,
-    outcome_label,
     snapshot,
 )
 from core.recommendations.tables import Milestone, Project, ProjectSource, Recommendation
-from core.themes.services import Rules
+from core.rules import Rules
+from core.text import has_control_characters
 
 PLANNED, IN_PROGRESS, COMPLETED, STOPPED = "planned", "in_progress", "completed", "stopped"
 STATUSES = (PLANNED, IN_PROGRESS, COMPLETED, STOPPED)
@@ -259,7 +258,7 @@ def _require_manager(actor: CurrentMember, countries: list[str]) -> None:
 
 
 def _text(value: str, what: str) -> str:
-    if CONTROL.search(value):
+    if has_control_characters(value):
         raise InvalidInput(
             _("%(what)s contains control characters; type it again.") % {"what": what}
         )
@@ -281,7 +280,7 @@ async def _adopted_sources(ids: list[int], actor: CurrentMember) -> list[dict[st
     (call it inside the write transaction to decide on the committed state)."""
     rows = []
     for recommendation_id in ids:
-        rows.append(await recommendations._row(recommendation_id, actor))
+        rows.append(await recommendations.visible_row(recommendation_id, actor))
     decisions = await current_decisions(ids)
     for row in rows:
         decision = decisions.get(row["id"])

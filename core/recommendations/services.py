@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any, ParamSpec, TypeVar
@@ -30,7 +29,7 @@ import msgspec
 
 from core import clock, db
 from core.audit import services as audit
-from core.config import COUNTRIES, LANGUAGES
+from core.config import LANGUAGES
 from core.editions.services import (
     RECOMMENDATIONS,
     WORKING_GROUPS,
@@ -40,37 +39,23 @@ from core.editions.services import (
     require_phase,
 )
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from core.events import DecisionRecorded, RecommendationSubmitted
+from core.events import RecommendationSubmitted
 from core.groups.services import GroupInfo, get_group, is_participant
-from core.i18n import N_, _, country_name
+from core.i18n import _
 from core.members.model import CurrentMember
 from core.members.tables import Member
+from core.recommendations.outcomes import (
+    DRAFT,
+    SUBMITTED,
+)
 from core.recommendations.tables import (
-    Bundle,
     Decision,
     Endorsement,
     Recommendation,
     RecommendationComment,
 )
-from core.themes.services import Rules
-
-DRAFT, SUBMITTED = "draft", "submitted"
-STATUS_NAMES = (N_("draft"), N_("submitted"))
-
-ADOPTED = "adopted"
-ADOPTED_WITH_CHANGES = "adopted_with_changes"
-REJECTED = "rejected"
-DEFERRED = "deferred"
-OUTCOMES = (ADOPTED, ADOPTED_WITH_CHANGES, REJECTED, DEFERRED)
-ADOPTING = (ADOPTED, ADOPTED_WITH_CHANGES)  # outcomes that can lead to a project
-PENDING = "pending"  # no decision yet (not an outcome: a figure of the record)
-OUTCOME_LABELS = {
-    ADOPTED: N_("adopted"),
-    ADOPTED_WITH_CHANGES: N_("adopted with changes"),
-    REJECTED: N_("rejected"),
-    DEFERRED: N_("deferred"),
-    PENDING: N_("awaiting a decision"),
-}
+from core.rules import Rules
+from core.text import has_control_characters
 
 ID_MAX = db.ID_MAX
 TITLE_MIN, TITLE_MAX = 3, 200
@@ -78,7 +63,6 @@ TEXT_MIN, TEXT_MAX = 10, 10_000
 RATIONALE_MAX = 5000
 COMMENT_MAX = 2000
 DECISION_RATIONALE_MIN, DECISION_RATIONALE_MAX = 3, 5000
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 P = ParamSpec("P")
@@ -96,11 +80,6 @@ def snapshot(function: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
             return await function(*args, **kwargs)
 
     return reading
-
-
-def outcome_label(outcome: str | None) -> str:
-    """An outcome (or ``pending``) in the current language."""
-    return _(OUTCOME_LABELS.get(outcome or PENDING, outcome or PENDING))
 
 
 # -- what pages and the API see ----------------------------------------------------------------
@@ -226,7 +205,7 @@ async def current_decisions(recommendation_ids: list[int]) -> dict[int, Decision
     return {r["recommendation"]: _decision_out(r, True) for r in rows if r["id"] not in superseded}
 
 
-async def _latest_row(recommendation_id: int) -> dict[str, Any] | None:
+async def latest_row(recommendation_id: int) -> dict[str, Any] | None:
     rows = await Decision.select().where(Decision.recommendation == recommendation_id)
     superseded = {r["supersedes"] for r in rows if r["supersedes"] is not None}
     latest = [r for r in rows if r["id"] not in superseded]
@@ -296,6 +275,26 @@ async def infos(
     ]
 
 
+async def edition_recommendations(edition_id: int, language: str) -> list[RecommendationInfo]:
+    """An edition's submitted recommendations, in the order they were written."""
+    rows = await (
+        Recommendation.select()
+        .where((Recommendation.edition == edition_id) & (Recommendation.status == SUBMITTED))
+        .order_by(Recommendation.id)
+    )
+    return await infos(rows, language)
+
+
+async def submitted_per_group(edition_id: int) -> dict[int, int]:
+    """How many recommendations each working group of the edition has submitted."""
+    counts: dict[int, int] = {}
+    for r in await Recommendation.select(Recommendation.working_group).where(
+        (Recommendation.edition == edition_id) & (Recommendation.status == SUBMITTED)
+    ):
+        counts[r["working_group"]] = counts.get(r["working_group"], 0) + 1
+    return counts
+
+
 def is_facilitator(actor: CurrentMember | None, group: GroupInfo) -> bool:
     return actor is not None and any(f.id == actor.id for f in group.facilitators)
 
@@ -315,7 +314,7 @@ async def may_see_drafts(actor: CurrentMember | None, group: GroupInfo) -> bool:
     return actor.is_operator(group.country) or await in_group(actor, group)
 
 
-async def _row(recommendation_id: int, actor: CurrentMember | None) -> dict[str, Any]:
+async def visible_row(recommendation_id: int, actor: CurrentMember | None) -> dict[str, Any]:
     """The recommendation, as ``actor`` may see it: a draft is the group's, so for anybody else
     it does not exist (the answer does not reveal it)."""
     missing = NotFound(_("There is no recommendation %(id)d.") % {"id": recommendation_id})
@@ -334,7 +333,7 @@ async def _row(recommendation_id: int, actor: CurrentMember | None) -> dict[str,
 async def get_recommendation(
     recommendation_id: int, actor: CurrentMember | None, language: str | None = None
 ) -> RecommendationInfo:
-    return (await infos([await _row(recommendation_id, actor)], language))[0]
+    return (await infos([await visible_row(recommendation_id, actor)], language))[0]
 
 
 @snapshot
@@ -378,8 +377,8 @@ async def endorsed_by(recommendation_id: int, member_id: int) -> bool:
 # -- checks ------------------------------------------------------------------------------------
 
 
-def _clean_line(value: str, what: str) -> str:
-    if CONTROL.search(value):
+def clean_line(value: str, what: str) -> str:
+    if has_control_characters(value):
         raise InvalidInput(
             _("%(what)s contains control characters; type it again.") % {"what": what}
         )
@@ -388,9 +387,9 @@ def _clean_line(value: str, what: str) -> str:
 
 def clean(data: RecommendationIn, default_language: str) -> RecommendationIn:
     """A draft's text as it is stored, or a clear refusal."""
-    title = " ".join(_clean_line(data.title, _("The title")).split())
-    text = _clean_line(data.text, _("The text")).strip()
-    rationale = _clean_line(data.rationale, _("The rationale")).strip()
+    title = " ".join(clean_line(data.title, _("The title")).split())
+    text = clean_line(data.text, _("The text")).strip()
+    rationale = clean_line(data.rationale, _("The rationale")).strip()
     language = data.language or default_language
     if len(title) < TITLE_MIN:
         raise InvalidInput(
@@ -460,7 +459,7 @@ def require_draft(row: dict[str, Any]) -> None:
         )
 
 
-async def _locked(recommendation_id: int) -> dict[str, Any]:
+async def locked_row(recommendation_id: int) -> dict[str, Any]:
     """The recommendation as it is now, inside the caller's write transaction, locked against
     other writers until the commit (SQLite's IMMEDIATE transaction already serialises them)."""
     query = Recommendation.select().where(Recommendation.id == recommendation_id)
@@ -538,7 +537,7 @@ async def edit(
     today: date | None = None,
 ) -> None:
     """A facilitator rewrites a draft (what the group's comments asked for)."""
-    row = await _row(recommendation_id, actor)
+    row = await visible_row(recommendation_id, actor)
     group = await get_group(row["working_group"])
     require_facilitator(actor, group)
     require_draft(row)
@@ -585,17 +584,17 @@ async def comment(
     today: date | None = None,
 ) -> int:
     """A member of the group comments on a draft."""
-    row = await _row(recommendation_id, actor)
+    row = await visible_row(recommendation_id, actor)
     group = await get_group(row["working_group"])
     await require_in_group(actor, group)
     require_draft(row)
     edition = await get_edition_by_id(row["edition"])
     require_drafting(edition, row["country"], today)
-    text = _clean_line(body, _("The comment")).strip()
+    text = clean_line(body, _("The comment")).strip()
     if not 1 <= len(text) <= COMMENT_MAX:
         raise InvalidInput(_("Write a comment of 1 to %(max)d characters.") % {"max": COMMENT_MAX})
     async with db.write_transaction():
-        require_draft(await _locked(recommendation_id))
+        require_draft(await locked_row(recommendation_id))
         rows = await RecommendationComment.insert(
             RecommendationComment(
                 recommendation=recommendation_id,
@@ -611,7 +610,7 @@ async def endorse(
     rules: Rules, actor: CurrentMember, recommendation_id: int, today: date | None = None
 ) -> int:
     """A member of the group endorses a draft, once. Returns the count."""
-    row = await _row(recommendation_id, actor)
+    row = await visible_row(recommendation_id, actor)
     group = await get_group(row["working_group"])
     await require_in_group(actor, group)
     require_draft(row)
@@ -619,7 +618,7 @@ async def endorse(
     require_drafting(edition, row["country"], today)
     try:
         async with db.write_transaction():
-            require_draft(await _locked(recommendation_id))
+            require_draft(await locked_row(recommendation_id))
             await Endorsement.insert(
                 Endorsement(
                     recommendation=recommendation_id, member=actor.id, created_at=clock.now()
@@ -636,12 +635,12 @@ async def withdraw_endorsement(
     rules: Rules, actor: CurrentMember, recommendation_id: int, today: date | None = None
 ) -> int:
     """Take an endorsement back while the recommendation is a draft. Returns the count."""
-    row = await _row(recommendation_id, actor)
+    row = await visible_row(recommendation_id, actor)
     require_draft(row)
     edition = await get_edition_by_id(row["edition"])
     require_drafting(edition, row["country"], today)
     async with db.write_transaction():
-        require_draft(await _locked(recommendation_id))
+        require_draft(await locked_row(recommendation_id))
         removed = await (
             Endorsement.delete()
             .where(
@@ -659,7 +658,7 @@ async def submit(
 ) -> None:
     """A facilitator submits the draft in the recommendations phase of the group's country;
     the group is notified. It waits for the operators' bundle from now on."""
-    row = await _row(recommendation_id, actor)
+    row = await visible_row(recommendation_id, actor)
     group = await get_group(row["working_group"])
     require_facilitator(actor, group)
     require_draft(row)
@@ -693,209 +692,3 @@ async def submit(
     if not changed:
         raise Conflict(_("Only a draft can be submitted; this one was submitted already."))
     rules.emit(submitted)
-
-
-# -- the bundle --------------------------------------------------------------------------------
-
-
-def require_country_operator(actor: CurrentMember, country: str) -> None:
-    if country not in COUNTRIES:
-        raise InvalidInput(_("Unknown country %(code)s.") % {"code": country})
-    if not actor.is_operator(country):
-        raise Forbidden(_("Only operators of %(countries)s can do this.") % {"countries": country})
-
-
-def may_read_bundles(actor: CurrentMember | None, country: str) -> bool:
-    """The operators of the country, who make the bundle, and the board, who receives it."""
-    return actor is not None and (actor.is_board or actor.is_operator(country))
-
-
-async def pending_rows(edition_id: int, country: str) -> list[dict[str, Any]]:
-    """The submitted recommendations of one country's edition not bundled yet."""
-    r = Recommendation
-    return await (
-        r.select()
-        .where(
-            (r.edition == edition_id)
-            & (r.country == country)
-            & (r.status == SUBMITTED)
-            & r.bundle.is_null()
-        )
-        .order_by(r.id)
-    )
-
-
-async def create_bundle(rules: Rules, actor: CurrentMember, edition_id: int, country: str) -> int:
-    """An operator of the country hands its submitted recommendations of the edition to the
-    board: they go into a new bundle, and the board can decide on them from now on."""
-    require_country_operator(actor, country)
-    edition = await get_edition_by_id(edition_id)
-    r = Recommendation
-    async with db.write_transaction():
-        query = r.select(r.id).where(
-            (r.edition == edition_id)
-            & (r.country == country)
-            & (r.status == SUBMITTED)
-            & r.bundle.is_null()
-        )
-        if not db.is_sqlite():
-            query = query.lock_rows("NO KEY UPDATE")  # a second operator waits, then finds none
-        waiting = [row["id"] for row in await query]
-        if not waiting:
-            raise Conflict(
-                _("No submitted recommendation of %(country)s in %(edition)s waits for a bundle.")
-                % {"country": country_name(country), "edition": edition.slug}
-            )
-        rows = await Bundle.insert(
-            Bundle(edition=edition_id, country=country, created_by=actor.id, created_at=clock.now())
-        )
-        bundle_id = int(rows[0]["id"])
-        await r.update({r.bundle: bundle_id}).where(r.id.is_in(waiting) & r.bundle.is_null())
-        await audit.record(
-            "bundle.create",
-            actor=actor,
-            country=country,
-            object_type="bundle",
-            object_id=bundle_id,
-            details={"edition": edition_id, "recommendations": waiting},
-        )
-    return bundle_id
-
-
-# -- board decisions ---------------------------------------------------------------------------
-
-
-def _stale(latest: dict[str, Any] | None) -> Conflict:
-    if latest is None:  # the form named an entry, but there is none (or not that one)
-        return Conflict(
-            _(
-                "The decision you meant to replace is not the board's latest one on this "
-                "recommendation. Reload the page and read the history before deciding."
-            )
-        )
-    return Conflict(
-        _(
-            "The board's decision on this recommendation changed since you opened the form: "
-            "%(outcome)s on %(date)s, recorded by %(name)s. Read it; to change it, record a new "
-            "entry that replaces it."
-        )
-        % {
-            "outcome": outcome_label(latest["outcome"]),
-            "date": latest["decided_on"].isoformat(),
-            "name": latest["author_name"] or "?",
-        }
-    )
-
-
-async def record_decision(
-    rules: Rules,
-    actor: CurrentMember,
-    recommendation_id: int,
-    data: DecisionIn,
-    today: date | None = None,
-) -> DecisionOut:
-    """A board member records the board's decision on a bundled recommendation: a new, dated
-    entry that supersedes the latest one (``data.supersedes``, None for the first). The group's
-    participants and facilitators are notified."""
-    if not actor.is_board:
-        raise Forbidden(_("Only board members record the board's decisions."))
-    row = await _row(recommendation_id, actor)
-    if row["status"] != SUBMITTED or row["bundle"] is None:
-        raise Conflict(
-            _(
-                "This recommendation has not been handed to the board yet: the operators of "
-                "its country bundle it first."
-            )
-        )
-    if data.outcome not in OUTCOMES:
-        raise InvalidInput(
-            _("Choose the decision: adopted, adopted with changes, rejected or deferred.")
-        )
-    rationale = _clean_line(data.rationale, _("The rationale")).strip()
-    if not DECISION_RATIONALE_MIN <= len(rationale) <= DECISION_RATIONALE_MAX:
-        raise InvalidInput(
-            _("Give the board's rationale (%(min)d to %(max)d characters).")
-            % {"min": DECISION_RATIONALE_MIN, "max": DECISION_RATIONALE_MAX}
-        )
-    day = today or clock.today()
-    decided_on = data.decided_on or day
-    if decided_on > day:
-        raise InvalidInput(_("A decision cannot be dated in the future."))
-    if row["submitted_at"] is not None and decided_on < row["submitted_at"].date():
-        raise InvalidInput(
-            _("The board cannot have decided before the recommendation was submitted (%(date)s).")
-            % {"date": row["submitted_at"].date().isoformat()}
-        )
-    edition = await get_edition_by_id(row["edition"])
-    try:
-        async with db.write_transaction():
-            await _locked(recommendation_id)
-            latest = await _latest_row(recommendation_id)
-            if (latest["id"] if latest else None) != data.supersedes:
-                raise _stale(latest)
-            if latest is not None and decided_on < latest["decided_on"]:
-                raise InvalidInput(
-                    _("A new entry cannot be dated before the one it replaces (%(date)s).")
-                    % {"date": latest["decided_on"].isoformat()}
-                )
-            inserted = await Decision.insert(
-                Decision(
-                    recommendation=recommendation_id,
-                    outcome=data.outcome,
-                    rationale=rationale,
-                    decided_on=decided_on,
-                    author=actor.id,
-                    author_name=actor.name,
-                    supersedes=data.supersedes,
-                    recorded_at=clock.now(),
-                )
-            )
-            decision_id = int(inserted[0]["id"])
-            recorded = DecisionRecorded(
-                country=row["country"],
-                recommendation_id=recommendation_id,
-                group_id=row["working_group"],
-                edition=edition.slug,
-                title=row["title"],
-                decision_id=decision_id,
-                outcome=data.outcome,
-                decided_on=decided_on,
-                supersedes=data.supersedes,
-            )
-            await rules.notify(recorded)
-            await audit.record(
-                "decision.record",
-                actor=actor,
-                role=audit.ROLE_BOARD,
-                country=row["country"],
-                object_type="recommendation",
-                object_id=recommendation_id,
-                details={
-                    "decision": decision_id,
-                    "outcome": data.outcome,
-                    "decided_on": decided_on.isoformat(),
-                    "supersedes": data.supersedes,
-                },
-            )
-    except Exception as exc:
-        if db.is_unique_violation(exc):  # another entry on the same latest one, a moment ago
-            raise _stale(await _latest_row(recommendation_id)) from None
-        raise
-    rules.emit(recorded)
-    history = await decision_history(recommendation_id)
-    return next(d for d in history if d.id == decision_id)
-
-
-async def awaiting_decision(language: str | None = None) -> list[RecommendationInfo]:
-    """Bundled recommendations whose current decision is none yet, or deferred: the board's
-    list of work."""
-    rows = await (
-        Recommendation.select()
-        .where((Recommendation.status == SUBMITTED) & Recommendation.bundle.is_not_null())
-        .order_by(Recommendation.id)
-    )
-    decisions = await current_decisions([r["id"] for r in rows])
-    waiting = [
-        r for r in rows if r["id"] not in decisions or decisions[r["id"]].outcome == DEFERRED
-    ]
-    return await infos(waiting, language)

@@ -14,12 +14,15 @@ from core.config import COUNTRIES
 from core.editions import services as editions
 from core.editions.services import PROPOSALS, phase_label
 from core.errors import DomainError, Forbidden, InvalidInput
-from core.i18n import _
-from core.members.controllers import require_member
+from core.i18n import N_, _
+from core.members.model import CurrentMember
+from core.rules import Rules
 from core.themes import queries, services
 from core.themes.queries import ThemeDetail, ThemeFilter, ThemePage, ThemeSummary
-from core.themes.services import ID_MAX, Rules, ThemeTextIn
-from core.web.context import member_of, page, settings_of
+from core.themes.services import ID_MAX, ThemeTextIn
+from core.web.context import page
+from core.web.deps import MemberDep, RulesDep, ViewerDep
+from core.web.guards import board_or_operator, operator_of_path_country, signed_in
 
 Req = Request[Any, Any, Any]
 
@@ -51,8 +54,16 @@ class ModerationQueue(msgspec.Struct):
     gathering: list[ThemeSummary]
 
 
-def rules_of(request: Req) -> Rules:
-    return Rules(registry=request.app.state.registry, settings=settings_of(request))
+class ModerationView(msgspec.Struct):
+    """What the moderation page shows: one country's queue and the countries one moderates."""
+
+    country: str
+    countries: list[str]
+    over_threshold: list[ThemeSummary]
+    gathering: list[ThemeSummary]
+
+
+BOARD_THEMES_REFUSAL = N_("Only board members and operators add board themes.")
 
 
 def language() -> str:
@@ -87,14 +98,31 @@ def text_from_form(form: dict[str, Any], fallback_language: str) -> ThemeTextIn:
     )
 
 
+def moderated_country(member: CurrentMember, country: str) -> tuple[str, list[str]]:
+    """The country a moderation view shows (the member's first by default) and the countries
+    they moderate; members who operate no country, or not that one, are refused."""
+    countries = member.operator_countries
+    if not countries:
+        raise Forbidden(_("Only operators moderate proposals."))
+    country = country or countries[0]
+    if country not in countries:
+        raise Forbidden(_("Only operators of %(countries)s can do this.") % {"countries": country})
+    return country, countries
+
+
 async def theme_page(
-    request: Req, theme_id: int, *, status_code: int = 200, **extra: Any
+    request: Req,
+    rules: Rules,
+    viewer: CurrentMember | None,
+    theme_id: int,
+    *,
+    status_code: int = 200,
+    **extra: Any,
 ) -> Template:
-    viewer = member_of(request)
     theme = await queries.theme_detail(theme_id, language(), viewer)
     edition = await editions.get_edition_by_id(theme.edition_id)
     country = theme.countries[0]
-    threshold = rules_of(request).threshold(edition, country)
+    threshold = rules.support_threshold(edition, country)
     others: list[ThemeSummary] = []
     if viewer and viewer.is_operator(country) and theme.status == services.SUBMITTED:
         listing = await queries.list_themes(
@@ -103,14 +131,10 @@ async def theme_page(
         others = [
             t for t in listing.items if t.id != theme.id and t.status in ("submitted", "accepted")
         ]
-    can_translate = (
-        viewer is not None
-        and theme.status not in ("draft", "withdrawn")
-        and (
-            all(viewer.is_operator(c) for c in theme.countries)
-            or (theme.origin == "board" and viewer.is_board)
-        )
-    )
+    can_translate = theme.status not in (
+        services.DRAFT,
+        services.WITHDRAWN,
+    ) and services.may_translate(viewer, theme.countries, theme.origin)
     context = {
         "can_translate": can_translate,
         "theme": theme,
@@ -124,12 +148,16 @@ async def theme_page(
     return page(request, "theme.html", context, status_code=status_code)
 
 
-async def run_action(request: Req, theme_id: int, action: Any) -> Template | Redirect:
+async def run_action(
+    request: Req, rules: Rules, member: CurrentMember, theme_id: int, action: Any
+) -> Template | Redirect:
     """Run a theme action from a form; on a refusal show the theme again with the message."""
     try:
         await action()
     except DomainError as exc:
-        return await theme_page(request, theme_id, error=exc.message, status_code=exc.status_code)
+        return await theme_page(
+            request, rules, member, theme_id, error=exc.message, status_code=exc.status_code
+        )
     return Redirect(f"/themes/{theme_id}", status_code=303)
 
 
@@ -140,6 +168,7 @@ class ThemePages(Controller):
     async def list(
         self,
         request: Req,
+        viewer: ViewerDep,
         slug: FromPath[str],
         country: FromQuery[str] = "",
         q: FromQuery[str] = "",
@@ -149,7 +178,6 @@ class ThemePages(Controller):
         page_number: Annotated[int, QueryParameter(name="page")] = 1,
     ) -> Template:
         edition = await editions.get_edition(slug)
-        viewer = member_of(request)
         if not country and viewer:
             country = viewer.country
         filters = filters_from(country, q, origin, status, sort, page_number, 20)
@@ -172,9 +200,8 @@ class ThemePages(Controller):
             status_code=400 if error else 200,
         )
 
-    @get("/editions/{slug:str}/propose", name="theme_propose")
-    async def propose_form(self, request: Req, slug: FromPath[str]) -> Template:
-        member = require_member(request)
+    @get("/editions/{slug:str}/propose", name="theme_propose", guards=[signed_in])
+    async def propose_form(self, request: Req, member: MemberDep, slug: FromPath[str]) -> Template:
         edition = await editions.get_edition(slug)
         error = None
         try:
@@ -185,14 +212,15 @@ class ThemePages(Controller):
             request, "theme_form.html", {"edition": edition, "error": error, "mode": "propose"}
         )
 
-    @post("/editions/{slug:str}/propose", name="theme_propose_save")
-    async def propose(self, request: Req, slug: FromPath[str]) -> Template | Redirect:
-        member = require_member(request)
+    @post("/editions/{slug:str}/propose", name="theme_propose_save", guards=[signed_in])
+    async def propose(
+        self, request: Req, member: MemberDep, rules: RulesDep, slug: FromPath[str]
+    ) -> Template | Redirect:
         edition = await editions.get_edition(slug)
         form = dict(await request.form())
         try:
             theme_id = await services.propose(
-                rules_of(request), member, edition.id, text_from_form(form, member.language)
+                rules, member, edition.id, text_from_form(form, member.language)
             )
         except DomainError as exc:
             return page(
@@ -203,23 +231,25 @@ class ThemePages(Controller):
             )
         return Redirect(f"/themes/{theme_id}", status_code=303)
 
-    @get("/editions/{slug:str}/board-theme", name="board_theme")
+    @get(
+        "/editions/{slug:str}/board-theme",
+        name="board_theme",
+        guards=[board_or_operator(BOARD_THEMES_REFUSAL)],
+    )
     async def board_form(self, request: Req, slug: FromPath[str]) -> Template:
-        member = require_member(request)
-        if not (member.is_board or member.is_operator()):
-            raise Forbidden(_("Only board members and operators add board themes."))
         edition = await editions.get_edition(slug)
         return page(request, "theme_form.html", {"edition": edition, "mode": "board"})
 
-    @post("/editions/{slug:str}/board-theme", name="board_theme_save")
-    async def board(self, request: Req, slug: FromPath[str]) -> Template | Redirect:
-        member = require_member(request)
+    @post("/editions/{slug:str}/board-theme", name="board_theme_save", guards=[signed_in])
+    async def board(
+        self, request: Req, member: MemberDep, rules: RulesDep, slug: FromPath[str]
+    ) -> Template | Redirect:
         edition = await editions.get_edition(slug)
         form = await request.form()
         data = dict(form)
         try:
             theme_id = await services.add_board_theme(
-                rules_of(request),
+                rules,
                 member,
                 edition.id,
                 form.getall("countries") if "countries" in form else [],
@@ -235,15 +265,15 @@ class ThemePages(Controller):
         return Redirect(f"/themes/{theme_id}", status_code=303)
 
     @get("/themes/{theme_id:int}", name="theme")
-    async def show(self, request: Req, theme_id: FromPath[int]) -> Template:
-        return await theme_page(request, theme_id)
+    async def show(
+        self, request: Req, viewer: ViewerDep, rules: RulesDep, theme_id: FromPath[int]
+    ) -> Template:
+        return await theme_page(request, rules, viewer, theme_id)
 
-    @get("/themes/{theme_id:int}/edit", name="theme_edit")
-    async def edit_form(self, request: Req, theme_id: FromPath[int]) -> Template:
-        member = require_member(request)
+    @get("/themes/{theme_id:int}/edit", name="theme_edit", guards=[signed_in])
+    async def edit_form(self, request: Req, member: MemberDep, theme_id: FromPath[int]) -> Template:
         theme = await queries.theme_detail(theme_id, language(), member)
-        if theme.proposer_id != member.id:
-            raise Forbidden(_("Only the member who proposed this theme can change it."))
+        services.require_proposer(member, theme.proposer_id)
         edition = await editions.get_edition_by_id(theme.edition_id)
         form = {"title": theme.title, "description": theme.description, "language": theme.language}
         return page(
@@ -252,13 +282,14 @@ class ThemePages(Controller):
             {"edition": edition, "form": form, "mode": "edit", "theme": theme},
         )
 
-    @post("/themes/{theme_id:int}/edit", name="theme_edit_save")
-    async def edit(self, request: Req, theme_id: FromPath[int]) -> Template | Redirect:
-        member = require_member(request)
+    @post("/themes/{theme_id:int}/edit", name="theme_edit_save", guards=[signed_in])
+    async def edit(
+        self, request: Req, member: MemberDep, rules: RulesDep, theme_id: FromPath[int]
+    ) -> Template | Redirect:
         form = dict(await request.form())
         try:
             await services.edit_draft(
-                rules_of(request), member, theme_id, text_from_form(form, member.language)
+                rules, member, theme_id, text_from_form(form, member.language)
             )
         except DomainError as exc:
             theme = await queries.theme_detail(theme_id, language(), member)
@@ -277,59 +308,70 @@ class ThemePages(Controller):
             )
         return Redirect(f"/themes/{theme_id}", status_code=303)
 
-    @post("/themes/{theme_id:int}/submit", name="theme_submit")
-    async def submit(self, request: Req, theme_id: FromPath[int]) -> Template | Redirect:
-        member = require_member(request)
+    @post("/themes/{theme_id:int}/submit", name="theme_submit", guards=[signed_in])
+    async def submit(
+        self, request: Req, member: MemberDep, rules: RulesDep, theme_id: FromPath[int]
+    ) -> Template | Redirect:
         return await run_action(
-            request, theme_id, lambda: services.submit(rules_of(request), member, theme_id)
+            request, rules, member, theme_id, lambda: services.submit(rules, member, theme_id)
         )
 
-    @post("/themes/{theme_id:int}/withdraw", name="theme_withdraw")
-    async def withdraw(self, request: Req, theme_id: FromPath[int]) -> Template | Redirect:
-        member = require_member(request)
+    @post("/themes/{theme_id:int}/withdraw", name="theme_withdraw", guards=[signed_in])
+    async def withdraw(
+        self, request: Req, member: MemberDep, rules: RulesDep, theme_id: FromPath[int]
+    ) -> Template | Redirect:
         result = await run_action(
-            request, theme_id, lambda: services.withdraw(rules_of(request), member, theme_id)
+            request, rules, member, theme_id, lambda: services.withdraw(rules, member, theme_id)
         )
         return (
             Redirect("/my/proposals", status_code=303) if isinstance(result, Redirect) else result
         )
 
-    @post("/themes/{theme_id:int}/support", name="theme_support")
-    async def support(self, request: Req, theme_id: FromPath[int]) -> Template | Redirect:
-        member = require_member(request)
+    @post("/themes/{theme_id:int}/support", name="theme_support", guards=[signed_in])
+    async def support(
+        self, request: Req, member: MemberDep, rules: RulesDep, theme_id: FromPath[int]
+    ) -> Template | Redirect:
         return await run_action(
-            request, theme_id, lambda: services.support(rules_of(request), member, theme_id)
+            request, rules, member, theme_id, lambda: services.support(rules, member, theme_id)
         )
 
-    @post("/themes/{theme_id:int}/unsupport", name="theme_unsupport")
-    async def unsupport(self, request: Req, theme_id: FromPath[int]) -> Template | Redirect:
-        member = require_member(request)
+    @post("/themes/{theme_id:int}/unsupport", name="theme_unsupport", guards=[signed_in])
+    async def unsupport(
+        self, request: Req, member: MemberDep, rules: RulesDep, theme_id: FromPath[int]
+    ) -> Template | Redirect:
         return await run_action(
             request,
+            rules,
+            member,
             theme_id,
-            lambda: services.withdraw_support(rules_of(request), member, theme_id),
+            lambda: services.withdraw_support(rules, member, theme_id),
         )
 
-    @post("/themes/{theme_id:int}/accept", name="theme_accept")
-    async def accept(self, request: Req, theme_id: FromPath[int]) -> Template | Redirect:
-        member = require_member(request)
+    @post("/themes/{theme_id:int}/accept", name="theme_accept", guards=[signed_in])
+    async def accept(
+        self, request: Req, member: MemberDep, rules: RulesDep, theme_id: FromPath[int]
+    ) -> Template | Redirect:
         return await run_action(
-            request, theme_id, lambda: services.accept(rules_of(request), member, theme_id)
+            request, rules, member, theme_id, lambda: services.accept(rules, member, theme_id)
         )
 
-    @post("/themes/{theme_id:int}/reject", name="theme_reject")
-    async def reject(self, request: Req, theme_id: FromPath[int]) -> Template | Redirect:
-        member = require_member(request)
+    @post("/themes/{theme_id:int}/reject", name="theme_reject", guards=[signed_in])
+    async def reject(
+        self, request: Req, member: MemberDep, rules: RulesDep, theme_id: FromPath[int]
+    ) -> Template | Redirect:
         reason = str((await request.form()).get("reason", ""))
         return await run_action(
             request,
+            rules,
+            member,
             theme_id,
-            lambda: services.reject(rules_of(request), member, theme_id, reason),
+            lambda: services.reject(rules, member, theme_id, reason),
         )
 
-    @post("/themes/{theme_id:int}/texts", name="theme_text")
-    async def text(self, request: Req, theme_id: FromPath[int]) -> Template | Redirect:
-        member = require_member(request)
+    @post("/themes/{theme_id:int}/texts", name="theme_text", guards=[signed_in])
+    async def text(
+        self, request: Req, member: MemberDep, rules: RulesDep, theme_id: FromPath[int]
+    ) -> Template | Redirect:
         form = dict(await request.form())
         text = ThemeTextIn(
             title=str(form.get("title", "")),
@@ -337,41 +379,39 @@ class ThemePages(Controller):
             language=str(form.get("language", "")),
         )
         return await run_action(
-            request, theme_id, lambda: services.set_text(rules_of(request), member, theme_id, text)
+            request,
+            rules,
+            member,
+            theme_id,
+            lambda: services.set_text(rules, member, theme_id, text),
         )
 
-    @post("/themes/{theme_id:int}/merge", name="theme_merge")
-    async def merge(self, request: Req, theme_id: FromPath[int]) -> Template | Redirect:
-        member = require_member(request)
+    @post("/themes/{theme_id:int}/merge", name="theme_merge", guards=[signed_in])
+    async def merge(
+        self, request: Req, member: MemberDep, rules: RulesDep, theme_id: FromPath[int]
+    ) -> Template | Redirect:
         raw = str((await request.form()).get("into", ""))
 
         async def action() -> None:
             if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= ID_MAX):
                 raise InvalidInput(_("Choose the theme to merge into."))
-            await services.merge(rules_of(request), member, theme_id, int(raw))
+            await services.merge(rules, member, theme_id, int(raw))
 
-        return await run_action(request, theme_id, action)
+        return await run_action(request, rules, member, theme_id, action)
 
-    @get("/my/proposals", name="my_proposals")
-    async def mine(self, request: Req) -> Template:
-        member = require_member(request)
+    @get("/my/proposals", name="my_proposals", guards=[signed_in])
+    async def mine(self, request: Req, member: MemberDep) -> Template:
         return page(
             request,
             "my_proposals.html",
             {"proposals": await queries.my_proposals(member, language())},
         )
 
-    @get("/moderation", name="moderation")
-    async def moderation(self, request: Req, country: FromQuery[str] = "") -> Template:
-        member = require_member(request)
-        countries = member.operator_countries
-        if not countries:
-            raise Forbidden(_("Only operators moderate proposals."))
-        country = country or countries[0]
-        if country not in countries:
-            raise Forbidden(
-                _("Only operators of %(countries)s can do this.") % {"countries": country}
-            )
+    @get("/moderation", name="moderation", guards=[signed_in])
+    async def moderation(
+        self, request: Req, member: MemberDep, country: FromQuery[str] = ""
+    ) -> Template:
+        country, countries = moderated_country(member, country)
         over, gathering = await queries.moderation_queue(member, country, language())
         return page(
             request,
@@ -387,7 +427,6 @@ class ThemesAPI(Controller):
     @get("/editions/{slug:str}/themes", summary="An edition's themes: search, filter, sort, pages")
     async def list(
         self,
-        request: Req,
         slug: FromPath[str],
         country: FromQuery[str | None] = None,
         q: FromQuery[str] = "",
@@ -401,27 +440,31 @@ class ThemesAPI(Controller):
         filters = filters_from(country, q, origin, status, sort, page, per_page)
         return await queries.list_themes(edition.id, filters, language())
 
-    @post("/editions/{slug:str}/themes", status_code=201, summary="Propose a theme (a draft)")
+    @post(
+        "/editions/{slug:str}/themes",
+        status_code=201,
+        summary="Propose a theme (a draft)",
+        guards=[signed_in],
+    )
     async def propose(
-        self, request: Req, slug: FromPath[str], data: JSONBody[ThemeTextIn]
+        self, member: MemberDep, rules: RulesDep, slug: FromPath[str], data: JSONBody[ThemeTextIn]
     ) -> ThemeDetail:
-        member = require_member(request)
         edition = await editions.get_edition(slug)
-        theme_id = await services.propose(rules_of(request), member, edition.id, data)
+        theme_id = await services.propose(rules, member, edition.id, data)
         return await queries.theme_detail(theme_id, language(), member)
 
     @post(
         "/editions/{slug:str}/board-themes",
         status_code=201,
         summary="Add a board theme (board members, operators of its countries)",
+        guards=[signed_in],
     )
     async def board(
-        self, request: Req, slug: FromPath[str], data: JSONBody[BoardThemeIn]
+        self, member: MemberDep, rules: RulesDep, slug: FromPath[str], data: JSONBody[BoardThemeIn]
     ) -> ThemeDetail:
-        member = require_member(request)
         edition = await editions.get_edition(slug)
         theme_id = await services.add_board_theme(
-            rules_of(request),
+            rules,
             member,
             edition.id,
             data.countries,
@@ -430,91 +473,149 @@ class ThemesAPI(Controller):
         return await queries.theme_detail(theme_id, language(), member)
 
     @get("/themes/{theme_id:int}", summary="One theme")
-    async def show(self, request: Req, theme_id: FromPath[int]) -> ThemeDetail:
-        return await queries.theme_detail(theme_id, language(), member_of(request))
+    async def show(self, viewer: ViewerDep, theme_id: FromPath[int]) -> ThemeDetail:
+        return await queries.theme_detail(theme_id, language(), viewer)
 
-    @put("/themes/{theme_id:int}", summary="Edit a draft proposal (its author)")
+    @put("/themes/{theme_id:int}", summary="Edit a draft proposal (its author)", guards=[signed_in])
     async def edit(
-        self, request: Req, theme_id: FromPath[int], data: JSONBody[ThemeTextIn]
+        self,
+        member: MemberDep,
+        rules: RulesDep,
+        theme_id: FromPath[int],
+        data: JSONBody[ThemeTextIn],
     ) -> ThemeDetail:
-        member = require_member(request)
-        await services.edit_draft(rules_of(request), member, theme_id, data)
+        await services.edit_draft(rules, member, theme_id, data)
         return await queries.theme_detail(theme_id, language(), member)
 
-    @post("/themes/{theme_id:int}/submit", status_code=200, summary="Submit a draft proposal")
-    async def submit(self, request: Req, theme_id: FromPath[int]) -> ThemeDetail:
-        member = require_member(request)
-        await services.submit(rules_of(request), member, theme_id)
+    @post(
+        "/themes/{theme_id:int}/submit",
+        status_code=200,
+        summary="Submit a draft proposal",
+        guards=[signed_in],
+    )
+    async def submit(
+        self, member: MemberDep, rules: RulesDep, theme_id: FromPath[int]
+    ) -> ThemeDetail:
+        await services.submit(rules, member, theme_id)
         return await queries.theme_detail(theme_id, language(), member)
 
-    @post("/themes/{theme_id:int}/withdraw", status_code=200, summary="Withdraw a proposal")
-    async def withdraw(self, request: Req, theme_id: FromPath[int]) -> ThemeDetail:
-        member = require_member(request)
-        await services.withdraw(rules_of(request), member, theme_id)
+    @post(
+        "/themes/{theme_id:int}/withdraw",
+        status_code=200,
+        summary="Withdraw a proposal",
+        guards=[signed_in],
+    )
+    async def withdraw(
+        self, member: MemberDep, rules: RulesDep, theme_id: FromPath[int]
+    ) -> ThemeDetail:
+        await services.withdraw(rules, member, theme_id)
         return await queries.theme_detail(theme_id, language(), member)
 
-    @post("/themes/{theme_id:int}/support", status_code=200, summary="Support a proposal")
-    async def support(self, request: Req, theme_id: FromPath[int]) -> SupportCount:
-        member = require_member(request)
-        count = await services.support(rules_of(request), member, theme_id)
+    @post(
+        "/themes/{theme_id:int}/support",
+        status_code=200,
+        summary="Support a proposal",
+        guards=[signed_in],
+    )
+    async def support(
+        self, member: MemberDep, rules: RulesDep, theme_id: FromPath[int]
+    ) -> SupportCount:
+        count = await services.support(rules, member, theme_id)
         return SupportCount(theme_id=theme_id, support_count=count, supported_by_me=True)
 
-    @delete("/themes/{theme_id:int}/support", status_code=200, summary="Take a support back")
-    async def unsupport(self, request: Req, theme_id: FromPath[int]) -> SupportCount:
-        member = require_member(request)
-        count = await services.withdraw_support(rules_of(request), member, theme_id)
+    @delete(
+        "/themes/{theme_id:int}/support",
+        status_code=200,
+        summary="Take a support back",
+        guards=[signed_in],
+    )
+    async def unsupport(
+        self, member: MemberDep, rules: RulesDep, theme_id: FromPath[int]
+    ) -> SupportCount:
+        count = await services.withdraw_support(rules, member, theme_id)
         return SupportCount(theme_id=theme_id, support_count=count, supported_by_me=False)
 
-    @post("/themes/{theme_id:int}/accept", status_code=200, summary="Accept for the ballot")
-    async def accept(self, request: Req, theme_id: FromPath[int]) -> ThemeDetail:
-        member = require_member(request)
-        await services.accept(rules_of(request), member, theme_id)
+    @post(
+        "/themes/{theme_id:int}/accept",
+        status_code=200,
+        summary="Accept for the ballot",
+        guards=[signed_in],
+    )
+    async def accept(
+        self, member: MemberDep, rules: RulesDep, theme_id: FromPath[int]
+    ) -> ThemeDetail:
+        await services.accept(rules, member, theme_id)
         return await queries.theme_detail(theme_id, language(), member)
 
-    @post("/themes/{theme_id:int}/reject", status_code=200, summary="Reject, with a reason")
+    @post(
+        "/themes/{theme_id:int}/reject",
+        status_code=200,
+        summary="Reject, with a reason",
+        guards=[signed_in],
+    )
     async def reject(
-        self, request: Req, theme_id: FromPath[int], data: JSONBody[RejectIn]
+        self, member: MemberDep, rules: RulesDep, theme_id: FromPath[int], data: JSONBody[RejectIn]
     ) -> ThemeDetail:
-        member = require_member(request)
-        await services.reject(rules_of(request), member, theme_id, data.reason)
+        await services.reject(rules, member, theme_id, data.reason)
         return await queries.theme_detail(theme_id, language(), member)
 
     @put(
         "/themes/{theme_id:int}/texts/{language:str}",
         summary="Add or correct a translation (operators; board members for board themes)",
+        guards=[signed_in],
     )
     async def text(
         self,
-        request: Req,
+        member: MemberDep,
+        rules: RulesDep,
         theme_id: FromPath[int],
         language: FromPath[str],
         data: JSONBody[ThemeTextIn],
     ) -> ThemeDetail:
-        member = require_member(request)
         text = ThemeTextIn(title=data.title, description=data.description, language=language)
-        await services.set_text(rules_of(request), member, theme_id, text)
+        await services.set_text(rules, member, theme_id, text)
         return await queries.theme_detail(theme_id, language, member)
 
-    @post("/themes/{theme_id:int}/merge", status_code=200, summary="Merge into another theme")
+    @post(
+        "/themes/{theme_id:int}/merge",
+        status_code=200,
+        summary="Merge into another theme",
+        guards=[signed_in],
+    )
     async def merge(
-        self, request: Req, theme_id: FromPath[int], data: JSONBody[MergeIn]
+        self, member: MemberDep, rules: RulesDep, theme_id: FromPath[int], data: JSONBody[MergeIn]
     ) -> ThemeDetail:
-        member = require_member(request)
-        await services.merge(rules_of(request), member, theme_id, data.into)
+        await services.merge(rules, member, theme_id, data.into)
         return await queries.theme_detail(data.into, language(), member)
 
-    @get("/me/proposals", summary="The signed-in member's proposals, drafts included")
-    async def mine(self, request: Req) -> list[ThemeSummary]:
-        return await queries.my_proposals(require_member(request), language())
+    @get(
+        "/me/proposals",
+        summary="The signed-in member's proposals, drafts included",
+        guards=[signed_in],
+    )
+    async def mine(self, member: MemberDep) -> list[ThemeSummary]:
+        return await queries.my_proposals(member, language())
 
-    @get("/moderation/{country:str}", summary="The operators' queue of one country")
-    async def moderation(self, request: Req, country: FromPath[str]) -> ModerationQueue:
-        member = require_member(request)
-        if country not in COUNTRIES:
-            raise InvalidInput(_("Unknown country %(code)s.") % {"code": country})
-        if not member.is_operator(country):
-            raise Forbidden(
-                _("Only operators of %(countries)s can do this.") % {"countries": country}
-            )
+    @get(
+        "/moderation",
+        summary="What the moderation page shows: the queue of one of the operator's countries "
+        "(the first by default) and the countries they moderate",
+        guards=[signed_in],
+    )
+    async def moderation_view(
+        self, member: MemberDep, country: FromQuery[str] = ""
+    ) -> ModerationView:
+        country, countries = moderated_country(member, country)
+        over, gathering = await queries.moderation_queue(member, country, language())
+        return ModerationView(
+            country=country, countries=countries, over_threshold=over, gathering=gathering
+        )
+
+    @get(
+        "/moderation/{country:str}",
+        summary="The operators' queue of one country",
+        guards=[operator_of_path_country],
+    )
+    async def moderation(self, member: MemberDep, country: FromPath[str]) -> ModerationQueue:
         over, gathering = await queries.moderation_queue(member, country, language())
         return ModerationQueue(country=country, over_threshold=over, gathering=gathering)

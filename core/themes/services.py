@@ -8,8 +8,6 @@ transaction (``Rules.notify``).
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -17,8 +15,8 @@ import msgspec
 
 from core import clock, db
 from core.audit import services as audit
-from core.config import COUNTRIES, LANGUAGES, Settings
-from core.editions.services import PROPOSALS, EditionInfo, get_edition_by_id, require_phase
+from core.config import COUNTRIES, LANGUAGES
+from core.editions.services import PROPOSALS, get_edition_by_id, require_phase
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.events import (
     Event,
@@ -27,12 +25,12 @@ from core.events import (
     ThemeProposed,
     ThemeRejected,
     ThresholdReached,
-    emit,
 )
 from core.i18n import _
 from core.members.model import CurrentMember
 from core.members.tables import Member
-from core.plugins import PluginRegistry
+from core.rules import Rules
+from core.text import has_control_characters
 from core.themes.tables import Support, Theme, ThemeText
 
 # Origins
@@ -57,32 +55,6 @@ DESCRIPTION_MAX = 5000
 REASON_MIN, REASON_MAX = 3, 2000
 
 
-@dataclass(frozen=True)
-class Rules:
-    """What the services need from the running platform: the plugins and the settings."""
-
-    registry: PluginRegistry
-    settings: Settings
-
-    def threshold(self, edition: EditionInfo, country: str) -> int:
-        answer = self.registry.for_country(country).support_threshold(
-            edition=edition, country=country, settings=self.settings
-        )
-        return int(answer)
-
-    def emit(self, *events: Event) -> None:
-        for event in events:
-            emit(self.registry, event)
-
-    async def notify(self, *events: Event) -> None:
-        """Write the events' notifications to the outbox. Call it inside the change's write
-        transaction: they commit, or roll back, with the change."""
-        from core.notifications.outbox import enqueue
-
-        for event in events:
-            await enqueue(event, self.registry, self.settings)
-
-
 class ThemeTextIn(msgspec.Struct):
     title: str
     description: str = ""
@@ -92,11 +64,8 @@ class ThemeTextIn(msgspec.Struct):
 # -- validation -----------------------------------------------------------------------------
 
 
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
 def clean_text(text: ThemeTextIn, default_language: str) -> ThemeTextIn:
-    if CONTROL.search(text.title) or CONTROL.search(text.description):
+    if has_control_characters(text.title, text.description):
         raise InvalidInput(_("The text contains control characters; type it again."))
     title = " ".join(text.title.split())
     description = text.description.strip()
@@ -240,9 +209,7 @@ async def set_text(rules: Rules, actor: CurrentMember, theme_id: int, text: Them
     """
     row = await _theme_row(theme_id, actor)
     countries = scope_countries(row["scope"])
-    if not (
-        all(actor.is_operator(c) for c in countries) or (row["origin"] == BOARD and actor.is_board)
-    ):
+    if not may_translate(actor, countries, row["origin"]):
         raise Forbidden(
             _("Only operators of %(countries)s can do this.") % {"countries": ", ".join(countries)}
         )
@@ -297,10 +264,23 @@ async def propose(
     return theme_id
 
 
+def may_translate(actor: CurrentMember | None, countries: list[str], origin: str) -> bool:
+    """Who may add or correct a theme's texts: operators of all its countries, and board
+    members for board themes."""
+    return actor is not None and (
+        all(actor.is_operator(c) for c in countries) or (origin == BOARD and actor.is_board)
+    )
+
+
+def require_proposer(actor: CurrentMember, proposer_id: int | None) -> None:
+    """A member's proposal is changed by its author only."""
+    if proposer_id != actor.id:
+        raise Forbidden(_("Only the member who proposed this theme can change it."))
+
+
 async def _own_proposal(actor: CurrentMember, theme_id: int) -> dict[str, Any]:
     row = await _theme_row(theme_id, actor)
-    if row["proposer"] != actor.id:
-        raise Forbidden(_("Only the member who proposed this theme can change it."))
+    require_proposer(actor, row["proposer"])
     return row
 
 
@@ -384,7 +364,7 @@ async def support(
         )
     edition = await get_edition_by_id(row["edition"])
     require_phase(edition, actor.country, PROPOSALS, today)
-    threshold = rules.threshold(edition, countries[0])
+    threshold = rules.support_threshold(edition, countries[0])
     announced: ThresholdReached | None = None
     try:
         async with db.write_transaction():
@@ -392,15 +372,7 @@ async def support(
                 raise Conflict(_("Only submitted proposals can be supported."))
             await Support.insert(Support(theme=theme_id, member=actor.id))
             count = await _recount(theme_id)
-            reached = False
-            if count >= threshold and row["threshold_reached_at"] is None:
-                # Only the support that stamps the theme announces it (``row`` may be stale).
-                reached = bool(
-                    await Theme.update({Theme.threshold_reached_at: clock.now()})
-                    .where((Theme.id == theme_id) & Theme.threshold_reached_at.is_null())
-                    .returning(Theme.id)
-                )
-            if reached:
+            if await _stamp_threshold(theme_id, count, threshold):
                 announced = ThresholdReached(
                     country=countries[0],
                     theme_id=theme_id,
@@ -418,6 +390,20 @@ async def support(
     if announced is not None:
         rules.emit(announced)
     return count
+
+
+async def _stamp_threshold(theme_id: int, count: int, threshold: int) -> bool:
+    """Stamp the moment a proposal reaches its threshold, once: True only for the change that
+    stamps it, which alone announces it (a row read earlier may be stale; the stamp never
+    moves, even when supports are withdrawn and come back)."""
+    if count < threshold:
+        return False
+    stamped = (
+        await Theme.update({Theme.threshold_reached_at: clock.now()})
+        .where((Theme.id == theme_id) & Theme.threshold_reached_at.is_null())
+        .returning(Theme.id)
+    )
+    return bool(stamped)
 
 
 async def withdraw_support(
@@ -577,7 +563,7 @@ async def merge(rules: Rules, actor: CurrentMember, theme_id: int, into_id: int)
     if target["status"] not in (SUBMITTED, ACCEPTED):
         raise Conflict(_("Merge into a submitted or accepted theme."))
     edition = await get_edition_by_id(row["edition"])
-    threshold = rules.threshold(edition, source_countries[0])
+    threshold = rules.support_threshold(edition, source_countries[0])
     async with db.write_transaction():
         # Lock both themes in a fixed order, so merging A into B while B goes into A waits
         # instead of deadlocking; then decide on their state as it is now.
@@ -608,17 +594,9 @@ async def merge(rules: Rules, actor: CurrentMember, theme_id: int, into_id: int)
         await Support.delete().where(Support.theme == theme_id)
         await _recount(theme_id)
         count = await _recount(into_id)
-        reached = False
-        if (
-            target["status"] == SUBMITTED
-            and count >= threshold
-            and target["threshold_reached_at"] is None
-        ):
-            reached = bool(
-                await Theme.update({Theme.threshold_reached_at: clock.now()})
-                .where((Theme.id == into_id) & Theme.threshold_reached_at.is_null())
-                .returning(Theme.id)
-            )
+        reached = target["status"] == SUBMITTED and await _stamp_threshold(
+            into_id, count, threshold
+        )
         events: list[Event] = [
             ThemeMerged(
                 country=source_countries[0],

@@ -1,7 +1,7 @@
 """The errors of the JSON API, as the OpenAPI schema documents them.
 
 Every ``/api/`` route answers a refusal with a problem-details body (RFC 9457,
-``application/problem+json``; ``core.errors.problem``): invalid input (400), not signed in
+``application/problem+json``; ``core.web.errors.problem``): invalid input (400), not signed in
 (401), forbidden or a failed CSRF check (403), not found (404), a conflict with the current
 state (409), an expired link (410), too many attempts (429). Litestar documents only its own
 validation error (a different body, as ``application/json``), so clients reading the schema

@@ -19,13 +19,13 @@ from core.editions import services as editions
 from core.editions.services import EditionInfo
 from core.errors import DomainError, Forbidden, InvalidInput
 from core.i18n import _, country_name
-from core.members.controllers import require_member
 from core.members.model import CurrentMember
 from core.themes import queries
-from core.themes.controllers import rules_of
 from core.themes.queries import ThemeDetail
 from core.themes.services import ID_MAX
 from core.web.context import page
+from core.web.deps import MemberDep, RulesDep, rules_of
+from core.web.guards import signed_in
 from plugins.extend_theme import services
 from plugins.extend_theme.services import ExtensionList, NotEnabled
 
@@ -86,15 +86,15 @@ async def page_of(
 class ExtensionPages(Controller):
     include_in_schema = False
 
-    @get("/editions/{slug:str}/extensions", name="extensions")
-    async def show(self, request: Req, slug: FromPath[str]) -> Template:
-        member = require_member(request)
+    @get("/editions/{slug:str}/extensions", name="extensions", guards=[signed_in])
+    async def show(self, request: Req, member: MemberDep, slug: FromPath[str]) -> Template:
         edition = await editions.get_edition(slug)
         return await page_of(request, edition, member)
 
-    @post("/editions/{slug:str}/extensions", name="extensions_extend")
-    async def extend(self, request: Req, slug: FromPath[str]) -> Template | Redirect:
-        member = require_member(request)
+    @post("/editions/{slug:str}/extensions", name="extensions_extend", guards=[signed_in])
+    async def extend(
+        self, request: Req, member: MemberDep, rules: RulesDep, slug: FromPath[str]
+    ) -> Template | Redirect:
         edition = await editions.get_edition(slug)
         reviewer_countries(request, member)  # a member who may not gets no form back
         form = await request.form()
@@ -104,7 +104,7 @@ class ExtensionPages(Controller):
             if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= ID_MAX):
                 raise InvalidInput(_("Choose the theme to extend."))
             theme_id = await services.extend_theme(
-                rules_of(request),
+                rules,
                 member,
                 int(raw),
                 edition.id,
@@ -130,28 +130,35 @@ class ExtensionsAPI(Controller):
     @get(
         "/editions/{slug:str}/extensions",
         summary="Themes of the previous edition and where each may be extended (operators, board)",
+        guards=[signed_in],
     )
     async def list(
-        self, request: Req, slug: FromPath[str], country: FromQuery[str | None] = None
+        self,
+        request: Req,
+        member: MemberDep,
+        rules: RulesDep,
+        slug: FromPath[str],
+        country: FromQuery[str | None] = None,
     ) -> ExtensionList:
-        member = require_member(request)
         edition = await editions.get_edition(slug)
         countries = reviewer_countries(request, member, country)
-        return await services.review(
-            rules_of(request), edition, countries, i18n.current_language.get()
-        )
+        return await services.review(rules, edition, countries, i18n.current_language.get())
 
     @post(
         "/editions/{slug:str}/extensions",
         status_code=201,
         summary="Extend a theme of the previous edition into this one, without an AGM vote",
+        guards=[signed_in],
     )
     async def extend(
-        self, request: Req, slug: FromPath[str], data: JSONBody[ExtensionIn]
+        self,
+        member: MemberDep,
+        rules: RulesDep,
+        slug: FromPath[str],
+        data: JSONBody[ExtensionIn],
     ) -> ThemeDetail:
-        member = require_member(request)
         edition = await editions.get_edition(slug)
         theme_id = await services.extend_theme(
-            rules_of(request), member, data.theme_id, edition.id, data.countries, data.rationale
+            rules, member, data.theme_id, edition.id, data.countries, data.rationale
         )
         return await queries.theme_detail(theme_id, i18n.current_language.get(), member)

@@ -22,7 +22,6 @@ once get one extension and one clear refusal.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 import msgspec
@@ -35,6 +34,8 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.i18n import N_, _, country_name, ngettext
 from core.members.model import CurrentMember
 from core.plugins import PluginRegistry
+from core.rules import Rules
+from core.text import has_control_characters
 from core.themes.extensions import ExtensionCandidate, Refusal, candidate_of, previous_slug
 from core.themes.services import (
     ACCEPTED,
@@ -44,7 +45,6 @@ from core.themes.services import (
     REASON_MAX,
     REASON_MIN,
     WITHDRAWN,
-    Rules,
     parse_scope,
     scope_countries,
     texts_of,
@@ -61,8 +61,6 @@ WITHIN_COUNTRIES = "within_countries"
 RAN_THERE = "ran_there"
 MAX_CONSECUTIVE = "max_consecutive"
 ALREADY_EXTENDED = "already_extended"
-
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class ExtendOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -179,9 +177,7 @@ def decide(
     """The country's ``extension_allowed`` answer: None to allow, else the refusal."""
     if country not in enabled_countries(rules.registry):
         raise NotEnabled(country)
-    answer = rules.registry.for_country(country).extension_allowed(
-        candidate=candidate, edition=edition, country=country, settings=rules.settings
-    )
+    answer = rules.extension_allowed(candidate, edition, country)
     if answer is True:
         return None
     if isinstance(answer, Refusal):
@@ -297,7 +293,7 @@ async def extendable_themes(
 
 
 def clean_rationale(rationale: str) -> str:
-    if CONTROL.search(rationale):
+    if has_control_characters(rationale):
         raise InvalidInput(_("The rationale contains control characters; type it again."))
     text = rationale.strip()
     if not REASON_MIN <= len(text) <= REASON_MAX:

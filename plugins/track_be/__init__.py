@@ -9,13 +9,8 @@ Options (config.toml, all optional)::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from core import hookimpl
-from core.config import Settings, plugin_options
 from core.i18n import N_
-from core.tracks import ONLINE, AgmDefaults, Track, TrackOptions, track_support_threshold
+from core.tracks import ONLINE, AgmDefaults, Track, TrackOptions, TrackPlugin
 
 NAME = "track_be"
 OPTIONS = TrackOptions
@@ -37,22 +32,9 @@ TRACK = Track(
     ),
     agm=AgmDefaults(month=6, method="schulze", seats=2),
 )
-SUPPORT_THRESHOLD = 25
+PLUGIN = TrackPlugin(NAME, TRACK, support_threshold=25)
 
-
-@hookimpl
-def register_tracks() -> Sequence[Track]:
-    return [TRACK]
-
-
-# trylast: the country's usual rule, which any other enabled plugin may still replace.
-@hookimpl(trylast=True)
-def proxy_limit(poll: Any, country: str, settings: Settings) -> int | None:
-    if country != TRACK.code:
-        return None
-    return plugin_options(settings, NAME, country, TrackOptions).proxy_limit
-
-
-@hookimpl(trylast=True)
-def support_threshold(edition: Any, country: str, settings: Settings) -> int | None:
-    return track_support_threshold(TRACK.code, SUPPORT_THRESHOLD, country, settings)
+# The hooks pluggy finds on this module: the track's own, from the one factory.
+register_tracks = PLUGIN.register_tracks
+proxy_limit = PLUGIN.proxy_limit
+support_threshold = PLUGIN.support_threshold

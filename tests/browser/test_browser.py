@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from core.demo import DEMO_PASSWORD
+from plugins.demo import DEMO_PASSWORD
 from tests.browser.conftest import Server
 
 pytestmark = pytest.mark.browser

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from core.demo import DEMO_PASSWORD
+from plugins.demo import DEMO_PASSWORD
 
 pytestmark = pytest.mark.browser
 
