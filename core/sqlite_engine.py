@@ -12,6 +12,9 @@ every write commits (and syncs the disk) on its own. Here instead, per event loo
 * **a few reader connections** for queries outside a transaction and for read snapshots
   (``DEFERRED`` transactions), so reads never wait for the writer.
 
+Each connection is the standard library's ``sqlite3`` on a thread of its own (``Connection``),
+so the engine relies on no other library's private attributes.
+
 Several event loops (the test client runs the application on its own) each get their own
 connections; SQLite's file locks keep them apart as they keep several processes apart.
 """
@@ -19,13 +22,13 @@ connections; SQLite's file locks keep them apart as they keep several processes 
 from __future__ import annotations
 
 import asyncio
+import queue
 import sqlite3
 import threading
 import time
 from collections.abc import Sequence
 from typing import Any
 
-import aiosqlite
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.querystring import QueryString
 
@@ -40,64 +43,124 @@ class WriteGroupFailed(Exception):
     """The commit of a group of writes failed: none of them is in the database."""
 
 
-async def _open(kwargs: dict[str, Any]) -> aiosqlite.Connection:
-    connection = aiosqlite.connect(**kwargs)
-    # A connection's worker thread must not keep the process alive at exit.
-    connection._thread.daemon = True
-    await connection
-    connection.row_factory = dict_factory  # type: ignore[assignment]
-    await _run(connection, "PRAGMA foreign_keys = ON")
-    return connection
+class Connection:
+    """A ``sqlite3`` connection that lives on a thread of its own.
+
+    Work reaches the thread as a function and its arguments through a queue; the result (or
+    the exception) comes back to the caller's event loop. A whole unit of work (statements
+    before, the statement, its rows) is one trip, where a cursor API would take three.
+    """
+
+    __slots__ = ("_db", "_jobs", "_thread")
+
+    def __init__(self) -> None:
+        self._db: sqlite3.Connection | None = None
+        self._jobs: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        # A daemon thread: an idle connection must not keep the process alive at exit.
+        self._thread = threading.Thread(target=self._serve, name="sip-sqlite", daemon=True)
+
+    @classmethod
+    async def open(cls, kwargs: dict[str, Any]) -> Connection:
+        connection = cls()
+        connection._thread.start()
+        await connection.call(connection._connect, kwargs)
+        return connection
+
+    def _connect(self, kwargs: dict[str, Any]) -> None:
+        self._db = sqlite3.connect(**{**kwargs, "check_same_thread": False})
+        self._db.row_factory = dict_factory
+        self._db.execute("PRAGMA foreign_keys = ON").close()
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            future, function, args = job
+            try:
+                result, error = function(*args), None
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                result, error = None, exc
+            if future is None:
+                continue
+            try:
+                future.get_loop().call_soon_threadsafe(_settle, future, result, error)
+            except RuntimeError:  # the caller's loop is closed: nobody waits any more
+                pass
+
+    def call(self, function: Any, *args: Any) -> asyncio.Future[Any]:
+        """Run ``function(*args)`` on the connection's thread; await the answer."""
+        future = asyncio.get_running_loop().create_future()
+        self._jobs.put((future, function, args))
+        return future
+
+    async def execute_fetchall(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        """One statement and its rows (the name aiosqlite gives it)."""
+        return await self.call(_fetch_now, self, (), sql, args)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        assert self._db is not None, "the connection is not open"
+        return self._db
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._db is not None and self._db.in_transaction
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self.call(self._db.close)
+        self._jobs.put(None)
+
+    def close_from_elsewhere(self) -> None:
+        """Close a connection whose event loop is gone (or is another thread's): nobody is
+        called back."""
+        if self._db is not None:
+            self._jobs.put((None, self._db.close, ()))
+        self._jobs.put(None)
 
 
-def _stop_from_elsewhere(connection: aiosqlite.Connection) -> None:
-    """Close a connection whose event loop is gone (or is another thread's).
-
-    ``stop()`` resolves a future on the caller's loop when it has one; called from a thread
-    without a loop it resolves nothing, so no closed loop is ever called back."""
-    thread = threading.Thread(target=connection.stop, daemon=True)
-    thread.start()
-    thread.join()
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():  # the caller was cancelled
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 
 
 def _fetch_now(
-    connection: aiosqlite.Connection, before: Sequence[str], sql: str, args: Sequence[Any]
+    connection: Connection, before: Sequence[str], sql: str, args: Sequence[Any]
 ) -> list[Any]:
-    conn = connection._conn
+    db = connection.db
     for statement in before:
-        conn.execute(statement).close()
-    cursor = conn.execute(sql, args)
+        db.execute(statement).close()
+    cursor = db.execute(sql, args)
     try:
         return cursor.fetchall()
     finally:
         cursor.close()
 
 
-def _run_now(connection: aiosqlite.Connection, statements: Sequence[str]) -> None:
+def _run_now(connection: Connection, statements: Sequence[str]) -> None:
     for sql in statements:
-        connection._conn.execute(sql).close()
+        connection.db.execute(sql).close()
 
 
-def _many_now(
-    connection: aiosqlite.Connection, before: Sequence[str], sql: str, rows: Sequence[Any]
-) -> None:
-    conn = connection._conn
+def _many_now(connection: Connection, before: Sequence[str], sql: str, rows: Sequence[Any]) -> None:
+    db = connection.db
     for statement in before:
-        conn.execute(statement).close()
-    conn.executemany(sql, rows).close()
+        db.execute(statement).close()
+    db.executemany(sql, rows).close()
 
 
 async def _fetch(
-    connection: aiosqlite.Connection, sql: str, args: Sequence[Any] = (), before: Sequence[str] = ()
+    connection: Connection, sql: str, args: Sequence[Any] = (), before: Sequence[str] = ()
 ) -> Any:
-    """One statement (after ``before``) and its rows in one trip to the connection's thread
-    (aiosqlite's own ``execute`` + ``fetchall`` + ``close`` take three)."""
-    return await connection._execute(_fetch_now, connection, before, sql, args)
+    """One statement (after ``before``) and its rows in one trip to the connection's thread."""
+    return await connection.call(_fetch_now, connection, before, sql, args)
 
 
-async def _run(connection: aiosqlite.Connection, *statements: str) -> None:
+async def _run(connection: Connection, *statements: str) -> None:
     """Statements without results (BEGIN, SAVEPOINT, RELEASE, COMMIT) in one trip."""
-    await connection._execute(_run_now, connection, statements)
+    await connection.call(_run_now, connection, statements)
 
 
 class _Group:
@@ -121,7 +184,7 @@ class _Writer:
 
     def __init__(self, kwargs: dict[str, Any]) -> None:
         self.kwargs = kwargs
-        self.connection: aiosqlite.Connection | None = None
+        self.connection: Connection | None = None
         self.lock = asyncio.Lock()
         self.waiting = 0
         self.group: _Group | None = None
@@ -138,7 +201,7 @@ class _Writer:
             self.waiting -= 1
         try:
             if self.connection is None:
-                self.connection = await _open(self.kwargs)
+                self.connection = await Connection.open(self.kwargs)
         except BaseException:
             self.lock.release()
             raise
@@ -159,7 +222,7 @@ class _Writer:
 
     async def many(self, sql: str, rows: Sequence[Any]) -> None:
         assert self.connection is not None
-        await self.connection._execute(_many_now, self.connection, self._take_pending(), sql, rows)
+        await self.connection.call(_many_now, self.connection, self._take_pending(), sql, rows)
 
     async def rollback_unit(self) -> None:
         assert self.connection is not None
@@ -241,28 +304,28 @@ class _Readers:
 
     def __init__(self, kwargs: dict[str, Any]) -> None:
         self.kwargs = kwargs
-        self.idle: list[aiosqlite.Connection] = []
-        self.all: list[aiosqlite.Connection] = []
+        self.idle: list[Connection] = []
+        self.all: list[Connection] = []
         self.slots = asyncio.Semaphore(READERS_PER_LOOP)
 
-    async def acquire(self) -> aiosqlite.Connection:
+    async def acquire(self) -> Connection:
         await self.slots.acquire()
         try:
             if self.idle:
                 return self.idle.pop()
-            connection = await _open(self.kwargs)
+            connection = await Connection.open(self.kwargs)
             self.all.append(connection)
             return connection
         except BaseException:
             self.slots.release()
             raise
 
-    def release(self, connection: aiosqlite.Connection, *, healthy: bool = True) -> None:
+    def release(self, connection: Connection, *, healthy: bool = True) -> None:
         if healthy:
             self.idle.append(connection)
         else:
             self.all.remove(connection)
-            _stop_from_elsewhere(connection)
+            connection.close_from_elsewhere()
         self.slots.release()
 
 
@@ -272,7 +335,7 @@ class _LoopState:
         self.writer = _Writer(kwargs)
         self.readers = _Readers(kwargs)
 
-    def connections(self) -> list[aiosqlite.Connection]:
+    def connections(self) -> list[Connection]:
         found = list(self.readers.all)
         if self.writer.connection is not None:
             found.append(self.writer.connection)
@@ -307,6 +370,10 @@ class PooledTransaction(SQLiteTransaction):
         self.context = self.engine.current_transaction.set(self)
         return self
 
+    async def savepoint(self, name: str | None = None) -> Any:
+        """Not offered: a write unit already runs in a savepoint of its group's transaction."""
+        raise NotImplementedError("savepoints are not offered by the pooled SQLite engine")
+
     async def commit(self) -> None:
         """Inside a write unit the group commits; marking the unit done is all there is."""
         self._committed = True
@@ -325,7 +392,7 @@ class PooledTransaction(SQLiteTransaction):
         elif self._group is not None:
             await self.engine._state().writer.many(sql, rows)
         else:
-            await self.connection._execute(_many_now, self.connection, (), sql, rows)
+            await self.connection.call(_many_now, self.connection, (), sql, rows)
 
     async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
         if self._parent:
@@ -376,7 +443,7 @@ class PooledSQLiteEngine(SQLiteEngine):
                     if old_loop.is_closed():  # a finished loop's connections: let them go
                         del self._states[old_loop]
                         for connection in old.connections():
-                            _stop_from_elsewhere(connection)
+                            connection.close_from_elsewhere()
                 state = self._states[loop] = _LoopState(loop, self.connection_kwargs)
         return state
 
@@ -395,7 +462,7 @@ class PooledSQLiteEngine(SQLiteEngine):
                 if state.loop is current:
                     await connection.close()
                 else:
-                    _stop_from_elsewhere(connection)
+                    connection.close_from_elsewhere()
 
     # -- Piccolo's interface ----------------------------------------------------------------
 
