@@ -129,3 +129,44 @@ async def test_a_page_and_its_twin_refuse_alike(database: Settings) -> None:
         await sign_in(client, await add_member(country="BE"))
         for page in operators_only[:3]:  # a member with no role
             assert await same_status(client, page) == (403, 403), page
+
+
+def twins(app: Litestar) -> list[str]:
+    """Every page whose JSON twin is at ``/api`` + its path."""
+    paths = routes_by_path(app)
+    return [p for p in pages(app) if twin_of(p) in paths and "GET" in paths[twin_of(p)]]
+
+
+def unknown_address(path: str) -> str:
+    """The path with every parameter naming nothing that exists."""
+    path = re.sub(r"\{[a-z_]+:int\}", "999999", path)
+    return re.sub(r"\{[a-z_]+:str\}", "no-such-thing", path)
+
+
+async def test_every_page_and_its_twin_refuse_alike_built_from_the_routes(
+    database: Settings,
+) -> None:
+    """Each page with a twin, asked with addresses that name nothing, by a visitor, a member
+    without a role and an operator of France: the page and its twin answer the same status."""
+    app = create_app(database, engine=db.engine())
+    asked = [unknown_address(p) for p in twins(app)]
+    assert len(asked) >= 20, asked  # the application's pages, not an empty list
+    differ: list[str] = []
+    async with AsyncTestClient(app=app, base_url="http://127.0.0.1:8000") as client:
+        for who in ("visitor", "member", "operator"):
+            if who == "member":
+                await sign_in(client, await add_member(country="BE"))
+            if who == "operator":
+                operator = await add_member(
+                    "operator@example.org", country="FR", roles=(("operator", "FR"),)
+                )
+                await sign_in(client, operator)
+            for page in asked:
+                page_answer = await client.get(page)
+                twin_answer = await client.get(twin_of(page))
+                if page_answer.status_code != twin_answer.status_code:
+                    differ.append(
+                        f"{who} {page}: page {page_answer.status_code}, "
+                        f"twin {twin_answer.status_code}"
+                    )
+    assert not differ, "a page and its twin answer differently:\n" + "\n".join(differ)

@@ -23,6 +23,7 @@ from core.themes.queries import extensions_in
 from core.web.context import page
 from core.web.deps import MemberDep
 from core.web.guards import signed_in
+from core.web.twins import twin
 
 Req = Request[Any, Any, Any]
 
@@ -69,16 +70,44 @@ def edition_context(edition: EditionInfo) -> dict[str, Any]:
     }
 
 
+def editions_context(request: Req, found: list[EditionInfo]) -> dict[str, Any]:
+    return {"editions": found, "phase_label": phase_label}
+
+
+@twin(
+    "/editions",
+    name="editions",
+    template="editions.html",
+    tags=["editions"],
+    summary="Every edition with its calendars and current phase per country",
+    context=editions_context,
+)
+async def edition_list() -> list[EditionInfo]:
+    return await editions.list_editions()
+
+
+async def edition_page_context(request: Req, edition: EditionInfo) -> dict[str, Any]:
+    return {
+        **edition_context(edition),
+        "extensions": await extensions_in(edition.id, i18n.current_language.get()),
+        "group_figures": await edition_figures(edition.id),
+    }
+
+
+@twin(
+    "/editions/{slug:str}",
+    name="edition",
+    template="edition.html",
+    tags=["editions"],
+    summary="One edition: its calendar per country and what is open now",
+    context=edition_page_context,
+)
+async def edition_show(slug: FromPath[str]) -> EditionInfo:
+    return await editions.get_edition(slug)
+
+
 class EditionPages(Controller):
     include_in_schema = False
-
-    @get("/editions", name="editions")
-    async def list(self, request: Req) -> Template:
-        return page(
-            request,
-            "editions.html",
-            {"editions": await editions.list_editions(), "phase_label": phase_label},
-        )
 
     @get("/editions/new", name="edition_new", guards=[signed_in])
     async def new(self, request: Req, member: MemberDep) -> Template:
@@ -98,20 +127,6 @@ class EditionPages(Controller):
                 request, "edition_new.html", {"error": exc.message, "slug": slug}, status_code=400
             )
         return Redirect(f"/editions/{slug}", status_code=303)
-
-    @get("/editions/{slug:str}", name="edition")
-    async def show(self, request: Req, slug: FromPath[str]) -> Template:
-        edition = await editions.get_edition(slug)
-        extensions = await extensions_in(edition.id, i18n.current_language.get())
-        return page(
-            request,
-            "edition.html",
-            {
-                **edition_context(edition),
-                "extensions": extensions,
-                "group_figures": await edition_figures(edition.id),
-            },
-        )
 
     @get("/editions/{slug:str}/calendar/{country:str}", name="edition_calendar")
     async def calendar_form(
@@ -149,20 +164,12 @@ class EditionsAPI(Controller):
     path = "/api/editions"
     tags = ["editions"]
 
-    @get("/", summary="Every edition with its calendars and current phase per country")
-    async def list(self) -> list[EditionInfo]:
-        return await editions.list_editions()
-
     @post("/", status_code=201, summary="Create an edition (operators)", guards=[signed_in])
     async def create(self, member: MemberDep, data: JSONBody[EditionCreate]) -> EditionInfo:
         if not member.is_operator():
             raise Forbidden(_("Only operators can create an edition."))
         await editions.create_edition(data.slug, actor=member)
         return await editions.get_edition(data.slug.strip())
-
-    @get("/{slug:str}", summary="One edition: its calendar per country and what is open now")
-    async def show(self, slug: FromPath[str]) -> EditionInfo:
-        return await editions.get_edition(slug)
 
     @put(
         "/{slug:str}/calendar/{country:str}",

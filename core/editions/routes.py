@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from litestar import Router
 
-from core.editions.controllers import EditionPages, EditionsAPI
+from core.editions.controllers import EditionPages, EditionsAPI, edition_list, edition_show
 
 router = Router(
     path="/",
     route_handlers=[
         EditionPages,
         EditionsAPI,
+        *edition_list.handlers,
+        *edition_show.handlers,
     ],
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, get, post, put
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 
 from core import clock
@@ -36,11 +36,15 @@ from core.recommendations.record import EditionRecord, Record
 from core.web.context import member_of, page
 from core.web.deps import MemberDep, RulesDep
 from core.web.guards import signed_in
+from core.web.twins import twin
 
 
-async def project_context(request: Req, project_id: int, **extra: Any) -> dict[str, Any]:
+async def project_context(
+    request: Req, project_id: int, found: ProjectDetail | None = None, **extra: Any
+) -> dict[str, Any]:
     viewer = member_of(request)
-    found = await projects.project_detail(project_id, reader_language())
+    if found is None:
+        found = await projects.project_detail(project_id, reader_language())
     manager = projects.may_manage(viewer, found.project.countries)
     addable = []
     if manager:
@@ -128,21 +132,45 @@ def edition_pictures(found: EditionRecord) -> dict[str, Any]:
     }
 
 
+def projects_context(request: Req, found: list[ProjectSummary]) -> dict[str, Any]:
+    viewer = member_of(request)
+    return {
+        "projects": found,
+        "status_label": projects.status_label,
+        "may_start": viewer is not None and (viewer.is_board or viewer.is_operator()),
+    }
+
+
+@twin(
+    "/projects",
+    name="projects",
+    template="projects.html",
+    tags=["projects"],
+    summary="Every project, its status and progress",
+    context=projects_context,
+)
+async def project_list() -> list[ProjectSummary]:
+    return await projects.list_projects()
+
+
+async def project_show_context(request: Req, found: ProjectDetail) -> dict[str, Any]:
+    return await project_context(request, found.project.id, found)
+
+
+@twin(
+    "/projects/{project_id:int}",
+    name="project",
+    template="project.html",
+    tags=["projects"],
+    summary="A project, its milestones and its whole lineage",
+    context=project_show_context,
+)
+async def project_show(project_id: FromPath[int]) -> ProjectDetail:
+    return await projects.project_detail(project_id, reader_language())
+
+
 class ProjectPages(Controller):
     include_in_schema = False
-
-    @get("/projects", name="projects")
-    async def list(self, request: Req) -> Template:
-        viewer = member_of(request)
-        return page(
-            request,
-            "projects.html",
-            {
-                "projects": await projects.list_projects(),
-                "status_label": projects.status_label,
-                "may_start": viewer is not None and (viewer.is_board or viewer.is_operator()),
-            },
-        )
 
     @get("/projects/new", name="project_new")
     async def new(self, request: Req) -> Template:
@@ -175,10 +203,6 @@ class ProjectPages(Controller):
             context = await project_form_context(request, error=exc.message, form=values)
             return page(request, "project_form.html", context, status_code=exc.status_code)
         return Redirect(f"/projects/{project_id}", status_code=303)
-
-    @get("/projects/{project_id:int}", name="project")
-    async def show(self, request: Req, project_id: FromPath[int]) -> Template:
-        return await project_page(request, project_id)
 
     @post("/projects/{project_id:int}/status", name="project_status", guards=[signed_in])
     async def status(self, request: Req, member: MemberDep, project_id: FromPath[int]) -> Any:
@@ -242,13 +266,58 @@ class ProjectPages(Controller):
         return await run_on_project(request, project_id, action)
 
 
+def record_context(request: Req, found: Record) -> dict[str, Any]:
+    return {"record": found, **record_pictures(found)}
+
+
+@twin(
+    "/record",
+    name="record",
+    template="record.html",
+    tags=["record"],
+    summary="The public record: every edition per country, with the totals",
+    context=record_context,
+)
+async def record_across() -> Record:
+    return await record.record(reader_language())
+
+
+def edition_record_context(request: Req, found: EditionRecord) -> dict[str, Any]:
+    """The page's ``?theme=`` lists only the recommendations on that theme (what became of
+    it); the JSON twin gives them all."""
+    try:
+        theme: int | None = int(request.query_params["theme"])
+    except (KeyError, ValueError):
+        theme = None
+    chosen = next(
+        (t for c in found.countries for t in c.themes if theme is not None and t.id == theme),
+        None,
+    )
+    return {
+        "found": found,
+        "listed": [r for r in found.recommendations if theme is None or r.theme_id == theme],
+        "theme_filter": chosen,
+        "outcome_label": outcomes.outcome_label,
+        "status_label": projects.status_label,
+        "keys": record.RECORD_OUTCOMES,
+        **edition_pictures(found),
+    }
+
+
+@twin(
+    "/record/{slug:str}",
+    name="record_edition",
+    template="record_edition.html",
+    tags=["record"],
+    summary="One edition's record: themes, AGM, participants, recommendations and outcomes",
+    context=edition_record_context,
+)
+async def record_of_edition(slug: FromPath[str]) -> EditionRecord:
+    return await record.edition_record_of(slug, reader_language())
+
+
 class RecordPages(Controller):
     include_in_schema = False
-
-    @get("/record", name="record")
-    async def across(self, request: Req) -> Template:
-        found = await record.record(reader_language())
-        return page(request, "record.html", {"record": found, **record_pictures(found)})
 
     @get("/record.csv", name="record_csv")
     async def csv(self) -> Response[str]:
@@ -256,32 +325,6 @@ class RecordPages(Controller):
             record.record_csv(await record.record(reader_language())),
             media_type="text/csv; charset=utf-8",
             headers={"content-disposition": 'attachment; filename="sip-record.csv"'},
-        )
-
-    @get("/record/{slug:str}", name="record_edition")
-    async def edition(
-        self, request: Req, slug: FromPath[str], theme: FromQuery[int | None] = None
-    ) -> Template:
-        """The edition's record; ``?theme=`` lists only the recommendations on that theme
-        (what became of it)."""
-        found = await record.edition_record_of(slug, reader_language())
-        chosen = next(
-            (t for c in found.countries for t in c.themes if theme is not None and t.id == theme),
-            None,
-        )
-        listed = [r for r in found.recommendations if theme is None or r.theme_id == theme]
-        return page(
-            request,
-            "record_edition.html",
-            {
-                "found": found,
-                "listed": listed,
-                "theme_filter": chosen,
-                "outcome_label": outcomes.outcome_label,
-                "status_label": projects.status_label,
-                "keys": record.RECORD_OUTCOMES,
-                **edition_pictures(found),
-            },
         )
 
     @get("/record/{slug:str}/recommendations.csv", name="record_edition_csv")
@@ -302,10 +345,6 @@ class ProjectsAPI(Controller):
     path = "/api"
     tags = ["projects"]
 
-    @get("/projects", summary="Every project, its status and progress")
-    async def list(self) -> list[ProjectSummary]:
-        return await projects.list_projects()
-
     @post(
         "/projects",
         status_code=201,
@@ -316,10 +355,6 @@ class ProjectsAPI(Controller):
         self, member: MemberDep, rules: RulesDep, data: JSONBody[ProjectIn]
     ) -> ProjectDetail:
         project_id = await projects.create_project(rules, member, data)
-        return await projects.project_detail(project_id, reader_language())
-
-    @get("/projects/{project_id:int}", summary="A project, its milestones and its whole lineage")
-    async def show(self, project_id: FromPath[int]) -> ProjectDetail:
         return await projects.project_detail(project_id, reader_language())
 
     @put(
@@ -369,19 +404,3 @@ class ProjectsAPI(Controller):
         data: JSONBody[SourceIn],
     ) -> ProjectSummary:
         return await projects.add_source(rules, member, project_id, data.recommendation_id)
-
-
-class RecordAPI(Controller):
-    path = "/api"
-    tags = ["record"]
-
-    @get("/record", summary="The public record: every edition per country, with the totals")
-    async def across(self) -> Record:
-        return await record.record(reader_language())
-
-    @get(
-        "/record/{slug:str}",
-        summary="One edition's record: themes, AGM, participants, recommendations and outcomes",
-    )
-    async def edition(self, slug: FromPath[str]) -> EditionRecord:
-        return await record.edition_record_of(slug, reader_language())

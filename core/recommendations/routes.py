@@ -18,8 +18,11 @@ from core.recommendations.controllers import (
 from core.recommendations.project_controllers import (
     ProjectPages,
     ProjectsAPI,
-    RecordAPI,
     RecordPages,
+    project_list,
+    project_show,
+    record_across,
+    record_of_edition,
 )
 
 router = Router(
@@ -31,7 +34,10 @@ router = Router(
         ProjectsAPI,
         RecommendationPages,
         RecommendationsAPI,
-        RecordAPI,
         RecordPages,
+        *project_list.handlers,
+        *project_show.handlers,
+        *record_across.handlers,
+        *record_of_edition.handlers,
     ],
 )

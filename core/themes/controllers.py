@@ -23,6 +23,7 @@ from core.themes.services import ID_MAX, ThemeTextIn
 from core.web.context import page
 from core.web.deps import MemberDep, RulesDep, ViewerDep
 from core.web.guards import board_or_operator, operator_of_path_country, signed_in
+from core.web.twins import twin
 
 Req = Request[Any, Any, Any]
 
@@ -159,6 +160,33 @@ async def run_action(
             request, rules, member, theme_id, error=exc.message, status_code=exc.status_code
         )
     return Redirect(f"/themes/{theme_id}", status_code=303)
+
+
+def moderation_context(request: Req, view: ModerationView) -> dict[str, Any]:
+    return {
+        "country": view.country,
+        "over": view.over_threshold,
+        "gathering": view.gathering,
+        "countries": view.countries,
+    }
+
+
+@twin(
+    "/moderation",
+    name="moderation",
+    template="moderation.html",
+    tags=["themes"],
+    summary="What the moderation page shows: the queue of one of the operator's countries "
+    "(the first by default) and the countries they moderate",
+    context=moderation_context,
+    guards=[signed_in],
+)
+async def moderation(member: MemberDep, country: FromQuery[str] = "") -> ModerationView:
+    country, countries = moderated_country(member, country)
+    over, gathering = await queries.moderation_queue(member, country, language())
+    return ModerationView(
+        country=country, countries=countries, over_threshold=over, gathering=gathering
+    )
 
 
 class ThemePages(Controller):
@@ -407,18 +435,6 @@ class ThemePages(Controller):
             {"proposals": await queries.my_proposals(member, language())},
         )
 
-    @get("/moderation", name="moderation", guards=[signed_in])
-    async def moderation(
-        self, request: Req, member: MemberDep, country: FromQuery[str] = ""
-    ) -> Template:
-        country, countries = moderated_country(member, country)
-        over, gathering = await queries.moderation_queue(member, country, language())
-        return page(
-            request,
-            "moderation.html",
-            {"country": country, "over": over, "gathering": gathering, "countries": countries},
-        )
-
 
 class ThemesAPI(Controller):
     path = "/api"
@@ -595,21 +611,6 @@ class ThemesAPI(Controller):
     )
     async def mine(self, member: MemberDep) -> list[ThemeSummary]:
         return await queries.my_proposals(member, language())
-
-    @get(
-        "/moderation",
-        summary="What the moderation page shows: the queue of one of the operator's countries "
-        "(the first by default) and the countries they moderate",
-        guards=[signed_in],
-    )
-    async def moderation_view(
-        self, member: MemberDep, country: FromQuery[str] = ""
-    ) -> ModerationView:
-        country, countries = moderated_country(member, country)
-        over, gathering = await queries.moderation_queue(member, country, language())
-        return ModerationView(
-            country=country, countries=countries, over_threshold=over, gathering=gathering
-        )
 
     @get(
         "/moderation/{country:str}",

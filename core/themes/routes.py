@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from litestar import Router
 
-from core.themes.controllers import ThemePages, ThemesAPI
+from core.themes.controllers import ThemePages, ThemesAPI, moderation
 
 router = Router(
     path="/",
     route_handlers=[
         ThemePages,
         ThemesAPI,
+        *moderation.handlers,
     ],
 )

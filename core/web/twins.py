@@ -1,0 +1,110 @@
+"""One function makes a page and its JSON twin.
+
+A *view* is an async function that takes what Litestar injects (path and query parameters,
+``member``, ``viewer``, ``rules``, ``settings``) and returns the data, a ``msgspec.Struct`` or
+a list of them. :func:`twin` turns it into two route handlers:
+
+* the JSON twin at ``/api`` + the page's path, in the OpenAPI schema, returning the data;
+* the page, which calls the same view and renders the template with ``context(request, data)``
+  (what the template needs besides the data, such as labels or pictures).
+
+Both run the same function, so they refuse alike: a view that raises ``NotFound`` or
+``Forbidden`` gives a 404/403 HTML page and a 404/403 problem body
+(``tests/test_page_twins.py`` checks every pair built from ``app.routes``).
+
+    @twin("/projects", name="projects", template="projects.html", tags=["projects"],
+          summary="Every project, its status and progress", context=projects_context)
+    async def project_list() -> list[ProjectSummary]:
+        return await projects.list_projects()
+
+The domain's ``routes.py`` lists ``*project_list.handlers``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request, get
+from litestar.handlers import HTTPRouteHandler
+from litestar.response import Template
+from litestar.types import Guard
+
+from core.web.context import page
+
+View = Callable[..., Awaitable[Any]]
+Context = Callable[[Request[Any, Any, Any], Any], Mapping[str, Any] | Awaitable[Mapping[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Twin:
+    """A page and its JSON twin, made from one view."""
+
+    view: View
+    page: HTTPRouteHandler
+    api: HTTPRouteHandler
+
+    @property
+    def handlers(self) -> tuple[HTTPRouteHandler, HTTPRouteHandler]:
+        return (self.page, self.api)
+
+
+def twin(
+    path: str,
+    *,
+    name: str,
+    template: str,
+    summary: str,
+    tags: Sequence[str],
+    context: Context | None = None,
+    guards: Sequence[Guard] = (),
+    api_path: str | None = None,
+) -> Callable[[View], Twin]:
+    """Make the page ``path`` (rendering ``template``) and its JSON twin from one view.
+
+    Without ``context`` the template gets the data as ``data``."""
+
+    def make(view: View) -> Twin:
+        signature = inspect.signature(view)
+        if "request" in signature.parameters:
+            raise TypeError(f"{view.__qualname__}: a view does not take the request")
+
+        async def render(request: Request[Any, Any, Any], **kwargs: Any) -> Template:
+            data = await view(**kwargs)
+            extra = context(request, data) if context else {"data": data}
+            if inspect.isawaitable(extra):
+                extra = await extra
+            return page(request, template, dict(extra))
+
+        # Litestar reads the handler's parameters from its signature and annotations: the
+        # view's own, plus the request; annotations resolve in the view's module.
+        render.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[
+                inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY),
+                *(
+                    p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+                    for p in signature.parameters.values()
+                ),
+            ],
+            return_annotation=Template,
+        )
+        render.__annotations__ = {
+            **view.__annotations__,
+            "request": Request[Any, Any, Any],
+            "return": Template,
+        }
+        render.__module__ = view.__module__
+        render.__name__ = render.__qualname__ = f"{view.__name__}_page"
+        render.__doc__ = view.__doc__
+        page_handler = get(path, name=name, guards=list(guards), include_in_schema=False)(render)
+        api_handler = get(
+            api_path or ("/api" if path == "/" else "/api" + path),
+            summary=summary,
+            tags=list(tags),
+            guards=list(guards),
+        )(view)
+        return Twin(view=view, page=page_handler, api=api_handler)
+
+    return make
