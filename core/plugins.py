@@ -29,6 +29,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "core.defaults.voting",
     "core.defaults.notifiers",
     "core.defaults.groups",
+    "core.defaults.notices",
 )
 
 ENTRY_POINT_GROUP = PROJECT_NAME

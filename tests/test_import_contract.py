@@ -73,3 +73,11 @@ def test_a_domain_service_importing_the_web_framework_breaks_it(copy):
     result = lint(copy)
     assert result.returncode == 1
     assert "core.themes.services -> litestar" in result.stdout
+
+
+def test_the_notification_catalog_importing_a_domain_breaks_it(copy):
+    catalog = copy / "core" / "notifications" / "catalog.py"
+    catalog.write_text(catalog.read_text() + "\nimport core.groups.audience  # noqa\n")
+    result = lint(copy)
+    assert result.returncode == 1
+    assert "core.notifications.catalog -> core.groups.audience" in result.stdout

@@ -9,6 +9,7 @@ failed after ``notifications.max_attempts`` attempts.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -71,7 +72,7 @@ class Notifier:
     name: str = ""
     label: str = ""
     per_member: bool = True
-    default_events: frozenset[str] | None = None
+    default_events: AbstractSet[str] | None = None
 
     def default_for(self, event_type: str) -> bool:
         return self.default_events is None or event_type in self.default_events
