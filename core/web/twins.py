@@ -32,10 +32,25 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.response import Template
 from litestar.types import Guard
 
+from core.errors import DomainError
 from core.web.context import page
 
 View = Callable[..., Awaitable[Any]]
 Context = Callable[[Request[Any, Any, Any], Any], Mapping[str, Any] | Awaitable[Mapping[str, Any]]]
+Refusal = Callable[
+    [Request[Any, Any, Any], DomainError], Mapping[str, Any] | Awaitable[Mapping[str, Any]]
+]
+
+
+def is_twin_page(handler: HTTPRouteHandler) -> bool:
+    """Was this page handler made by :func:`twin` (the twin test checks every page)?"""
+    return bool(getattr(handler.fn, "__twin__", False))
+
+
+async def _settled(value: Mapping[str, Any] | Awaitable[Mapping[str, Any]]) -> dict[str, Any]:
+    if inspect.isawaitable(value):
+        value = await value
+    return dict(value)
 
 
 @dataclass(frozen=True)
@@ -59,12 +74,16 @@ def twin(
     summary: str,
     tags: Sequence[str],
     context: Context | None = None,
+    refusal: Refusal | None = None,
     guards: Sequence[Guard] = (),
     api_path: str | None = None,
 ) -> Callable[[View], Twin]:
     """Make the page ``path`` (rendering ``template``) and its JSON twin from one view.
 
-    Without ``context`` the template gets the data as ``data``."""
+    Without ``context`` the template gets the data as ``data``. With ``refusal``, a
+    ``DomainError`` the view raises (bad search words, say) shows the same template with
+    ``refusal(request, error)`` and the error's status code, where the twin answers the same
+    status with a problem body; without it, the usual error page."""
 
     def make(view: View) -> Twin:
         signature = inspect.signature(view)
@@ -72,11 +91,15 @@ def twin(
             raise TypeError(f"{view.__qualname__}: a view does not take the request")
 
         async def render(request: Request[Any, Any, Any], **kwargs: Any) -> Template:
-            data = await view(**kwargs)
-            extra = context(request, data) if context else {"data": data}
-            if inspect.isawaitable(extra):
-                extra = await extra
-            return page(request, template, dict(extra))
+            try:
+                data = await view(**kwargs)
+            except DomainError as exc:
+                if refusal is None:
+                    raise
+                shown = await _settled(refusal(request, exc))
+                return page(request, template, shown, status_code=exc.status_code)
+            shown = await _settled(context(request, data) if context else {"data": data})
+            return page(request, template, shown)
 
         # Litestar reads the handler's parameters from its signature and annotations: the
         # view's own, plus the request; annotations resolve in the view's module.
@@ -98,6 +121,7 @@ def twin(
         render.__module__ = view.__module__
         render.__name__ = render.__qualname__ = f"{view.__name__}_page"
         render.__doc__ = view.__doc__
+        render.__twin__ = True  # type: ignore[attr-defined]
         page_handler = get(path, name=name, guards=list(guards), include_in_schema=False)(render)
         api_handler = get(
             api_path or ("/api" if path == "/" else "/api" + path),
