@@ -13,17 +13,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, post
 from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.response import Template
 
 from core.audit import services as audit
 from core.audit.services import AuditPage
-from core.errors import InvalidInput
+from core.errors import DomainError, InvalidInput
 from core.members.model import CurrentMember
 from core.web.context import page
 from core.web.deps import MemberDep
 from core.web.guards import signed_in
+from core.web.twins import twin
 
 Req = Request[Any, Any, Any]
 PageNumber = Annotated[int, QueryParameter(name="page", description="page, from 1")]
@@ -45,44 +46,63 @@ def _page_number(value: str) -> int:
     return int(value) if value.isdigit() and len(value) <= 9 else 0
 
 
+def audit_shown(
+    search: AuditSearch, result: AuditPage | None = None, error: str | None = None
+) -> dict[str, Any]:
+    """What the audit page shows: the entries found (none after a refusal), pages, filters."""
+    if result is None:
+        result = AuditPage([], 1, audit.PER_PAGE, 0, action="", actor="")
+    return {
+        "result": result,
+        "pages": max(1, -(-result.total // result.per_page)),
+        "error": error,
+        "filters": {"action": search.action, "actor": search.actor},
+        "actions": audit.ACTIONS,
+        "roles": audit.ROLES,
+    }
+
+
 async def audit_page(request: Req, member: CurrentMember, search: AuditSearch) -> Template:
     audit.visible_countries(member)  # 403 before anything else
     try:
         result = await audit.list_entries(
             member, page=search.page, action=search.action, actor=search.actor
         )
-        error = None
     except InvalidInput as exc:
-        result = AuditPage([], 1, audit.PER_PAGE, 0, action="", actor="")
-        error = exc.message
-    pages = max(1, -(-result.total // result.per_page))
-    return page(
-        request,
-        "audit.html",
-        {
-            "result": result,
-            "pages": pages,
-            "error": error,
-            "filters": {"action": search.action, "actor": search.actor},
-            "actions": audit.ACTIONS,
-            "roles": audit.ROLES,
-        },
-        status_code=400 if error else 200,
-    )
+        return page(request, "audit.html", audit_shown(search, error=exc.message), status_code=400)
+    return page(request, "audit.html", audit_shown(search, result))
+
+
+def audit_log_refused(request: Req, exc: DomainError, arguments: dict[str, Any]) -> Any:
+    """A bad action or page: the page again with the message (403s stay refusals)."""
+    if not isinstance(exc, InvalidInput):
+        raise exc
+    search = AuditSearch(action=arguments["action"], page=arguments["page_number"])
+    return audit_shown(search, error=exc.message)
+
+
+@twin(
+    "/operator/audit",
+    api_path="/api/audit",
+    name="operator_audit",
+    template="audit.html",
+    tags=["audit"],
+    summary="The audit log, newest first (operators: their countries and platform-wide; "
+    "board: all)",
+    context=lambda request, found, arguments: audit_shown(
+        AuditSearch(action=arguments["action"], page=arguments["page_number"]), found
+    ),
+    refusal=audit_log_refused,
+    guards=[signed_in],
+)
+async def audit_log(
+    member: MemberDep, action: FromQuery[str] = "", page_number: PageNumber = 1
+) -> AuditPage:
+    return await audit.list_entries(member, page=page_number, action=action)
 
 
 class AuditPages(Controller):
     include_in_schema = False
-
-    @get("/operator/audit", name="operator_audit", guards=[signed_in])
-    async def show(
-        self,
-        request: Req,
-        member: MemberDep,
-        action: FromQuery[str] = "",
-        page_number: PageNumber = 1,
-    ) -> Template:
-        return await audit_page(request, member, AuditSearch(action=action, page=page_number))
 
     @post("/operator/audit", name="operator_audit_search", status_code=200, guards=[signed_in])
     async def search(self, request: Req, member: MemberDep) -> Template:
@@ -98,17 +118,6 @@ class AuditPages(Controller):
 class AuditAPI(Controller):
     path = "/api"
     tags = ["audit"]
-
-    @get(
-        "/audit",
-        summary="The audit log, newest first (operators: their countries and platform-wide; "
-        "board: all)",
-        guards=[signed_in],
-    )
-    async def list(
-        self, member: MemberDep, action: FromQuery[str] = "", page_number: PageNumber = 1
-    ) -> AuditPage:
-        return await audit.list_entries(member, page=page_number, action=action)
 
     @post(
         "/audit/search",

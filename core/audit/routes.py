@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from litestar import Router
 
-from core.audit.controllers import AuditAPI, AuditPages
+from core.audit.controllers import AuditAPI, AuditPages, audit_log
 
 router = Router(
     path="/",
     route_handlers=[
         AuditAPI,
         AuditPages,
+        *audit_log.handlers,
     ],
 )

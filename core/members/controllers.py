@@ -10,7 +10,7 @@ import msgspec
 from babel.dates import format_datetime
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import UploadFile
-from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, URLEncodedBody
+from litestar.params import FromPath, JSONBody, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from core.auth import devices
@@ -27,6 +27,7 @@ from core.web.context import member_of, page, session_cookie, settings_of
 from core.web.deps import MemberDep
 from core.web.errors import problem
 from core.web.guards import operator, signed_in
+from core.web.twins import twin
 
 Req = Request[Any, Any, Any]
 
@@ -182,17 +183,34 @@ async def run_import(request: Req, operator: CurrentMember, data: bytes) -> Impo
     return result
 
 
+async def account_shown(request: Req, member: CurrentMember) -> dict[str, Any]:
+    """The account page: the member, their sessions (``/api/account/sessions``), and a notice
+    after a device's "sign out"."""
+    shown: dict[str, Any] = {
+        "sessions": await my_sessions(request, member),
+        "when": when,
+    }
+    if request.query_params.get("signed_out") == "device":
+        shown["notice"] = _("That device is signed out.")
+    return shown
+
+
+@twin(
+    "/account",
+    api_path="/api/me",
+    name="account",
+    template="account.html",
+    tags=["members"],
+    summary="The signed-in member",
+    context=account_shown,
+    guards=[signed_in],
+)
+async def account(member: MemberDep) -> CurrentMember:
+    return member
+
+
 class AccountPages(Controller):
     include_in_schema = False
-
-    @get("/account", name="account", guards=[signed_in])
-    async def account(
-        self, request: Req, member: MemberDep, signed_out: FromQuery[str] = ""
-    ) -> Template:
-        context = {}
-        if signed_out == "device":  # after a device's "sign out" below
-            context["notice"] = _("That device is signed out.")
-        return await account_page(request, member, context)
 
     @post("/account/password", name="account_password", guards=[signed_in])
     async def password(
@@ -271,10 +289,6 @@ class AccountPages(Controller):
 class MembersAPI(Controller):
     path = "/api"
     tags = ["members"]
-
-    @get("/me", summary="The signed-in member", guards=[signed_in])
-    async def me(self, member: MemberDep) -> CurrentMember:
-        return member
 
     @put(
         "/me/language", summary="Set the signed-in member's interface language", guards=[signed_in]

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from litestar import Router
 
-from core.members.controllers import AccountPages, MembersAPI
+from core.members.controllers import AccountPages, MembersAPI, account
 
 router = Router(
     path="/",
     route_handlers=[
         AccountPages,
         MembersAPI,
+        *account.handlers,
     ],
 )

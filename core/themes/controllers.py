@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 
 from core import i18n
 from core.config import COUNTRIES
 from core.editions import services as editions
 from core.editions.services import PROPOSALS, phase_label
-from core.errors import DomainError, Forbidden, InvalidInput
+from core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from core.i18n import N_, _
 from core.members.model import CurrentMember
 from core.rules import Rules
 from core.themes import queries, services
 from core.themes.queries import ThemeDetail, ThemeFilter, ThemePage, ThemeSummary
 from core.themes.services import ID_MAX, ThemeTextIn
-from core.web.context import page
-from core.web.deps import MemberDep, RulesDep, ViewerDep
+from core.web.context import member_of, page
+from core.web.deps import MemberDep, RulesDep, ViewerDep, rules_of
 from core.web.guards import board_or_operator, operator_of_path_country, signed_in
 from core.web.twins import twin
 
@@ -121,6 +121,15 @@ async def theme_page(
     **extra: Any,
 ) -> Template:
     theme = await queries.theme_detail(theme_id, language(), viewer)
+    context = await theme_context(rules, viewer, theme, **extra)
+    return page(request, "theme.html", context, status_code=status_code)
+
+
+async def theme_context(
+    rules: Rules, viewer: CurrentMember | None, theme: ThemeDetail, **extra: Any
+) -> dict[str, Any]:
+    """What the theme page shows around the theme: its edition, the threshold, what the
+    viewer may do (translate, merge into another)."""
     edition = await editions.get_edition_by_id(theme.edition_id)
     country = theme.countries[0]
     threshold = rules.support_threshold(edition, country)
@@ -136,7 +145,7 @@ async def theme_page(
         services.DRAFT,
         services.WITHDRAWN,
     ) and services.may_translate(viewer, theme.countries, theme.origin)
-    context = {
+    return {
         "can_translate": can_translate,
         "theme": theme,
         "edition": edition,
@@ -146,7 +155,6 @@ async def theme_page(
         "phase_label": phase_label,
         **extra,
     }
-    return page(request, "theme.html", context, status_code=status_code)
 
 
 async def run_action(
@@ -189,44 +197,112 @@ async def moderation(member: MemberDep, country: FromQuery[str] = "") -> Moderat
     )
 
 
+async def themes_shown(
+    request: Req, result: ThemePage, arguments: dict[str, Any], error: str | None = None
+) -> dict[str, Any]:
+    return {
+        "edition": await editions.get_edition(arguments["slug"]),
+        "result": result,
+        "filters": theme_filters(arguments),
+        "error": error,
+        "countries": COUNTRIES,
+        "phase_label": phase_label,
+    }
+
+
+async def themes_refused(request: Req, exc: DomainError, arguments: dict[str, Any]) -> Any:
+    """Bad search words or filters: the list again, empty, with the message."""
+    if isinstance(exc, NotFound):
+        raise exc
+    empty = ThemePage(items=[], total=0, page=1, per_page=arguments["per_page"])
+    return await themes_shown(request, empty, arguments, exc.message)
+
+
+def theme_filters(arguments: dict[str, Any]) -> ThemeFilter:
+    """The list's filters; without a country a signed-in member sees their own country's
+    themes (``country=`` with nothing chosen: every country)."""
+    country, viewer = arguments["country"], arguments["viewer"]
+    if country is None and viewer is not None:
+        country = viewer.country
+    return filters_from(
+        country,
+        arguments["q"],
+        arguments["origin"],
+        arguments["status"],
+        arguments["sort"],
+        arguments["page"],
+        arguments["per_page"],
+    )
+
+
+@twin(
+    "/editions/{slug:str}/themes",
+    name="themes",
+    template="themes.html",
+    tags=["themes"],
+    summary="An edition's themes: search, filter, sort, pages",
+    context=themes_shown,
+    refusal=themes_refused,
+)
+async def theme_list(
+    viewer: ViewerDep,
+    slug: FromPath[str],
+    country: FromQuery[str | None] = None,
+    q: FromQuery[str] = "",
+    origin: FromQuery[str | None] = None,
+    status: FromQuery[str | None] = None,
+    sort: FromQuery[str] = "supports",
+    page: FromQuery[int] = 1,
+    per_page: FromQuery[int] = 20,
+) -> ThemePage:
+    edition = await editions.get_edition(slug)
+    filters = theme_filters(
+        {
+            "viewer": viewer,
+            "country": country,
+            "q": q,
+            "origin": origin,
+            "status": status,
+            "sort": sort,
+            "page": page,
+            "per_page": per_page,
+        }
+    )
+    return await queries.list_themes(edition.id, filters, language())
+
+
+async def theme_shown(request: Req, theme: ThemeDetail) -> dict[str, Any]:
+    return await theme_context(rules_of(request), member_of(request), theme)
+
+
+@twin(
+    "/themes/{theme_id:int}",
+    name="theme",
+    template="theme.html",
+    tags=["themes"],
+    summary="One theme",
+    context=theme_shown,
+)
+async def theme_show(viewer: ViewerDep, theme_id: FromPath[int]) -> ThemeDetail:
+    return await queries.theme_detail(theme_id, language(), viewer)
+
+
+@twin(
+    "/my/proposals",
+    api_path="/api/me/proposals",
+    name="my_proposals",
+    template="my_proposals.html",
+    tags=["themes"],
+    summary="The signed-in member's proposals, drafts included",
+    context=lambda request, found: {"proposals": found},
+    guards=[signed_in],
+)
+async def my_proposals(member: MemberDep) -> list[ThemeSummary]:
+    return await queries.my_proposals(member, language())
+
+
 class ThemePages(Controller):
     include_in_schema = False
-
-    @get("/editions/{slug:str}/themes", name="themes")
-    async def list(
-        self,
-        request: Req,
-        viewer: ViewerDep,
-        slug: FromPath[str],
-        country: FromQuery[str] = "",
-        q: FromQuery[str] = "",
-        origin: FromQuery[str] = "",
-        status: FromQuery[str] = "",
-        sort: FromQuery[str] = "supports",
-        page_number: Annotated[int, QueryParameter(name="page")] = 1,
-    ) -> Template:
-        edition = await editions.get_edition(slug)
-        if not country and viewer:
-            country = viewer.country
-        filters = filters_from(country, q, origin, status, sort, page_number, 20)
-        try:
-            result = await queries.list_themes(edition.id, filters, language())
-            error = None
-        except DomainError as exc:
-            result, error = ThemePage(items=[], total=0, page=1, per_page=20), exc.message
-        return page(
-            request,
-            "themes.html",
-            {
-                "edition": edition,
-                "result": result,
-                "filters": filters,
-                "error": error,
-                "countries": COUNTRIES,
-                "phase_label": phase_label,
-            },
-            status_code=400 if error else 200,
-        )
 
     @get("/editions/{slug:str}/propose", name="theme_propose", guards=[signed_in])
     async def propose_form(self, request: Req, member: MemberDep, slug: FromPath[str]) -> Template:
@@ -291,12 +367,6 @@ class ThemePages(Controller):
                 status_code=exc.status_code,
             )
         return Redirect(f"/themes/{theme_id}", status_code=303)
-
-    @get("/themes/{theme_id:int}", name="theme")
-    async def show(
-        self, request: Req, viewer: ViewerDep, rules: RulesDep, theme_id: FromPath[int]
-    ) -> Template:
-        return await theme_page(request, rules, viewer, theme_id)
 
     @get("/themes/{theme_id:int}/edit", name="theme_edit", guards=[signed_in])
     async def edit_form(self, request: Req, member: MemberDep, theme_id: FromPath[int]) -> Template:
@@ -427,34 +497,10 @@ class ThemePages(Controller):
 
         return await run_action(request, rules, member, theme_id, action)
 
-    @get("/my/proposals", name="my_proposals", guards=[signed_in])
-    async def mine(self, request: Req, member: MemberDep) -> Template:
-        return page(
-            request,
-            "my_proposals.html",
-            {"proposals": await queries.my_proposals(member, language())},
-        )
-
 
 class ThemesAPI(Controller):
     path = "/api"
     tags = ["themes"]
-
-    @get("/editions/{slug:str}/themes", summary="An edition's themes: search, filter, sort, pages")
-    async def list(
-        self,
-        slug: FromPath[str],
-        country: FromQuery[str | None] = None,
-        q: FromQuery[str] = "",
-        origin: FromQuery[str | None] = None,
-        status: FromQuery[str | None] = None,
-        sort: FromQuery[str] = "supports",
-        page: FromQuery[int] = 1,
-        per_page: FromQuery[int] = 20,
-    ) -> ThemePage:
-        edition = await editions.get_edition(slug)
-        filters = filters_from(country, q, origin, status, sort, page, per_page)
-        return await queries.list_themes(edition.id, filters, language())
 
     @post(
         "/editions/{slug:str}/themes",
@@ -487,10 +533,6 @@ class ThemesAPI(Controller):
             ThemeTextIn(title=data.title, description=data.description, language=data.language),
         )
         return await queries.theme_detail(theme_id, language(), member)
-
-    @get("/themes/{theme_id:int}", summary="One theme")
-    async def show(self, viewer: ViewerDep, theme_id: FromPath[int]) -> ThemeDetail:
-        return await queries.theme_detail(theme_id, language(), viewer)
 
     @put("/themes/{theme_id:int}", summary="Edit a draft proposal (its author)", guards=[signed_in])
     async def edit(
@@ -603,14 +645,6 @@ class ThemesAPI(Controller):
     ) -> ThemeDetail:
         await services.merge(rules, member, theme_id, data.into)
         return await queries.theme_detail(data.into, language(), member)
-
-    @get(
-        "/me/proposals",
-        summary="The signed-in member's proposals, drafts included",
-        guards=[signed_in],
-    )
-    async def mine(self, member: MemberDep) -> list[ThemeSummary]:
-        return await queries.my_proposals(member, language())
 
     @get(
         "/moderation/{country:str}",

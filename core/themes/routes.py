@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from litestar import Router
 
-from core.themes.controllers import ThemePages, ThemesAPI, moderation
+from core.themes.controllers import (
+    ThemePages,
+    ThemesAPI,
+    moderation,
+    my_proposals,
+    theme_list,
+    theme_show,
+)
 
 router = Router(
     path="/",
@@ -17,5 +24,8 @@ router = Router(
         ThemePages,
         ThemesAPI,
         *moderation.handlers,
+        *theme_list.handlers,
+        *theme_show.handlers,
+        *my_proposals.handlers,
     ],
 )

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import JSONBody, URLEncodedBody
-from litestar.response import Redirect, Template
+from litestar.response import Redirect
 
 from core import db
 from core.config import LANGUAGES
@@ -15,8 +15,11 @@ from core.errors import InvalidInput
 from core.i18n import _
 from core.members.model import CurrentMember
 from core.members.services import set_language
-from core.tracks import AgmDefaults, Track, track_of
-from core.web.context import language_cookie, member_of, page, safe_next, settings_of
+from core.rules import Rules
+from core.tracks import AgmDefaults, track_of
+from core.web.context import language_cookie, member_of, safe_next, settings_of
+from core.web.deps import RulesDep, ViewerDep
+from core.web.twins import twin
 
 Req = Request[Any, Any, Any]
 
@@ -41,25 +44,33 @@ class Home(msgspec.Struct):
     member: CurrentMember | None
 
 
-def track_for(request: Req, country: str) -> Track:
-    """The country's track from its enabled plugins, else a plain one with every language."""
-    return track_of(request.app.state.registry, settings_of(request), country)
-
-
-def home_data(request: Req) -> Home:
-    settings = settings_of(request)
+def home_of(rules: Rules, viewer: CurrentMember | None) -> Home:
+    settings = rules.settings
     countries = [
         CountryInfo(
             code=t.code, name=t.name, languages=t.languages, localities=t.localities, agm=t.agm
         )
-        for t in (track_for(request, code) for code in settings.countries)
+        for t in (track_of(rules.registry, settings, code) for code in settings.countries)
     ]
     return Home(
         platform=settings.platform.name,
         contact_email=settings.platform.contact_email,
         countries=countries,
-        member=member_of(request),
+        member=viewer,
     )
+
+
+@twin(
+    "/",
+    api_path="/api/home",
+    name="home",
+    template="home.html",
+    tags=["platform"],
+    summary="The platform, its countries and the signed-in member",
+    context=lambda request, found: {"home": found},
+)
+async def home(rules: RulesDep, viewer: ViewerDep) -> Home:
+    return home_of(rules, viewer)
 
 
 async def choose_language(request: Req, language: str) -> None:
@@ -74,10 +85,6 @@ async def choose_language(request: Req, language: str) -> None:
 
 class PlatformPages(Controller):
     include_in_schema = False
-
-    @get("/", name="home")
-    async def home(self, request: Req) -> Template:
-        return page(request, "home.html", {"home": home_data(request)})
 
     @post("/language", name="language")
     async def language(
@@ -94,10 +101,6 @@ class PlatformPages(Controller):
 class PlatformAPI(Controller):
     path = "/api"
     tags = ["platform"]
-
-    @get("/home", summary="The platform, its countries and the signed-in member")
-    async def home(self, request: Req) -> Home:
-        return home_data(request)
 
     @post("/language", status_code=200, summary="Choose the interface language")
     async def language(

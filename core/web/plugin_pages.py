@@ -15,16 +15,16 @@ from collections.abc import Iterable
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get
-from litestar.response import Template
+from litestar import Request
 
 from core.config import Settings, plugin_options
 from core.errors import Forbidden
 from core.i18n import N_, _
-from core.members.controllers import require_member
 from core.members.model import CurrentMember
 from core.plugins import SOURCE_CORE, PluginRegistry
-from core.web.context import page, settings_of
+from core.web.deps import MemberDep, RulesDep
+from core.web.guards import signed_in
+from core.web.twins import twin
 
 Req = Request[Any, Any, Any]
 
@@ -153,27 +153,18 @@ def visible_countries(member: CurrentMember, settings: Settings) -> list[str]:
     return countries
 
 
-def plugins_for(request: Req) -> list[CountryPlugins]:
-    member = require_member(request)
-    settings = settings_of(request)
-    registry = request.app.state.registry
-    return [country_plugins(registry, settings, c) for c in visible_countries(member, settings)]
-
-
-class PluginPages(Controller):
-    include_in_schema = False  # a page; its JSON twin is /api/plugins
-
-    @get("/operator/plugins", name="operator_plugins")
-    async def show(self, request: Req) -> Template:
-        return page(
-            request, "plugins.html", {"countries": plugins_for(request), "labels": HOOK_LABELS}
-        )
-
-
-class PluginsAPI(Controller):
-    path = "/api"
-    tags = ["plugins"]
-
-    @get("/plugins", summary="The plugins enabled per country (operators: theirs; board: all)")
-    async def list(self, request: Req) -> list[CountryPlugins]:
-        return plugins_for(request)
+@twin(
+    "/operator/plugins",
+    api_path="/api/plugins",
+    name="operator_plugins",
+    template="plugins.html",
+    tags=["plugins"],
+    summary="The plugins enabled per country (operators: theirs; board: all)",
+    context=lambda request, found: {"countries": found, "labels": HOOK_LABELS},
+    guards=[signed_in],
+)
+async def plugin_list(member: MemberDep, rules: RulesDep) -> list[CountryPlugins]:
+    return [
+        country_plugins(rules.registry, rules.settings, c)
+        for c in visible_countries(member, rules.settings)
+    ]

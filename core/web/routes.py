@@ -12,8 +12,8 @@ from pathlib import Path
 from litestar import Router
 from litestar.static_files import create_static_files_router
 
-from core.web.pages import PlatformAPI, PlatformPages, healthz
-from core.web.plugin_pages import PluginPages, PluginsAPI
+from core.web.pages import PlatformAPI, PlatformPages, healthz, home
+from core.web.plugin_pages import plugin_list
 
 STATIC_DIR = Path(__file__).parent.parent / "static"
 
@@ -22,8 +22,8 @@ router = Router(
     route_handlers=[
         PlatformPages,
         PlatformAPI,
-        PluginPages,
-        PluginsAPI,
+        *home.handlers,
+        *plugin_list.handlers,
         healthz,
         create_static_files_router(path="/static", directories=[STATIC_DIR]),
     ],

@@ -36,15 +36,19 @@ from core.errors import DomainError
 from core.web.context import page
 
 View = Callable[..., Awaitable[Any]]
-Context = Callable[[Request[Any, Any, Any], Any], Mapping[str, Any] | Awaitable[Mapping[str, Any]]]
-Refusal = Callable[
-    [Request[Any, Any, Any], DomainError], Mapping[str, Any] | Awaitable[Mapping[str, Any]]
-]
+Shown = Mapping[str, Any] | Awaitable[Mapping[str, Any]]
+Context = Callable[..., Shown]  # (request, data) or (request, data, arguments)
+Refusal = Callable[..., Shown]  # (request, error) or (request, error, arguments)
 
 
 def is_twin_page(handler: HTTPRouteHandler) -> bool:
     """Was this page handler made by :func:`twin` (the twin test checks every page)?"""
     return bool(getattr(handler.fn, "__twin__", False))
+
+
+def _takes_arguments(function: Callable[..., Any]) -> bool:
+    """Does a context (or refusal) function take the view's arguments as a third parameter?"""
+    return len(inspect.signature(function).parameters) >= 3
 
 
 async def _settled(value: Mapping[str, Any] | Awaitable[Mapping[str, Any]]) -> dict[str, Any]:
@@ -83,12 +87,16 @@ def twin(
     Without ``context`` the template gets the data as ``data``. With ``refusal``, a
     ``DomainError`` the view raises (bad search words, say) shows the same template with
     ``refusal(request, error)`` and the error's status code, where the twin answers the same
-    status with a problem body; without it, the usual error page."""
+    status with a problem body; without it, the usual error page. A ``context`` or
+    ``refusal`` with a third parameter also gets the view's arguments (a dict)."""
 
     def make(view: View) -> Twin:
         signature = inspect.signature(view)
         if "request" in signature.parameters:
             raise TypeError(f"{view.__qualname__}: a view does not take the request")
+
+        context_takes = context is not None and _takes_arguments(context)
+        refusal_takes = refusal is not None and _takes_arguments(refusal)
 
         async def render(request: Request[Any, Any, Any], **kwargs: Any) -> Template:
             try:
@@ -96,9 +104,13 @@ def twin(
             except DomainError as exc:
                 if refusal is None:
                     raise
-                shown = await _settled(refusal(request, exc))
+                refused = refusal(request, exc, kwargs) if refusal_takes else refusal(request, exc)
+                shown = await _settled(refused)
                 return page(request, template, shown, status_code=exc.status_code)
-            shown = await _settled(context(request, data) if context else {"data": data})
+            if context is None:
+                return page(request, template, {"data": data})
+            extra = context(request, data, kwargs) if context_takes else context(request, data)
+            shown = await _settled(extra)
             return page(request, template, shown)
 
         # Litestar reads the handler's parameters from its signature and annotations: the
