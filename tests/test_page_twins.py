@@ -11,12 +11,14 @@ import re
 from typing import Any
 
 from litestar import Litestar
+from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
 from core import db
 from core.app import create_app
 from core.config import Settings
+from core.web.twins import is_twin_page
 from tests.conftest import add_member, sign_in
 
 # Not pages: files to download, sign-in (a browser's own flow) and the liveness probe.
@@ -55,6 +57,15 @@ EXCEPTIONS = {
     "/polls/{poll_id:int}/share": "a teller's form; POST /api/polls/{poll_id:int}/share",
     "/polls/{poll_id:int}/count": "a form for the shares; POST /api/polls/{poll_id:int}/count",
     "/projects/new": "a form; POST /api/projects",
+}
+
+# Pages that are not one view with their twin, each with the reason.
+HAND_WRITTEN = {
+    "/calendar/{feed:str}": "an iCalendar file at a capability address, not a page of the site",
+    "/outbox": (
+        "one page over the operator's countries (?country=, their first by default, failed "
+        "messages first); the twin is per country in the path: /api/outbox/{country:str}"
+    ),
 }
 
 
@@ -170,3 +181,37 @@ async def test_every_page_and_its_twin_refuse_alike_built_from_the_routes(
                         f"twin {twin_answer.status_code}"
                     )
     assert not differ, "a page and its twin answer differently:\n" + "\n".join(differ)
+
+
+def page_handlers(app: Litestar) -> dict[str, HTTPRouteHandler]:
+    """Each page's GET handler."""
+    found: dict[str, HTTPRouteHandler] = {}
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            for handler in route.route_handlers:
+                if "GET" in handler.http_methods:
+                    found[route.path] = handler
+    return found
+
+
+def is_form(reason: str) -> bool:
+    return reason.startswith(("a form", "a teller's form"))
+
+
+async def test_every_page_with_a_twin_is_made_with_it_from_one_view(database: Settings) -> None:
+    """One way to make a page and its twin: ``core.web.twins.twin`` builds both from one view
+    function, so they cannot drift apart. A page written by hand next to a hand-written twin
+    fails here (forms, whose twin is the operation they post, and the pages listed in
+    ``HAND_WRITTEN`` with their reason, aside)."""
+    app = create_app(database, engine=db.engine())
+    handlers = page_handlers(app)
+    hand_written = [
+        page
+        for page in pages(app)
+        if not is_twin_page(handlers[page])
+        and not is_form(EXCEPTIONS.get(page, ""))
+        and page not in HAND_WRITTEN
+    ]
+    assert not hand_written, "pages written by hand beside their twin: " + ", ".join(hand_written)
+    stale = [page for page in HAND_WRITTEN if page in handlers and is_twin_page(handlers[page])]
+    assert not stale, f"made with twin() now, no longer hand-written: {stale}"

@@ -36,8 +36,9 @@ from core.members.model import CurrentMember
 from core.members.services import load_member
 from core.tracks import track_of
 from core.web.context import member_of, page, settings_of
-from core.web.deps import MemberDep, RulesDep, rules_of
+from core.web.deps import MemberDep, RulesDep, ViewerDep, rules_of
 from core.web.guards import signed_in
+from core.web.twins import twin
 
 Req = Request[Any, Any, Any]
 
@@ -143,18 +144,25 @@ def base_url(request: Req) -> str:
     return settings_of(request).platform.base_url.rstrip("/")
 
 
-async def group_context(request: Req, group_id: int, **extra: Any) -> dict[str, Any]:
-    """Everything the group page shows, as the viewer may see it."""
+async def group_context(
+    request: Req, group_id: int, found: GroupView | None = None, **extra: Any
+) -> dict[str, Any]:
+    """Everything the group page shows, as the viewer may see it (``found``: the group as
+    the JSON twin gives it, when the page already has it)."""
     viewer = member_of(request)
-    group = await groups.get_group(group_id)
+    group = found.group if found is not None else await groups.get_group(group_id)
     edition = await editions.get_edition_by_id(group.edition_id)
-    manager = groups.may_manage(viewer, group)
+    manager = found.may_manage if found is not None else groups.may_manage(viewer, group)
     rules = rules_of(request)
     attendance = await planning.group_attendance(rules, group)
+    if found is not None:
+        registration = found.registration
+    else:
+        registration = await groups.registration_of(viewer.id, group.id) if viewer else None
     return {
         "group": group,
         "edition": edition,
-        "registration": await groups.registration_of(viewer.id, group.id) if viewer else None,
+        "registration": registration,
         "registration_open": registration_open(edition, group.country),
         "may_manage": manager,
         "availability": await planning.availability(group, viewer),
@@ -191,7 +199,9 @@ async def run_on_group(request: Req, group_id: int, action: Any, **form: Any) ->
     return Redirect(f"/groups/{group_id}", status_code=303)
 
 
-async def groups_context(request: Req, edition: EditionInfo, **extra: Any) -> dict[str, Any]:
+async def groups_context(
+    request: Req, edition: EditionInfo, listed: list[GroupInfo] | None = None, **extra: Any
+) -> dict[str, Any]:
     viewer = member_of(request)
     rules = rules_of(request)
     language = current_language.get()
@@ -203,7 +213,8 @@ async def groups_context(request: Req, edition: EditionInfo, **extra: Any) -> di
             "localities": track.localities,
             "languages": track.languages,
         }
-    listed = await groups.list_groups(edition.id)
+    if listed is None:
+        listed = await groups.list_groups(edition.id)
     mine = {g.id: part for g, part in await planning.my_groups(viewer.id)} if viewer else {}
     return {
         "edition": edition,
@@ -243,16 +254,148 @@ async def my_calendar(request: Req, member: CurrentMember) -> MyCalendar:
     )
 
 
+# -- pages made with their JSON twins ---------------------------------------------------------
+
+
+async def group_list_context(request: Req, listed: list[GroupInfo]) -> dict[str, Any]:
+    edition = await editions.get_edition(request.path_params["slug"])
+    return await groups_context(request, edition, listed)
+
+
+@twin(
+    "/editions/{slug:str}/groups",
+    name="groups",
+    template="groups.html",
+    tags=["working groups"],
+    summary="An edition's working groups",
+    context=group_list_context,
+)
+async def group_list(slug: FromPath[str]) -> list[GroupInfo]:
+    edition = await editions.get_edition(slug)
+    return await groups.list_groups(edition.id)
+
+
+async def group_show_context(request: Req, found: GroupView) -> dict[str, Any]:
+    return await group_context(request, found.group.id, found)
+
+
+@twin(
+    "/groups/{group_id:int}",
+    name="group",
+    template="group.html",
+    tags=["working groups"],
+    summary="A working group, as the signed-in member sees it",
+    context=group_show_context,
+)
+async def group_show(viewer: ViewerDep, group_id: FromPath[int]) -> GroupView:
+    group = await groups.get_group(group_id)
+    edition = await editions.get_edition_by_id(group.edition_id)
+    meetings = await planning.meetings_of(group_id)
+    return GroupView(
+        group=group,
+        registration=await groups.registration_of(viewer.id, group_id) if viewer else None,
+        registration_open=registration_open(edition, group.country),
+        may_manage=groups.may_manage(viewer, group),
+        meetings=meetings if await sees_links(viewer, group) else without_links(meetings),
+    )
+
+
+async def my_groups_context(request: Req, mine: list[MyGroup]) -> dict[str, Any]:
+    return {
+        "mine": [(m.group, m.part) for m in mine],
+        "calendar": await my_calendar(request, require_member(request)),
+        "local_time": groups.local_time,
+    }
+
+
+@twin(
+    "/my/groups",
+    name="my_groups",
+    template="group_mine.html",
+    tags=["working groups"],
+    summary="The signed-in member's working groups",
+    context=my_groups_context,
+    guards=[signed_in],
+    api_path="/api/me/groups",
+)
+async def my_group_list(member: MemberDep) -> list[MyGroup]:
+    return [MyGroup(g, part) for g, part in await planning.my_groups(member.id)]
+
+
+async def info_sessions_context(
+    request: Req,
+    edition: EditionInfo,
+    sessions: list[InfoSessionOut] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    if sessions is None:
+        sessions = await info_sessions.list_info_sessions(edition.id, member_of(request))
+    return {
+        "edition": edition,
+        "sessions": sessions,
+        "local_time": groups.local_time,
+        "modes": scheduling.MODES,
+        **extra,
+    }
+
+
+async def info_session_list_context(request: Req, sessions: list[InfoSessionOut]) -> dict[str, Any]:
+    edition = await editions.get_edition(request.path_params["slug"])
+    return await info_sessions_context(request, edition, sessions)
+
+
+@twin(
+    "/editions/{slug:str}/info-sessions",
+    name="info_sessions",
+    template="info_sessions.html",
+    tags=["info sessions"],
+    summary="An edition's info sessions",
+    context=info_session_list_context,
+)
+async def info_session_list(viewer: ViewerDep, slug: FromPath[str]) -> list[InfoSessionOut]:
+    edition = await editions.get_edition(slug)
+    return await info_sessions.list_info_sessions(edition.id, viewer)
+
+
+async def info_session_context(
+    request: Req, session: InfoSessionOut, **extra: Any
+) -> dict[str, Any]:
+    """The info session's page: the session as the viewer may see it and, for the operators
+    of its country, who registered."""
+    viewer = member_of(request)
+    operator = viewer is not None and viewer.is_operator(session.country)
+    return {
+        "session": session,
+        "local_time": groups.local_time,
+        "registrants": await info_sessions.registrants(session.id) if operator else [],
+        "is_operator": operator,
+        "started": session.starts_at <= clock.now(),
+        "local_clock": groups.local_clock,
+        **extra,
+    }
+
+
+async def info_session_show_context(request: Req, session: InfoSessionOut) -> dict[str, Any]:
+    return await info_session_context(request, session)
+
+
+@twin(
+    "/info-sessions/{session_id:int}",
+    name="info_session",
+    template="info_session.html",
+    tags=["info sessions"],
+    summary="An info session",
+    context=info_session_show_context,
+)
+async def info_session_show(viewer: ViewerDep, session_id: FromPath[int]) -> InfoSessionOut:
+    return await info_sessions.get_info_session(session_id, viewer)
+
+
 # -- pages -----------------------------------------------------------------------------------
 
 
 class GroupPages(Controller):
     include_in_schema = False
-
-    @get("/editions/{slug:str}/groups", name="groups")
-    async def list(self, request: Req, slug: FromPath[str]) -> Template:
-        edition = await editions.get_edition(slug)
-        return page(request, "groups.html", await groups_context(request, edition))
 
     @post("/editions/{slug:str}/groups", name="group_create", guards=[signed_in])
     async def create(
@@ -268,10 +411,6 @@ class GroupPages(Controller):
             context = await groups_context(request, edition, error=exc.message, form=dict(form))
             return page(request, "groups.html", context, status_code=exc.status_code)
         return Redirect(f"/groups/{group_id}", status_code=303)
-
-    @get("/groups/{group_id:int}", name="group")
-    async def show(self, request: Req, group_id: FromPath[int]) -> Template:
-        return await group_page(request, group_id)
 
     @post("/groups/{group_id:int}/register", name="group_register", guards=[signed_in])
     async def register(
@@ -375,18 +514,6 @@ class GroupPages(Controller):
 
         return await run_on_group(request, group_id, action)
 
-    @get("/my/groups", name="my_groups", guards=[signed_in])
-    async def mine(self, request: Req, member: MemberDep) -> Template:
-        return page(
-            request,
-            "group_mine.html",
-            {
-                "mine": await planning.my_groups(member.id),
-                "calendar": await my_calendar(request, member),
-                "local_time": groups.local_time,
-            },
-        )
-
     @post("/my/calendar-feed", name="my_calendar_feed_reset", guards=[signed_in])
     async def reset_feed(self, request: Req, member: MemberDep) -> Redirect:
         await calendar.reset_feed(settings_of(request).secret_key, member.id)
@@ -429,21 +556,6 @@ async def _meeting_of_group(group_id: int, meeting_id: int) -> int:
 class InfoSessionPages(Controller):
     include_in_schema = False
 
-    async def _list_context(self, request: Req, edition: EditionInfo, **extra: Any) -> dict:
-        viewer = member_of(request)
-        return {
-            "edition": edition,
-            "sessions": await info_sessions.list_info_sessions(edition.id, viewer),
-            "local_time": groups.local_time,
-            "modes": scheduling.MODES,
-            **extra,
-        }
-
-    @get("/editions/{slug:str}/info-sessions", name="info_sessions")
-    async def list(self, request: Req, slug: FromPath[str]) -> Template:
-        edition = await editions.get_edition(slug)
-        return page(request, "info_sessions.html", await self._list_context(request, edition))
-
     @post("/editions/{slug:str}/info-sessions", name="info_session_create", guards=[signed_in])
     async def create(
         self, request: Req, member: MemberDep, slug: FromPath[str]
@@ -468,30 +580,11 @@ class InfoSessionPages(Controller):
                 ),
             )
         except DomainError as exc:
-            context = await self._list_context(request, edition, error=exc.message, form=dict(form))
+            context = await info_sessions_context(
+                request, edition, error=exc.message, form=dict(form)
+            )
             return page(request, "info_sessions.html", context, status_code=exc.status_code)
         return Redirect(f"/info-sessions/{session_id}", status_code=303)
-
-    async def _page(
-        self, request: Req, session_id: int, *, status_code: int = 200, **extra: Any
-    ) -> Template:
-        viewer = member_of(request)
-        session = await info_sessions.get_info_session(session_id, viewer)
-        operator = viewer is not None and viewer.is_operator(session.country)
-        context = {
-            "session": session,
-            "local_time": groups.local_time,
-            "registrants": await info_sessions.registrants(session_id) if operator else [],
-            "is_operator": operator,
-            "started": session.starts_at <= clock.now(),
-            "local_clock": groups.local_clock,
-            **extra,
-        }
-        return page(request, "info_session.html", context, status_code=status_code)
-
-    @get("/info-sessions/{session_id:int}", name="info_session")
-    async def show(self, request: Req, session_id: FromPath[int]) -> Template:
-        return await self._page(request, session_id)
 
     @post(
         "/info-sessions/{session_id:int}/register", name="info_session_register", guards=[signed_in]
@@ -520,9 +613,9 @@ class InfoSessionPages(Controller):
         try:
             await step()
         except DomainError as exc:
-            return await self._page(
-                request, session_id, error=exc.message, status_code=exc.status_code
-            )
+            session = await info_sessions.get_info_session(session_id, member_of(request))
+            context = await info_session_context(request, session, error=exc.message)
+            return page(request, "info_session.html", context, status_code=exc.status_code)
         return Redirect(f"/info-sessions/{session_id}", status_code=303)
 
 
@@ -532,11 +625,6 @@ class InfoSessionPages(Controller):
 class GroupsAPI(Controller):
     path = "/api"
     tags = ["working groups"]
-
-    @get("/editions/{slug:str}/groups", summary="An edition's working groups")
-    async def list(self, slug: FromPath[str]) -> list[GroupInfo]:
-        edition = await editions.get_edition(slug)
-        return await groups.list_groups(edition.id)
 
     @post(
         "/editions/{slug:str}/groups",
@@ -562,20 +650,6 @@ class GroupsAPI(Controller):
     async def figures(self, slug: FromPath[str]) -> list[CountryFigures]:
         edition = await editions.get_edition(slug)
         return await planning.edition_figures(edition.id)
-
-    @get("/groups/{group_id:int}", summary="A working group, as the signed-in member sees it")
-    async def show(self, request: Req, group_id: FromPath[int]) -> GroupView:
-        viewer = member_of(request)
-        group = await groups.get_group(group_id)
-        edition = await editions.get_edition_by_id(group.edition_id)
-        meetings = await planning.meetings_of(group_id)
-        return GroupView(
-            group=group,
-            registration=await groups.registration_of(viewer.id, group_id) if viewer else None,
-            registration_open=registration_open(edition, group.country),
-            may_manage=groups.may_manage(viewer, group),
-            meetings=meetings if await sees_links(viewer, group) else without_links(meetings),
-        )
 
     @post(
         "/groups/{group_id:int}/registration",
@@ -697,10 +771,6 @@ class GroupsAPI(Controller):
         groups.require_manager(require_member(request), group)
         return await planning.group_attendance(rules_of(request), group)
 
-    @get("/me/groups", summary="The signed-in member's working groups", guards=[signed_in])
-    async def mine(self, member: MemberDep) -> list[MyGroup]:
-        return [MyGroup(g, part) for g, part in await planning.my_groups(member.id)]
-
     @get(
         "/me/calendar",
         summary="The member's meetings and info sessions, and the feed address",
@@ -724,11 +794,6 @@ class InfoSessionsAPI(Controller):
     path = "/api"
     tags = ["info sessions"]
 
-    @get("/editions/{slug:str}/info-sessions", summary="An edition's info sessions")
-    async def list(self, request: Req, slug: FromPath[str]) -> list[InfoSessionOut]:
-        edition = await editions.get_edition(slug)
-        return await info_sessions.list_info_sessions(edition.id, member_of(request))
-
     @post(
         "/editions/{slug:str}/info-sessions",
         status_code=201,
@@ -741,10 +806,6 @@ class InfoSessionsAPI(Controller):
         edition = await editions.get_edition(slug)
         session_id = await info_sessions.create_info_session(member, edition.id, data)
         return await info_sessions.get_info_session(session_id, member)
-
-    @get("/info-sessions/{session_id:int}", summary="An info session")
-    async def show(self, request: Req, session_id: FromPath[int]) -> InfoSessionOut:
-        return await info_sessions.get_info_session(session_id, member_of(request))
 
     @post(
         "/info-sessions/{session_id:int}/registration",

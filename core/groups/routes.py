@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from litestar import Router
 
-from core.groups.controllers import GroupPages, GroupsAPI, InfoSessionPages, InfoSessionsAPI
+from core.groups.controllers import (
+    GroupPages,
+    GroupsAPI,
+    InfoSessionPages,
+    InfoSessionsAPI,
+    group_list,
+    group_show,
+    info_session_list,
+    info_session_show,
+    my_group_list,
+)
 
 router = Router(
     path="/",
@@ -17,5 +27,10 @@ router = Router(
         GroupsAPI,
         InfoSessionPages,
         InfoSessionsAPI,
+        *group_list.handlers,
+        *group_show.handlers,
+        *my_group_list.handlers,
+        *info_session_list.handlers,
+        *info_session_show.handlers,
     ],
 )

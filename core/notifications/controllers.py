@@ -19,8 +19,9 @@ from core.notifications.inapp import NotificationList
 from core.notifications.services import OutboxItem, OutboxView, Preferences, Retried
 from core.notifications.tables import FAILED, STATES
 from core.web.context import page, settings_of
-from core.web.deps import MemberDep
+from core.web.deps import MemberDep, RulesDep, SettingsDep
 from core.web.guards import signed_in
+from core.web.twins import twin
 
 Req = Request[Any, Any, Any]
 
@@ -53,18 +54,46 @@ def language() -> str:
     return i18n.current_language.get()
 
 
+def notifications_shown(
+    request: Req, listing: NotificationList, error: str | None = None
+) -> dict[str, Any]:
+    """The notification centre; the page's unread count is the listing's."""
+    request.state.unread_notifications = listing.unread
+    return {"listing": listing, "error": error}
+
+
+def notifications_context(request: Req, listing: NotificationList) -> dict[str, Any]:
+    return notifications_shown(request, listing)
+
+
 async def notifications_page(
     request: Req, *, error: str | None = None, status_code: int = 200
 ) -> Template:
     member = require_member(request)
     listing = await inapp.list_notifications(member.id, language())
-    request.state.unread_notifications = listing.unread
     return page(
         request,
         "notifications.html",
-        {"listing": listing, "error": error},
+        notifications_shown(request, listing, error),
         status_code=status_code,
     )
+
+
+@twin(
+    "/notifications",
+    name="notifications",
+    template="notifications.html",
+    tags=["notifications"],
+    summary="The signed-in member's notifications and unread count",
+    context=notifications_context,
+    guards=[signed_in],
+)
+async def notification_list(member: MemberDep) -> NotificationList:
+    return await inapp.list_notifications(member.id, language())
+
+
+def preferences_context(request: Req, prefs: Preferences) -> dict[str, Any]:
+    return {"prefs": prefs, "notice": None, "error": None}
 
 
 async def preferences_page(
@@ -82,6 +111,21 @@ async def preferences_page(
         {"prefs": prefs, "notice": notice, "error": error},
         status_code=status_code,
     )
+
+
+@twin(
+    "/notifications/preferences",
+    name="notification_preferences",
+    template="notification_preferences.html",
+    tags=["notifications"],
+    summary="Which channels the member wants per event",
+    context=preferences_context,
+    guards=[signed_in],
+)
+async def notification_preferences(
+    member: MemberDep, rules: RulesDep, settings: SettingsDep
+) -> Preferences:
+    return await services.get_preferences(rules.registry, settings, member)
 
 
 def _operator_country(request: Req, country: str) -> str:
@@ -122,10 +166,6 @@ async def outbox_page(
 class NotificationPages(Controller):
     include_in_schema = False
 
-    @get("/notifications", name="notifications")
-    async def index(self, request: Req) -> Template:
-        return await notifications_page(request)
-
     @post("/notifications/{notification_id:int}/read", name="notification_read", guards=[signed_in])
     async def read(
         self, request: Req, member: MemberDep, notification_id: FromPath[int]
@@ -140,10 +180,6 @@ class NotificationPages(Controller):
     async def read_all(self, member: MemberDep) -> Redirect:
         await inapp.mark_read(member.id)
         return Redirect("/notifications", status_code=303)
-
-    @get("/notifications/preferences", name="notification_preferences")
-    async def preferences(self, request: Req) -> Template:
-        return await preferences_page(request)
 
     @post("/notifications/preferences", name="notification_preferences_save", guards=[signed_in])
     async def save_preferences(self, request: Req, member: MemberDep) -> Template:
@@ -216,14 +252,6 @@ class NotificationsAPI(Controller):
     path = "/api"
     tags = ["notifications"]
 
-    @get(
-        "/notifications",
-        summary="The signed-in member's notifications and unread count",
-        guards=[signed_in],
-    )
-    async def index(self, member: MemberDep) -> NotificationList:
-        return await inapp.list_notifications(member.id, language())
-
     @post(
         "/notifications/{notification_id:int}/read",
         status_code=200,
@@ -243,14 +271,6 @@ class NotificationsAPI(Controller):
     async def read_all(self, member: MemberDep) -> Unread:
         await inapp.mark_read(member.id)
         return Unread(unread=0)
-
-    @get(
-        "/notifications/preferences",
-        summary="Which channels the member wants per event",
-        guards=[signed_in],
-    )
-    async def preferences(self, request: Req, member: MemberDep) -> Preferences:
-        return await services.get_preferences(_registry(request), settings_of(request), member)
 
     @put(
         "/notifications/preferences",

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 from litestar import Router
 
-from core.notifications.controllers import NotificationPages, NotificationsAPI
+from core.notifications.controllers import (
+    NotificationPages,
+    NotificationsAPI,
+    notification_list,
+    notification_preferences,
+)
 
 router = Router(
     path="/",
     route_handlers=[
         NotificationPages,
         NotificationsAPI,
+        *notification_list.handlers,
+        *notification_preferences.handlers,
     ],
 )

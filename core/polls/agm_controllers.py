@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, delete, post
 from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 
@@ -33,6 +33,7 @@ from core.polls.services import DRAFT, OPEN
 from core.web.context import page
 from core.web.deps import MemberDep, RulesDep, rules_of
 from core.web.guards import signed_in
+from core.web.twins import twin
 
 Req = Request[Any, Any, Any]
 
@@ -133,15 +134,25 @@ async def member_in_form(value: Any, missing: str) -> CurrentMember:
 # -- proxy page -------------------------------------------------------------------------------
 
 
-async def proxy_context(request: Req, poll_id: int, **extra: Any) -> dict[str, Any]:
+async def proxy_context(
+    request: Req, poll_id: int, found: ProxiesOut | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The proxy page (``found``: the member's proxies and the rules, when the caller has
+    them)."""
     member = require_member(request)
     context = await poll_context(request, rules_of(request), poll_id)
     poll = context["poll"]
+    if found is None:
+        found = ProxiesOut(
+            given=await proxies.proxy_given(member, poll_id),
+            held=await proxies.proxies_held(member, poll_id),
+            rules=proxies.rules_text(rules_of(request), poll),
+        )
     return {
         **context,
-        "rules_text": proxies.rules_text(rules_of(request), poll),
-        "given": await proxies.proxy_given(member, poll_id),
-        "held": await proxies.proxies_held(member, poll_id),
+        "rules_text": found.rules,
+        "given": found.given,
+        "held": found.held,
         "may_give": poll.state == DRAFT or (poll.state == OPEN and clock.now() < poll.opens_at),
         **extra,
     }
@@ -154,12 +165,30 @@ async def proxy_page(request: Req, poll_id: int, exc: DomainError | None = None)
     return page(request, "proxy.html", context, status_code=exc.status_code)
 
 
+async def my_proxies_context(request: Req, found: ProxiesOut) -> dict[str, Any]:
+    return await proxy_context(request, request.path_params["poll_id"], found)
+
+
+@twin(
+    "/polls/{poll_id:int}/proxy",
+    name="poll_proxy",
+    template="proxy.html",
+    tags=["polls"],
+    summary="The proxy I gave and the proxies I hold",
+    context=my_proxies_context,
+    guards=[signed_in],
+)
+async def my_proxies(member: MemberDep, rules: RulesDep, poll_id: FromPath[int]) -> ProxiesOut:
+    poll = await polls.get_poll(poll_id)
+    return ProxiesOut(
+        given=await proxies.proxy_given(member, poll_id),
+        held=await proxies.proxies_held(member, poll_id),
+        rules=proxies.rules_text(rules, poll),
+    )
+
+
 class ProxyPages(Controller):
     include_in_schema = False
-
-    @get("/polls/{poll_id:int}/proxy", name="poll_proxy")
-    async def show(self, request: Req, poll_id: FromPath[int]) -> Template:
-        return await proxy_page(request, poll_id)
 
     @post("/polls/{poll_id:int}/proxy", name="poll_proxy_grant", guards=[signed_in])
     async def grant(
@@ -257,12 +286,31 @@ async def room_page(
     )
 
 
+async def room_show_context(request: Req, found: Turnout) -> dict[str, Any]:
+    """The room page (its JSON twin gives the figures only). The view of its attendance list
+    is audited."""
+    context = await room_context(request, request.path_params["poll_id"], form={})
+    await room.list_shown(require_member(request), context["poll"], context["present"])
+    return context
+
+
+@twin(
+    "/polls/{poll_id:int}/room",
+    name="poll_room",
+    template="room.html",
+    tags=["polls"],
+    summary="Turnout and quorum, numbers only (operators)",
+    context=room_show_context,
+    guards=[signed_in],
+    api_path="/api/polls/{poll_id:int}/turnout",
+)
+async def poll_turnout(member: MemberDep, poll_id: FromPath[int]) -> Turnout:
+    polls.require_operator(member, (await polls.get_poll(poll_id)).country)
+    return await room.turnout(poll_id)
+
+
 class RoomPages(Controller):
     include_in_schema = False
-
-    @get("/polls/{poll_id:int}/room", name="poll_room")
-    async def show(self, request: Req, poll_id: FromPath[int]) -> Template:
-        return await room_page(request, poll_id)
 
     @post("/polls/{poll_id:int}/room/check-in", name="poll_room_check_in", guards=[signed_in])
     async def check_in(
@@ -359,21 +407,6 @@ class AgmAPI(Controller):
     path = "/api"
     tags = ["polls"]
 
-    @get(
-        "/polls/{poll_id:int}/proxy",
-        summary="The proxy I gave and the proxies I hold",
-        guards=[signed_in],
-    )
-    async def proxies(
-        self, member: MemberDep, rules: RulesDep, poll_id: FromPath[int]
-    ) -> ProxiesOut:
-        poll = await polls.get_poll(poll_id)
-        return ProxiesOut(
-            given=await proxies.proxy_given(member, poll_id),
-            held=await proxies.proxies_held(member, poll_id),
-            rules=proxies.rules_text(rules, poll),
-        )
-
     @post(
         "/polls/{poll_id:int}/proxy",
         status_code=201,
@@ -413,15 +446,6 @@ class AgmAPI(Controller):
         grantor = await named_member(data.grantor)
         receipt = await proxies.cast_as_proxy(rules, member, poll_id, grantor.id, data.choice)
         return receipt_of(poll_id, receipt)
-
-    @get(
-        "/polls/{poll_id:int}/turnout",
-        summary="Turnout and quorum, numbers only (operators)",
-        guards=[signed_in],
-    )
-    async def turnout(self, member: MemberDep, poll_id: FromPath[int]) -> Turnout:
-        polls.require_operator(member, (await polls.get_poll(poll_id)).country)
-        return await room.turnout(poll_id)
 
     @post(
         "/polls/{poll_id:int}/presence",

@@ -23,6 +23,7 @@ from core.voting.base import Tally
 from core.web.context import page
 from core.web.deps import MemberDep, RulesDep, rules_of
 from core.web.guards import signed_in
+from core.web.twins import twin
 
 Req = Request[Any, Any, Any]
 # A share must never be kept by a browser, a proxy or a back button.
@@ -59,9 +60,13 @@ async def _poll_page(request: Req, poll_id: int, exc: DomainError) -> Template:
     return page(request, "poll.html", context, status_code=exc.status_code)
 
 
-async def box_context(request: Req, poll_id: int, **extra: Any) -> dict[str, Any]:
+async def box_context(
+    request: Req, poll_id: int, trackers: list[str] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The ballot box page (``trackers``: the box's trackers when the caller has them)."""
     context = await poll_context(request, rules_of(request), poll_id)
-    trackers = await polls.trackers_of(poll_id)
+    if trackers is None:
+        trackers = await polls.trackers_of(poll_id)
     wanted = str(request.query_params.get("page", "1"))
     number = int(wanted) if wanted.isascii() and wanted.isdigit() and len(wanted) < 7 else 1
     pages = max(1, -(-len(trackers) // TRACKERS_PER_PAGE))
@@ -75,6 +80,26 @@ async def box_context(request: Req, poll_id: int, **extra: Any) -> dict[str, Any
         "pages": pages,
         **extra,
     }
+
+
+async def box_page_context(request: Req, found: BallotBox) -> dict[str, Any]:
+    """The page shows the trackers a page at a time (``?page=``, the page's own: the JSON
+    twin gives them all)."""
+    return await box_context(request, found.poll_id, found.trackers)
+
+
+@twin(
+    "/polls/{poll_id:int}/box",
+    name="poll_box",
+    template="box.html",
+    tags=["polls"],
+    summary="The public ballot box: every ballot's tracker",
+    context=box_page_context,
+)
+async def poll_box(poll_id: FromPath[int]) -> BallotBox:
+    poll = await polls.get_poll(poll_id)
+    trackers = await polls.trackers_of(poll_id)
+    return BallotBox(poll_id=poll_id, state=poll.state, count=len(trackers), trackers=trackers)
 
 
 class BallotBoxPages(Controller):
@@ -139,10 +164,6 @@ class BallotBoxPages(Controller):
             response.headers.update(NO_STORE)
             return response
         return Redirect(f"/polls/{poll_id}/results", status_code=303)
-
-    @get("/polls/{poll_id:int}/box", name="poll_box")
-    async def box(self, request: Req, poll_id: FromPath[int]) -> Template:
-        return page(request, "box.html", await box_context(request, poll_id))
 
     @post("/polls/{poll_id:int}/box", name="poll_box_check")
     async def check(self, request: Req, poll_id: FromPath[int]) -> Template:
@@ -211,12 +232,6 @@ class BallotBoxAPI(Controller):
             raise InvalidInput(_("A share is 20 to 33 words: this is not one."))
         member = require_member(request)
         return await polls.count_poll(rules_of(request), member, poll_id, data.shares)
-
-    @get("/polls/{poll_id:int}/box", summary="The public ballot box: every ballot's tracker")
-    async def box(self, poll_id: FromPath[int]) -> BallotBox:
-        poll = await polls.get_poll(poll_id)
-        trackers = await polls.trackers_of(poll_id)
-        return BallotBox(poll_id=poll_id, state=poll.state, count=len(trackers), trackers=trackers)
 
     @post(
         "/polls/{poll_id:int}/receipt",

@@ -13,6 +13,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 
 from core.editions import services as editions
+from core.editions.services import EditionInfo
 from core.errors import DomainError, InvalidInput
 from core.i18n import N_, _, current_language
 from core.polls import export, room
@@ -23,8 +24,9 @@ from core.rules import Rules
 from core.voting import RANKED, voting_method, voting_methods
 from core.voting.base import Tally
 from core.web.context import member_of, page
-from core.web.deps import MemberDep, RulesDep
+from core.web.deps import MemberDep, RulesDep, rules_of
 from core.web.guards import signed_in
+from core.web.twins import twin
 
 Req = Request[Any, Any, Any]
 
@@ -137,19 +139,82 @@ async def poll_context(request: Req, rules: Rules, poll_id: int, **extra: Any) -
     }
 
 
-async def results_context(request: Req, rules: Rules, poll_id: int, **extra: Any) -> dict[str, Any]:
+def polls_context(rules: Rules, edition: EditionInfo, rows: Any) -> dict[str, Any]:
+    """What the polls page shows: the edition's polls (id, country, state and method of
+    each) and the voting methods an operator may choose."""
+    return {"edition": edition, "polls": rows, "methods": voting_methods(rules.registry)}
+
+
+async def edition_polls_context(request: Req, found: list[PollInfo]) -> dict[str, Any]:
+    edition = await editions.get_edition(request.path_params["slug"])
+    rows = await polls.edition_polls(edition.id)
+    return polls_context(rules_of(request), edition, rows)
+
+
+@twin(
+    "/editions/{slug:str}/polls",
+    name="polls",
+    template="polls.html",
+    tags=["polls"],
+    summary="An edition's polls",
+    context=edition_polls_context,
+)
+async def poll_list(slug: FromPath[str]) -> list[PollInfo]:
+    edition = await editions.get_edition(slug)
+    return [await polls.get_poll(r["id"]) for r in await polls.edition_polls(edition.id)]
+
+
+async def poll_show_context(request: Req, found: PollInfo) -> dict[str, Any]:
+    return await poll_context(request, rules_of(request), found.id)
+
+
+@twin(
+    "/polls/{poll_id:int}",
+    name="poll",
+    template="poll.html",
+    tags=["polls"],
+    summary="A poll and its candidates",
+    context=poll_show_context,
+)
+async def poll_show(poll_id: FromPath[int]) -> PollInfo:
+    return await polls.get_poll(poll_id)
+
+
+async def results_context(request: Req, found: PollResult) -> dict[str, Any]:
     """A published poll's results page: winners, working, pictures and turnout per channel."""
-    tally = await polls.result_of(poll_id)
-    context = await poll_context(request, rules, poll_id, **extra)
+    poll_id = found.poll.id
+    context = await poll_context(request, rules_of(request), poll_id)
     titles = {c.number: c.title for c in context["candidates"]}
     return {
         **context,
         "ballots_digest": await polls.ballots_digest(poll_id),
-        "tally": tally,
+        "tally": found.tally,
         "titles": titles,
-        "turnout": context["turnout"] or await room.turnout(poll_id),
-        **pictures(tally),
+        "turnout": context["turnout"] or found.turnout,
+        **pictures(found.tally),
     }
+
+
+@twin(
+    "/polls/{poll_id:int}/results",
+    name="poll_results",
+    template="results.html",
+    tags=["polls"],
+    summary="The published result with its working",
+    context=results_context,
+    api_path="/api/polls/{poll_id:int}/result",
+)
+async def poll_result(poll_id: FromPath[int]) -> PollResult:
+    tally = await polls.result_of(poll_id)
+    poll = await polls.get_poll(poll_id)
+    by_number = {c.number: c for c in await candidates_of(poll)}
+    return PollResult(
+        poll=poll,
+        winners=[int(n) for n in tally.winners],
+        elected=[by_number[int(n)] for n in tally.winners],
+        turnout=await room.turnout(poll_id),
+        tally=tally,
+    )
 
 
 async def run_on_poll(request: Req, rules: Rules, poll_id: int, step: Any) -> Template | Redirect:
@@ -165,13 +230,6 @@ async def run_on_poll(request: Req, rules: Rules, poll_id: int, step: Any) -> Te
 
 class PollPages(Controller):
     include_in_schema = False
-
-    @get("/editions/{slug:str}/polls", name="polls")
-    async def list(self, request: Req, rules: RulesDep, slug: FromPath[str]) -> Template:
-        edition = await editions.get_edition(slug)
-        rows = await polls.edition_polls(edition.id)
-        methods = voting_methods(rules.registry)
-        return page(request, "polls.html", {"edition": edition, "polls": rows, "methods": methods})
 
     @post("/editions/{slug:str}/polls", name="poll_create", guards=[signed_in])
     async def create(
@@ -199,19 +257,13 @@ class PollPages(Controller):
                 request,
                 "polls.html",
                 {
-                    "edition": edition,
-                    "polls": rows,
-                    "methods": voting_methods(rules.registry),
+                    **polls_context(rules, edition, rows),
                     "error": exc.message,
                     "form": dict(form),
                 },
                 status_code=exc.status_code,
             )
         return Redirect(f"/polls/{poll_id}", status_code=303)
-
-    @get("/polls/{poll_id:int}", name="poll")
-    async def show(self, request: Req, rules: RulesDep, poll_id: FromPath[int]) -> Template:
-        return page(request, "poll.html", await poll_context(request, rules, poll_id))
 
     @post("/polls/{poll_id:int}/vote", name="poll_vote", guards=[signed_in])
     async def vote(
@@ -243,10 +295,6 @@ class PollPages(Controller):
             request, rules, poll_id, lambda: polls.close_poll(rules, member, poll_id)
         )
 
-    @get("/polls/{poll_id:int}/results", name="poll_results")
-    async def results(self, request: Req, rules: RulesDep, poll_id: FromPath[int]) -> Template:
-        return page(request, "results.html", await results_context(request, rules, poll_id))
-
     @get("/polls/{poll_id:int}/ballots.json", name="poll_ballots_json")
     async def ballots_json(self, poll_id: FromPath[int]) -> Response[bytes]:
         return Response(
@@ -267,11 +315,6 @@ class PollPages(Controller):
 class PollsAPI(Controller):
     path = "/api"
     tags = ["polls"]
-
-    @get("/editions/{slug:str}/polls", summary="An edition's polls")
-    async def list(self, slug: FromPath[str]) -> list[PollInfo]:
-        edition = await editions.get_edition(slug)
-        return [await polls.get_poll(r["id"]) for r in await polls.edition_polls(edition.id)]
 
     @post(
         "/editions/{slug:str}/polls",
@@ -294,10 +337,6 @@ class PollsAPI(Controller):
             data.closes_at if data.closes_at.tzinfo else data.closes_at.replace(tzinfo=UTC),
             data.quorum,
         )
-        return await polls.get_poll(poll_id)
-
-    @get("/polls/{poll_id:int}", summary="A poll and its candidates")
-    async def show(self, poll_id: FromPath[int]) -> PollInfo:
         return await polls.get_poll(poll_id)
 
     @post(
@@ -331,19 +370,6 @@ class PollsAPI(Controller):
     async def close(self, member: MemberDep, rules: RulesDep, poll_id: FromPath[int]) -> PollInfo:
         await polls.close_poll(rules, member, poll_id)
         return await polls.get_poll(poll_id)
-
-    @get("/polls/{poll_id:int}/result", summary="The published result with its working")
-    async def result(self, poll_id: FromPath[int]) -> PollResult:
-        tally = await polls.result_of(poll_id)
-        poll = await polls.get_poll(poll_id)
-        by_number = {c.number: c for c in await candidates_of(poll)}
-        return PollResult(
-            poll=poll,
-            winners=[int(n) for n in tally.winners],
-            elected=[by_number[int(n)] for n in tally.winners],
-            turnout=await room.turnout(poll_id),
-            tally=tally,
-        )
 
     @get("/polls/{poll_id:int}/ballots", summary="The published ballot list (export format)")
     async def ballots(self, poll_id: FromPath[int]) -> dict[str, Any]:

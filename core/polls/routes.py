@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from litestar import Router
 
-from core.polls.agm_controllers import AgmAPI, ProxyPages, RoomPages
-from core.polls.box_controllers import BallotBoxAPI, BallotBoxPages
-from core.polls.controllers import PollPages, PollsAPI
+from core.polls.agm_controllers import AgmAPI, ProxyPages, RoomPages, my_proxies, poll_turnout
+from core.polls.box_controllers import BallotBoxAPI, BallotBoxPages, poll_box
+from core.polls.controllers import PollPages, PollsAPI, poll_list, poll_result, poll_show
 
 router = Router(
     path="/",
@@ -23,5 +23,11 @@ router = Router(
         ProxyPages,
         RoomPages,
         AgmAPI,
+        *poll_list.handlers,
+        *poll_show.handlers,
+        *poll_result.handlers,
+        *poll_box.handlers,
+        *my_proxies.handlers,
+        *poll_turnout.handlers,
     ],
 )

@@ -41,8 +41,9 @@ from core.recommendations.services import (
 )
 from core.tracks import track_of
 from core.web.context import member_of, page
-from core.web.deps import MemberDep, RulesDep, rules_of
+from core.web.deps import MemberDep, RulesDep, ViewerDep, rules_of
 from core.web.guards import signed_in
+from core.web.twins import twin
 
 Req = Request[Any, Any, Any]
 
@@ -133,9 +134,12 @@ async def detail(rec_id: int, viewer: CurrentMember | None) -> RecommendationDet
     )
 
 
-async def recommendation_context(request: Req, rec_id: int, **extra: Any) -> dict[str, Any]:
+async def recommendation_context(
+    request: Req, rec_id: int, found: RecommendationDetail | None = None, **extra: Any
+) -> dict[str, Any]:
     viewer = member_of(request)
-    found = await detail(rec_id, viewer)
+    if found is None:
+        found = await detail(rec_id, viewer)
     info = found.recommendation
     group = await groups.get_group(info.group_id)
     edition = await editions.get_edition_by_id(info.edition_id)
@@ -196,15 +200,22 @@ async def run_on_recommendation(request: Req, rec_id: int, action: Any, **extra:
 
 
 @recs.snapshot
-async def group_context(request: Req, group_id: int, **extra: Any) -> dict[str, Any]:
+async def group_context(
+    request: Req,
+    group_id: int,
+    listed: list[RecommendationInfo] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     viewer = member_of(request)
     group = await groups.get_group(group_id)
     edition = await editions.get_edition_by_id(group.edition_id)
     rules = rules_of(request)
+    if listed is None:
+        listed = await recs.group_recommendations(group, viewer, reader_language())
     return {
         "group": group,
         "edition": edition,
-        "recommendations": await recs.group_recommendations(group, viewer, reader_language()),
+        "recommendations": listed,
         "is_facilitator": recs.is_facilitator(viewer, group),
         "drafting_open": drafting_open(edition, group.country),
         "languages_of_group": track_of(rules.registry, rules.settings, group.country).languages,
@@ -237,14 +248,20 @@ def check_country(country: str) -> str:
 
 @recs.snapshot
 async def pending_context(
-    request: Req, edition: EditionInfo, country: str, **extra: Any
+    request: Req,
+    edition: EditionInfo,
+    country: str,
+    doc: BundleDocument | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
     viewer = require_member(request)
     require_bundle_reader(viewer, country)
+    if doc is None:
+        doc = await bundles.pending_document(edition, country, reader_language())
     return {
         "edition": edition,
         "country": country,
-        "doc": await bundles.pending_document(edition, country, reader_language()),
+        "doc": doc,
         "bundles": await bundles.bundles(edition.id, [country]),
         "may_bundle": viewer.is_operator(country),
         "outcome_label": outcomes.outcome_label,
@@ -252,20 +269,146 @@ async def pending_context(
     }
 
 
+# -- pages made with their JSON twins -----------------------------------------------------------
+
+
+async def edition_recommendations_context(
+    request: Req, found: list[RecommendationInfo]
+) -> dict[str, Any]:
+    # The page lists the edition's groups with their counts; its twin, the recommendations.
+    edition = await editions.get_edition(request.path_params["slug"])
+    return await edition_groups(request, edition)
+
+
+@twin(
+    "/editions/{slug:str}/recommendations",
+    name="edition_recommendations",
+    template="recommendations_edition.html",
+    tags=["recommendations"],
+    summary="An edition's submitted recommendations, with the board's current decisions",
+    context=edition_recommendations_context,
+)
+async def edition_recommendation_list(slug: FromPath[str]) -> list[RecommendationInfo]:
+    edition = await editions.get_edition(slug)
+    return await recs.edition_recommendations(edition.id, reader_language())
+
+
+async def group_recommendations_context(
+    request: Req, found: list[RecommendationInfo]
+) -> dict[str, Any]:
+    return await group_context(request, request.path_params["group_id"], found)
+
+
+@twin(
+    "/groups/{group_id:int}/recommendations",
+    name="group_recommendations",
+    template="recommendations.html",
+    tags=["recommendations"],
+    summary="A working group's recommendations (drafts for the group only)",
+    context=group_recommendations_context,
+)
+async def group_recommendation_list(
+    viewer: ViewerDep, group_id: FromPath[int]
+) -> list[RecommendationInfo]:
+    group = await groups.get_group(group_id)
+    return await recs.group_recommendations(group, viewer, reader_language())
+
+
+async def recommendation_show_context(request: Req, found: RecommendationDetail) -> dict[str, Any]:
+    async with reading():
+        return await recommendation_context(request, found.recommendation.id, found)
+
+
+@twin(
+    "/recommendations/{rec_id:int}",
+    name="recommendation",
+    template="recommendation.html",
+    tags=["recommendations"],
+    summary="A recommendation, its decisions and projects",
+    context=recommendation_show_context,
+)
+async def recommendation_show(viewer: ViewerDep, rec_id: FromPath[int]) -> RecommendationDetail:
+    return await detail(rec_id, viewer)
+
+
+async def bundle_list_context(request: Req, found: list[BundleSummary]) -> dict[str, Any]:
+    member = require_member(request)
+    waiting = []
+    for edition in await editions.list_editions():
+        for country in member.operator_countries:
+            rows = await deciding.pending_rows(edition.id, country)
+            if rows:
+                waiting.append((edition, country, len(rows)))
+    return {
+        "waiting": waiting,
+        "bundles": found,
+        "awaiting": await deciding.awaiting_decision(reader_language()) if member.is_board else [],
+        "outcome_label": outcomes.outcome_label,
+    }
+
+
+@twin(
+    "/bundles",
+    name="bundles",
+    template="bundles.html",
+    tags=["bundles"],
+    summary="The bundles handed to the board (operators: their countries)",
+    context=bundle_list_context,
+    guards=[signed_in],
+)
+async def bundle_list(member: MemberDep) -> list[BundleSummary]:
+    if not (member.is_board or member.is_operator()):
+        raise Forbidden(_("Only board members and operators read the bundles."))
+    return await bundles.bundles(None, None if member.is_board else member.operator_countries)
+
+
+async def bundle_pending_context(request: Req, doc: BundleDocument) -> dict[str, Any]:
+    edition = await editions.get_edition(request.path_params["slug"])
+    return await pending_context(request, edition, request.path_params["country"], doc)
+
+
+@twin(
+    "/editions/{slug:str}/bundles/{country:str}",
+    name="bundle_pending",
+    template="bundle_pending.html",
+    tags=["bundles"],
+    summary="The submitted recommendations waiting for a bundle, as the board will read them",
+    context=bundle_pending_context,
+    guards=[signed_in],
+    api_path="/api/editions/{slug:str}/bundles/{country:str}/pending",
+)
+async def bundle_pending(
+    member: MemberDep, slug: FromPath[str], country: FromPath[str]
+) -> BundleDocument:
+    require_bundle_reader(member, check_country(country))
+    edition = await editions.get_edition(slug)
+    return await bundles.pending_document(edition, country, reader_language())
+
+
+def bundle_show_context(request: Req, doc: BundleDocument) -> dict[str, Any]:
+    return {"doc": doc, "outcome_label": outcomes.outcome_label}
+
+
+@twin(
+    "/bundles/{bundle_id:int}",
+    name="bundle",
+    template="bundle.html",
+    tags=["bundles"],
+    summary="A bundle: by theme and group, with attendance",
+    context=bundle_show_context,
+    guards=[signed_in],
+)
+async def bundle_show(member: MemberDep, bundle_id: FromPath[int]) -> BundleDocument:
+    row = await bundles.bundle_row(bundle_id)
+    require_bundle_reader(member, row["country"])
+    return await bundles.bundle_document(bundle_id, reader_language())
+
+
 # -- pages -------------------------------------------------------------------------------------
 
 
 class RecommendationPages(Controller):
     include_in_schema = False
-
-    @get("/editions/{slug:str}/recommendations", name="edition_recommendations")
-    async def edition(self, request: Req, slug: FromPath[str]) -> Template:
-        edition = await editions.get_edition(slug)
-        return page(request, "recommendations_edition.html", await edition_groups(request, edition))
-
-    @get("/groups/{group_id:int}/recommendations", name="group_recommendations")
-    async def group(self, request: Req, group_id: FromPath[int]) -> Template:
-        return page(request, "recommendations.html", await group_context(request, group_id))
 
     @post("/groups/{group_id:int}/recommendations", name="recommendation_draft", guards=[signed_in])
     async def draft(
@@ -278,10 +421,6 @@ class RecommendationPages(Controller):
             context = await group_context(request, group_id, error=exc.message, form=dict(form))
             return page(request, "recommendations.html", context, status_code=exc.status_code)
         return Redirect(f"/recommendations/{rec_id}", status_code=303)
-
-    @get("/recommendations/{rec_id:int}", name="recommendation")
-    async def show(self, request: Req, rec_id: FromPath[int]) -> Template:
-        return await recommendation_page(request, rec_id)
 
     @post("/recommendations/{rec_id:int}/edit", name="recommendation_edit", guards=[signed_in])
     async def edit(
@@ -356,37 +495,6 @@ class RecommendationPages(Controller):
 class BundlePages(Controller):
     include_in_schema = False
 
-    @get("/bundles", name="bundles", guards=[signed_in])
-    async def hub(self, request: Req, member: MemberDep) -> Template:
-        if not (member.is_board or member.is_operator()):
-            raise Forbidden(_("Only board members and operators read the bundles."))
-        waiting = []
-        for edition in await editions.list_editions():
-            for country in member.operator_countries:
-                rows = await deciding.pending_rows(edition.id, country)
-                if rows:
-                    waiting.append((edition, country, len(rows)))
-        return page(
-            request,
-            "bundles.html",
-            {
-                "waiting": waiting,
-                "bundles": await bundles.bundles(
-                    None, None if member.is_board else member.operator_countries
-                ),
-                "awaiting": await deciding.awaiting_decision(reader_language())
-                if member.is_board
-                else [],
-                "outcome_label": outcomes.outcome_label,
-            },
-        )
-
-    @get("/editions/{slug:str}/bundles/{country:str}", name="bundle_pending")
-    async def pending(self, request: Req, slug: FromPath[str], country: FromPath[str]) -> Template:
-        edition = await editions.get_edition(slug)
-        context = await pending_context(request, edition, check_country(country))
-        return page(request, "bundle_pending.html", context)
-
     @post("/editions/{slug:str}/bundles/{country:str}", name="bundle_create", guards=[signed_in])
     async def create(
         self,
@@ -405,13 +513,6 @@ class BundlePages(Controller):
             context = await pending_context(request, edition, country, error=exc.message)
             return page(request, "bundle_pending.html", context, status_code=exc.status_code)
         return Redirect(f"/bundles/{bundle_id}", status_code=303)
-
-    @get("/bundles/{bundle_id:int}", name="bundle", guards=[signed_in])
-    async def show(self, request: Req, member: MemberDep, bundle_id: FromPath[int]) -> Template:
-        row = await bundles.bundle_row(bundle_id)
-        require_bundle_reader(member, row["country"])
-        doc = await bundles.bundle_document(bundle_id, reader_language())
-        return page(request, "bundle.html", {"doc": doc, "outcome_label": outcomes.outcome_label})
 
     @get("/bundles/{bundle_id:int}/bundle.csv", name="bundle_csv", guards=[signed_in])
     async def csv(self, member: MemberDep, bundle_id: FromPath[int]) -> Response[str]:
@@ -443,22 +544,6 @@ class RecommendationsAPI(Controller):
     path = "/api"
     tags = ["recommendations"]
 
-    @get(
-        "/editions/{slug:str}/recommendations",
-        summary="An edition's submitted recommendations, with the board's current decisions",
-    )
-    async def edition(self, slug: FromPath[str]) -> list[RecommendationInfo]:
-        edition = await editions.get_edition(slug)
-        return await recs.edition_recommendations(edition.id, reader_language())
-
-    @get(
-        "/groups/{group_id:int}/recommendations",
-        summary="A working group's recommendations (drafts for the group only)",
-    )
-    async def group(self, request: Req, group_id: FromPath[int]) -> list[RecommendationInfo]:
-        group = await groups.get_group(group_id)
-        return await recs.group_recommendations(group, member_of(request), reader_language())
-
     @post(
         "/groups/{group_id:int}/recommendations",
         status_code=201,
@@ -474,10 +559,6 @@ class RecommendationsAPI(Controller):
     ) -> RecommendationDetail:
         rec_id = await recs.draft(rules, member, group_id, data)
         return await detail(rec_id, member)
-
-    @get("/recommendations/{rec_id:int}", summary="A recommendation, its decisions and projects")
-    async def show(self, request: Req, rec_id: FromPath[int]) -> RecommendationDetail:
-        return await detail(rec_id, member_of(request))
 
     @put(
         "/recommendations/{rec_id:int}",
@@ -584,28 +665,6 @@ class BundlesAPI(Controller):
     path = "/api"
     tags = ["bundles"]
 
-    @get(
-        "/bundles",
-        summary="The bundles handed to the board (operators: their countries)",
-        guards=[signed_in],
-    )
-    async def list(self, member: MemberDep) -> list[BundleSummary]:
-        if not (member.is_board or member.is_operator()):
-            raise Forbidden(_("Only board members and operators read the bundles."))
-        return await bundles.bundles(None, None if member.is_board else member.operator_countries)
-
-    @get(
-        "/editions/{slug:str}/bundles/{country:str}/pending",
-        summary="The submitted recommendations waiting for a bundle, as the board will read them",
-        guards=[signed_in],
-    )
-    async def pending(
-        self, member: MemberDep, slug: FromPath[str], country: FromPath[str]
-    ) -> BundleDocument:
-        require_bundle_reader(member, check_country(country))
-        edition = await editions.get_edition(slug)
-        return await bundles.pending_document(edition, country, reader_language())
-
     @post(
         "/editions/{slug:str}/bundles/{country:str}",
         status_code=201,
@@ -621,14 +680,4 @@ class BundlesAPI(Controller):
     ) -> BundleDocument:
         edition = await editions.get_edition(slug)
         bundle_id = await deciding.create_bundle(rules, member, edition.id, check_country(country))
-        return await bundles.bundle_document(bundle_id, reader_language())
-
-    @get(
-        "/bundles/{bundle_id:int}",
-        summary="A bundle: by theme and group, with attendance",
-        guards=[signed_in],
-    )
-    async def show(self, member: MemberDep, bundle_id: FromPath[int]) -> BundleDocument:
-        row = await bundles.bundle_row(bundle_id)
-        require_bundle_reader(member, row["country"])
         return await bundles.bundle_document(bundle_id, reader_language())

@@ -14,6 +14,12 @@ from core.recommendations.controllers import (
     BundlesAPI,
     RecommendationPages,
     RecommendationsAPI,
+    bundle_list,
+    bundle_pending,
+    bundle_show,
+    edition_recommendation_list,
+    group_recommendation_list,
+    recommendation_show,
 )
 from core.recommendations.project_controllers import (
     ProjectPages,
@@ -39,5 +45,11 @@ router = Router(
         *project_show.handlers,
         *record_across.handlers,
         *record_of_edition.handlers,
+        *edition_recommendation_list.handlers,
+        *group_recommendation_list.handlers,
+        *recommendation_show.handlers,
+        *bundle_list.handlers,
+        *bundle_pending.handlers,
+        *bundle_show.handlers,
     ],
 )
