@@ -179,6 +179,8 @@ async def test_a_poll_created_without_method_or_seats_takes_the_countrys_habits(
         1,
         now + timedelta(days=1),
         now + timedelta(days=2),
+        replace=True,  # one poll per edition and country: this one replaces the first BE poll
+        replace_reason="The method chosen explicitly.",
     )
     assert ((await polls.get_poll(explicit)).method, (await polls.get_poll(explicit)).seats) == (
         "borda",

@@ -38,6 +38,11 @@ class PollCreate(msgspec.Struct):
     opens_at: datetime
     closes_at: datetime
     quorum: int | None = None
+    # One poll per edition and country: ``replace`` sets the earlier one aside, with a reason.
+    replace: bool = False
+    replace_reason: str = ""
+    # A voting window outside the country's AGM vote phase needs a reason.
+    window_reason: str = ""
 
 
 class BallotIn(msgspec.Struct):
@@ -250,6 +255,9 @@ class PollPages(Controller):
                 parse_when(str(form.get("opens_at", "")), _("the opening")),
                 parse_when(str(form.get("closes_at", "")), _("the closing")),
                 int(quorum) if quorum.isascii() and quorum.isdigit() else None,
+                replace=str(form.get("replace", "")) in ("1", "on", "true"),
+                replace_reason=str(form.get("replace_reason", "")),
+                window_reason=str(form.get("window_reason", "")),
             )
         except DomainError as exc:
             rows = await polls.edition_polls(edition.id)
@@ -336,6 +344,9 @@ class PollsAPI(Controller):
             data.opens_at if data.opens_at.tzinfo else data.opens_at.replace(tzinfo=UTC),
             data.closes_at if data.closes_at.tzinfo else data.closes_at.replace(tzinfo=UTC),
             data.quorum,
+            replace=data.replace,
+            replace_reason=data.replace_reason,
+            window_reason=data.window_reason,
         )
         return await polls.get_poll(poll_id)
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import msgspec
@@ -31,7 +31,8 @@ import msgspec
 from core import clock, db
 from core.audit import services as audit
 from core.config import COUNTRIES
-from core.editions.services import get_edition_by_id
+from core.editions.services import AGM_VOTE, EditionInfo, get_edition_by_id, phase_label
+from core.editions.tables import Edition
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.events import PollOpened, ResultsPublished
 from core.i18n import N_, _
@@ -48,6 +49,7 @@ from core.polls.tables import (
     SealedBallot,
 )
 from core.rules import Rules
+from core.text import has_control_characters
 from core.themes.services import ACCEPTED, EXTENDED
 from core.themes.tables import Theme, ThemeText
 from core.tracks import track_of
@@ -56,9 +58,14 @@ from core.voting.base import Tally
 from core.voting.files import ballot_list_digest
 
 DRAFT, OPEN, CLOSED, PUBLISHED = "draft", "open", "closed", "published"
+# A poll set aside by a later poll of the same edition and country (``create_poll`` with
+# ``replace``): it stays listed, is never opened, voted in or counted, and the record ignores it.
+REPLACED = "replaced"
 ONLINE, PAPER, PROXY = "online", "paper", "proxy"
 # The states as people read them, for extraction: pages show ``_(poll.state)``.
-STATE_NAMES = (N_("draft"), N_("open"), N_("closed"), N_("published"))
+STATE_NAMES = (N_("draft"), N_("open"), N_("closed"), N_("published"), N_("replaced"))
+# How long the reason for replacing a poll or leaving the AGM phase may be.
+REASON_MIN, REASON_MAX = 3, 500
 
 
 class PollInfo(msgspec.Struct, frozen=True):
@@ -181,6 +188,87 @@ def poll_defaults(rules: Rules, country: str) -> PollDefaults:
     return PollDefaults(country=country, method=agm.method, seats=agm.seats, month=agm.month)
 
 
+def _reason(reason: str, what: str) -> str:
+    """A reason the operator typed, trimmed; refused when too short, too long or garbled."""
+    reason = reason.strip()
+    if not REASON_MIN <= len(reason) <= REASON_MAX or has_control_characters(reason):
+        raise InvalidInput(
+            _("Give a reason for %(what)s (%(min)d to %(max)d characters).")
+            % {"what": what, "min": REASON_MIN, "max": REASON_MAX}
+        )
+    return reason
+
+
+def agm_window_problem(
+    edition: EditionInfo, country: str, opens_at: datetime, closes_at: datetime
+) -> str | None:
+    """Why the voting window is not inside the country's AGM vote phase, or None when it is.
+
+    The phase's days are whole days in UTC (the poll form's times are UTC): the poll may open
+    from 00:00 on its first day and must close by 24:00 on its last. A country with a calendar
+    but no AGM vote phase in it is refused, as the other phase-bound actions are
+    (``require_phase``); a country without any calendar in the edition is not checked: the
+    edition is not planned on the platform (an archive, a poll run by hand)."""
+    calendar = edition.calendar(country)
+    if calendar is None or not calendar.phases:
+        return None
+    window = calendar.window(AGM_VOTE)
+    if window is None:
+        return _(
+            "%(phase)s of %(edition)s has no dates for %(country)s yet: set them in the "
+            "calendar first, or give a reason to hold the poll without them."
+        ) % {"phase": phase_label(AGM_VOTE), "edition": edition.slug, "country": country}
+    starts = datetime.combine(window.starts_on, time(0), tzinfo=UTC)
+    ends = datetime.combine(window.ends_on + timedelta(days=1), time(0), tzinfo=UTC)
+    if starts <= opens_at and closes_at <= ends:
+        return None
+    return _(
+        "The poll must open and close within %(phase)s of %(edition)s for %(country)s, "
+        "from %(start)s to %(end)s (UTC). Change its dates, or give a reason to hold it "
+        "outside the phase."
+    ) % {
+        "phase": phase_label(AGM_VOTE),
+        "edition": edition.slug,
+        "country": country,
+        "start": window.starts_on.isoformat(),
+        "end": window.ends_on.isoformat(),
+    }
+
+
+async def _valid_polls(edition_id: int, country: str) -> list[dict[str, Any]]:
+    """The edition's polls of the country that are not replaced (one, or none, normally)."""
+    return await (
+        Poll.select(Poll.id, Poll.state)
+        .where((Poll.edition == edition_id) & (Poll.country == country) & (Poll.state != REPLACED))
+        .order_by(Poll.id)
+    )
+
+
+def _already(edition: EditionInfo, country: str, earlier: dict[str, Any]) -> Conflict:
+    return Conflict(
+        _(
+            "%(country)s already has an AGM poll in %(edition)s (poll %(id)d, %(state)s): "
+            "one poll per edition and country. To replace it, tick “replace” and give a reason."
+        )
+        % {
+            "country": country,
+            "edition": edition.slug,
+            "id": earlier["id"],
+            "state": _(earlier["state"]),
+        }
+    )
+
+
+def _not_replaceable(poll_id: int) -> Conflict:
+    return Conflict(
+        _(
+            "Poll %(id)d has ballots or a published result: it cannot be replaced. "
+            "Only a poll without ballots can be."
+        )
+        % {"id": poll_id}
+    )
+
+
 async def create_poll(
     rules: Rules,
     actor: CurrentMember,
@@ -191,10 +279,20 @@ async def create_poll(
     opens_at: datetime,
     closes_at: datetime,
     quorum: int | None = None,
+    *,
+    replace: bool = False,
+    replace_reason: str = "",
+    window_reason: str = "",
 ) -> int:
     """A poll on the themes accepted for the country's ballot (extended themes are not voted
     on), in a candidate order drawn at random: that order breaks ties. A method left empty
-    or seats left None are the country's usual ones (``poll_defaults``)."""
+    or seats left None are the country's usual ones (``poll_defaults``).
+
+    One AGM poll per edition and country: a second one is refused, unless ``replace`` with a
+    ``replace_reason``; then the earlier poll (which must have no ballot and no result) is
+    marked replaced. The voting window lies inside the country's AGM vote phase, unless a
+    ``window_reason`` is given. Both reasons go to the audit log with the poll's creation.
+    """
     if country not in COUNTRIES:
         raise InvalidInput(_("Unknown country %(code)s.") % {"code": country})
     require_operator(actor, country)
@@ -206,6 +304,18 @@ async def create_poll(
         raise InvalidInput(_("The poll must close after it opens."))
     if quorum is not None and quorum < 1:
         raise InvalidInput(_("A quorum is a number of voters, at least 1."))
+    if replace:
+        replace_reason = _reason(replace_reason, _("replacing the earlier poll"))
+    elif replace_reason.strip():
+        raise InvalidInput(
+            _("Tick “replace” to replace the earlier poll, or leave its reason empty.")
+        )
+    if window_reason.strip():
+        window_reason = _reason(window_reason, _("holding the poll outside the AGM vote phase"))
+    edition = await get_edition_by_id(edition_id)
+    outside = agm_window_problem(edition, country, opens_at, closes_at)
+    if outside is not None and not window_reason:
+        raise InvalidInput(outside)
     themes = await Theme.select(Theme.id).where(
         (Theme.edition == edition_id)
         & (Theme.status == ACCEPTED)
@@ -220,6 +330,32 @@ async def create_poll(
     order = [t["id"] for t in themes]
     secrets.SystemRandom().shuffle(order)
     async with db.write_transaction():
+        if not db.is_sqlite():
+            # Two creations for one edition at once: the second waits here for the first
+            # (SQLite's IMMEDIATE transaction already lets one writer in at a time).
+            await (
+                Edition.select(Edition.id)
+                .where(Edition.id == edition_id)
+                .lock_rows("NO KEY UPDATE")
+            )
+        earlier = await _valid_polls(edition_id, country)
+        if earlier and not replace:
+            raise _already(edition, country, earlier[0])
+        if replace and not earlier:
+            raise InvalidInput(
+                _("There is no poll of %(country)s in %(edition)s to replace.")
+                % {"country": country, "edition": edition.slug}
+            )
+        for row in earlier:
+            if row["state"] == PUBLISHED:
+                raise _not_replaceable(row["id"])
+            # The update takes the poll's lock first: a ballot being cast finishes before it,
+            # and a later one finds the poll replaced. Then the poll must still have none.
+            await Poll.update({Poll.state: REPLACED}).where(
+                (Poll.id == row["id"]) & (Poll.state == row["state"])
+            )
+            if await Participation.exists().where(Participation.poll == row["id"]):
+                raise _not_replaceable(row["id"])
         rows = await Poll.insert(
             Poll(
                 edition=edition_id,
@@ -239,20 +375,26 @@ async def create_poll(
                 for number, theme_id in enumerate(order, start=1)
             ]
         )
+        details: dict[str, Any] = {
+            "edition": edition_id,
+            "method": method,
+            "seats": seats,
+            "opens_at": opens_at.isoformat(),
+            "closes_at": closes_at.isoformat(),
+            "quorum": quorum,
+        }
+        if earlier:
+            details["replaces"] = [row["id"] for row in earlier]
+            details["replace_reason"] = replace_reason
+        if outside is not None:
+            details["outside_agm_phase"] = window_reason
         await audit.record(
             "poll.create",
             actor=actor,
             country=country,
             object_type="poll",
             object_id=poll_id,
-            details={
-                "edition": edition_id,
-                "method": method,
-                "seats": seats,
-                "opens_at": opens_at.isoformat(),
-                "closes_at": closes_at.isoformat(),
-                "quorum": quorum,
-            },
+            details=details,
         )
     return poll_id
 
@@ -664,6 +806,8 @@ async def count_poll(
         raise Forbidden(_("Only this poll's tellers and its country's operators count it."))
     if poll.state == PUBLISHED:
         return await result_of(poll_id)
+    if poll.state == REPLACED:
+        raise Conflict(_("This poll was replaced by a later one: it is not counted."))
     if poll.state != CLOSED:
         raise Conflict(_("Close the poll before counting its ballots."))
     method = _method(rules, poll.method)

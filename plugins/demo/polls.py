@@ -46,6 +46,8 @@ TELLERS_OF = {"BE": ("D-0005", "D-0006", "D-0009"), "FR": ("D-0007", "D-0008", "
 TELLERS_NEEDED = 2
 # One proxy per country in the open poll: (grantor, holder), shareholders who are not operators.
 DEMO_PROXIES = {"BE": ("D-0101", "D-0105"), "FR": ("D-0203", "D-0204")}
+# Why the demo's open polls run outside their AGM vote phase (the poll's audit entry says it).
+DEMO_WINDOW_REASON = "Demo: open now, before the AGM vote phase, so that visitors can try voting."
 # The demo operator of each country, who runs its polls.
 Operators = dict[str, CurrentMember]
 WON_2020 = ("Accompaniment", "New prospects after the health crisis")
@@ -190,6 +192,9 @@ async def _seed_polls_2021(rules: Rules, edition_id: int, operators: Operators) 
             2,
             now - timedelta(minutes=1),
             now + timedelta(days=30),
+            # The demo's edition is in its proposal phase, its AGM weeks away: the poll is open
+            # now so that visitors can try voting, which the audit log records with this reason.
+            window_reason=DEMO_WINDOW_REASON,
         )
         grantor_number, holder_number = DEMO_PROXIES[country]
         ids = await member_ids([grantor_number, holder_number])
