@@ -4,7 +4,7 @@ today in both countries, a theme that runs in both, operators and a facilitator.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from core import clock
@@ -18,7 +18,12 @@ from core.rules import Rules
 from core.themes import services as themes
 from tests.conftest import add_member
 
-SLUG = "2020-2021"  # working groups meet from 1 November 2020 to 30 April 2021
+SLUG = "2020-2021"
+# The groups' tests run on this day (``clock.frozen_at``): registration is open, and the
+# working-group phase of the calendar (``calendar``) runs from 1 November 2020 to 30 April 2021.
+PLANNING_DAY = datetime(2020, 10, 14, 12, tzinfo=UTC)
+# A day after that phase: its meetings have taken place.
+AFTER_MEETINGS = datetime(2021, 6, 1, 12, tzinfo=UTC)
 
 
 @dataclass
@@ -49,18 +54,24 @@ class Cycle:
         )
 
 
-async def calendar(edition_id: int, *, registration_open: bool = True) -> None:
+async def calendar(
+    edition_id: int,
+    *,
+    registration_open: bool = True,
+    working_groups: tuple[date, date] | None = None,
+) -> None:
+    """Registration open today (or in 30 days) in both countries, then the working-group
+    phase (``working_groups``: its first and last days, else 201 days after registration)."""
     today = clock.today()
     start = today - timedelta(days=3) if registration_open else today + timedelta(days=30)
+    first, last = working_groups or (start + timedelta(days=21), start + timedelta(days=201))
     for country in ("BE", "FR"):
         await editions.set_calendar(
             edition_id,
             country,
             [
                 editions.PhaseWindow("registration", start, start + timedelta(days=20)),
-                editions.PhaseWindow(
-                    "working_groups", start + timedelta(days=21), start + timedelta(days=200)
-                ),
+                editions.PhaseWindow("working_groups", first, last),
             ],
         )
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from core import clock
 from core.editions import services as editions
 from core.errors import Conflict, Forbidden, InvalidInput
 from core.groups import planning
@@ -28,12 +29,13 @@ from core.groups.tables import (
 )
 from core.notifications.tables import NotificationEvent, OutboxMessage
 from core.themes import services as themes
-from tests.groups_support import build_cycle, calendar, counts, member
+from tests.groups_support import AFTER_MEETINGS, PLANNING_DAY, build_cycle, calendar, counts, member
 
 
 @pytest.fixture
 async def cycle(pooled):
-    return await build_cycle(pooled)
+    with clock.frozen_at(PLANNING_DAY):
+        yield await build_cycle(pooled)
 
 
 async def outbox(event_type: str) -> list[tuple[int, str]]:
@@ -263,9 +265,9 @@ async def test_slots_are_between_november_and_april_and_do_not_overlap(cycle):
     assert first.starts_at == datetime(2020, 11, 17, 18, tzinfo=UTC)
     before = await counts()
     for bad, error, message in (
-        (slot_at("2020-10-31"), InvalidInput, "between November and April"),
-        (slot_at("2021-05-03"), InvalidInput, "between November and April"),
-        (slot_at("2021-04-30", hour=23), InvalidInput, "between November and April"),
+        (slot_at("2020-10-31"), InvalidInput, "from 1 November 2020 to 30 April 2021"),
+        (slot_at("2021-05-03"), InvalidInput, "from 1 November 2020 to 30 April 2021"),
+        (slot_at("2021-04-30", hour=23), InvalidInput, "from 1 November 2020 to 30 April 2021"),
         (slot_at("2020-11-17", hour=21), Conflict, "overlaps"),
         (slot_at("2020-11-17", hour=17), Conflict, "overlaps"),
         (slot_at("2020-12-01", mode="online", place="not a link"), InvalidInput, "link"),
@@ -433,10 +435,13 @@ async def test_attendance_figures_and_the_commitment_flag(cycle):
         3: [keen, sometimes],
         4: [keen],
     }
-    for i, meeting in enumerate(meetings):
-        await planning.record_attendance(cycle.facilitator, meeting.id, [p.id for p in present[i]])
-    # Recording again replaces the record.
-    await planning.record_attendance(cycle.facilitator, meetings[4].id, [keen.id])
+    with clock.frozen_at(AFTER_MEETINGS):
+        for i, meeting in enumerate(meetings):
+            await planning.record_attendance(
+                cycle.facilitator, meeting.id, [p.id for p in present[i]]
+            )
+        # Recording again replaces the record.
+        await planning.record_attendance(cycle.facilitator, meetings[4].id, [keen.id])
     figures = await planning.group_attendance(cycle.rules, await groups.get_group(group_id))
     by_name = {p.member_id: (p.present, p.absent, p.flagged) for p in figures.participants}
     assert by_name == {
@@ -451,9 +456,9 @@ async def test_attendance_figures_and_the_commitment_flag(cycle):
     assert be.rate == pytest.approx(9 / 15)
 
     before = await counts()
-    with pytest.raises(InvalidInput):
+    with clock.frozen_at(AFTER_MEETINGS), pytest.raises(InvalidInput):
         await planning.record_attendance(cycle.facilitator, meetings[0].id, [999_999])
-    with pytest.raises(Forbidden):
+    with clock.frozen_at(AFTER_MEETINGS), pytest.raises(Forbidden):
         await planning.record_attendance(keen, meetings[0].id, [keen.id])
     assert await counts() == before
     assert await Attendance.count() == 15
@@ -462,7 +467,7 @@ async def test_attendance_figures_and_the_commitment_flag(cycle):
 async def test_attendance_waits_for_the_meeting(cycle):
     """An edition whose meetings are still to come: nothing can be recorded yet."""
     later = await editions.create_edition("2099-2100")
-    await calendar(later)
+    await calendar(later, working_groups=(date(2099, 11, 1), date(2100, 4, 30)))
     theme = await themes.add_board_theme(
         cycle.rules,
         cycle.op_be,

@@ -16,14 +16,15 @@ from core.groups.tables import GroupRegistration, InfoSessionRegistration, Meeti
 from core.notifications.relay import Relay
 from core.notifications.tables import Notification, OutboxMessage
 from tests.conftest import csrf_token, sign_in
-from tests.groups_support import build_cycle, calendar, counts, member
+from tests.groups_support import AFTER_MEETINGS, PLANNING_DAY, build_cycle, calendar, counts, member
 
 PLEDGE = "I will take part in the whole cycle"
 
 
 @pytest.fixture
 async def cycle(client):
-    return await build_cycle(client.app.state.settings, registry=client.app.state.registry)
+    with clock.frozen_at(PLANNING_DAY):
+        yield await build_cycle(client.app.state.settings, registry=client.app.state.registry)
 
 
 async def form(client, path: str, **fields):
@@ -158,7 +159,7 @@ async def test_bad_slots_show_the_form_again_and_change_nothing(client, cycle):
     outside = await form(
         client, f"/groups/{group_id}/slots", **{**good, "day": "2021-06-01"}, place="Rue X 1"
     )
-    assert outside.status_code == 400 and "between November and April" in outside.text
+    assert outside.status_code == 400 and "from 1 November 2020 to 30 April 2021" in outside.text
     assert 'id="slot-form"' in outside.text and 'value="2021-06-01"' in outside.text
     overlapping = await form(
         client, f"/groups/{group_id}/slots", **{**good, "start": "20:30"}, place="Rue X 1"
@@ -176,7 +177,7 @@ async def test_bad_slots_show_the_form_again_and_change_nothing(client, cycle):
             {**slot, "starts_at": "2021-05-04T19:00:00"},
         ),
         400,
-        "between November and April",
+        "from 1 November 2020 to 30 April 2021",
     )
     problem(
         await api(
@@ -247,15 +248,16 @@ async def test_from_availability_to_meetings_attendance_and_the_calendar_feed(cl
 
     # Attendance of the first meeting (in 2020: it has taken place).
     meetings = (await client.get(f"/api/groups/{group_id}/meetings")).json()
-    recorded = await form(
-        client,
-        f"/groups/{group_id}/meetings/{meetings[0]['id']}/attendance",
-        present=[str(alice.id)],
-    )
+    with clock.frozen_at(AFTER_MEETINGS):
+        recorded = await form(
+            client,
+            f"/groups/{group_id}/meetings/{meetings[0]['id']}/attendance",
+            present=[str(alice.id)],
+        )
+        twin = await api(
+            client, "PUT", f"/api/meetings/{meetings[1]['id']}/attendance", {"present": []}
+        )
     assert recorded.status_code == 200 and 'id="attendance-table"' in recorded.text
-    twin = await api(
-        client, "PUT", f"/api/meetings/{meetings[1]['id']}/attendance", {"present": []}
-    )
     assert (twin.json()["present"], twin.json()["recorded"]) == (0, 2)
     figures = (await client.get("/api/editions/2020-2021/groups/figures")).json()
     assert (figures[0]["present"], figures[0]["recorded"]) == (1, 4)
@@ -355,7 +357,7 @@ async def test_info_sessions_registration_reminder_and_calendar(client, cycle):
         client,
         "POST",
         "/api/editions/2020-2021/info-sessions",
-        {"country": "BE", "title": "Too late", "starts_at": "2020-12-16T10:00:00", "place": "x"},
+        {"country": "BE", "title": "Too late", "starts_at": "2020-10-01T10:00:00", "place": "x"},
     )
     problem(past, 400, "before it starts")
     assert await counts() == before

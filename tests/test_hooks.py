@@ -495,9 +495,10 @@ async def test_hook_commitment_absences_allowed(database):
     the same absence in FR is within the core's two."""
     from datetime import datetime
 
+    from core import clock
     from core.groups import planning
     from core.groups import services as groups
-    from tests.groups_support import build_cycle, member
+    from tests.groups_support import PLANNING_DAY, build_cycle, member
 
     class Strict:
         @hookimpl
@@ -505,18 +506,20 @@ async def test_hook_commitment_absences_allowed(database):
             return 0
 
     app = app_with(database, ["track_be", "strict"], ["track_fr"], {"strict": Strict()})
-    cycle = await build_cycle(app.state.settings, registry=app.state.registry)
+    with clock.frozen_at(PLANNING_DAY):  # the meetings are planned in their phase, ahead
+        cycle = await build_cycle(app.state.settings, registry=app.state.registry)
     flags = {}
     for country in ("BE", "FR"):
-        group_id = await cycle.group(country, meeting_count=1)
-        someone = await member(1, country)
-        await groups.register(cycle.rules, someone, group_id, pledge=True)
-        await planning.add_slot(
-            cycle.facilitator,
-            group_id,
-            planning.SlotIn(starts_at=datetime(2020, 11, 17, 19), place="Rue Coenraets 72"),
-        )
-        (meeting,) = await planning.confirm_plan(cycle.rules, cycle.facilitator, group_id)
+        with clock.frozen_at(PLANNING_DAY):
+            group_id = await cycle.group(country, meeting_count=1)
+            someone = await member(1, country)
+            await groups.register(cycle.rules, someone, group_id, pledge=True)
+            await planning.add_slot(
+                cycle.facilitator,
+                group_id,
+                planning.SlotIn(starts_at=datetime(2020, 11, 17, 19), place="Rue Coenraets 72"),
+            )
+            (meeting,) = await planning.confirm_plan(cycle.rules, cycle.facilitator, group_id)
         await planning.record_attendance(cycle.facilitator, meeting.id, [])
         figures = await planning.group_attendance(cycle.rules, await groups.get_group(group_id))
         flags[country] = (figures.absences_allowed, figures.participants[0].flagged)

@@ -176,7 +176,8 @@ async def group_context(
         "answers": scheduling.ANSWERS,
         "modes": scheduling.MODES,
         "local_time": groups.local_time,
-        "season": groups.season(group.edition),
+        "local_day": groups.local_day,
+        "meeting_days": groups.meeting_days(edition, group.country),
         **extra,
     }
 

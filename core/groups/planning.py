@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from core import clock, db
+from core.editions.services import PhaseWindow
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.events import MeetingsScheduled
 from core.groups import scheduling
@@ -26,18 +27,18 @@ from core.groups.services import (
     Person,
     as_local,
     audit_group,
+    check_meeting_time,
     get_group,
     group_event_fields,
     groups_where,
     is_participant,
     local,
-    local_day,
     local_time,
     lock_group,
     may_manage,
     participants,
     require_manager,
-    season,
+    require_meeting_phase,
     title_in_group_language,
 )
 from core.groups.tables import (
@@ -97,8 +98,11 @@ def clean_place(place: str, mode: str) -> str:
     return cleaned
 
 
-def check_slot(group: GroupInfo, data: SlotIn) -> tuple[datetime, int, str, str]:
-    """(start in UTC, duration, mode, place) of a valid slot, or a clear refusal."""
+def check_slot(
+    group: GroupInfo, data: SlotIn, window: PhaseWindow
+) -> tuple[datetime, int, str, str]:
+    """(start in UTC, duration, mode, place) of a valid slot, or a clear refusal: a slot lies
+    in ``window``, the working-group phase of the group's country, and is still to come."""
     if data.mode not in MODES:
         raise InvalidInput(_("Choose whether the meeting is in person or online."))
     if group.online and data.mode != ONLINE:
@@ -111,18 +115,7 @@ def check_slot(group: GroupInfo, data: SlotIn) -> tuple[datetime, int, str, str]
     place = clean_place(data.place, data.mode)
     starts_at = as_local(data.starts_at, group.country)
     ends_at = starts_at + timedelta(minutes=data.duration_minutes)
-    first, last = season(group.edition)
-    if not (
-        first <= local(starts_at, group.country).date()
-        and local(ends_at, group.country).date() <= last
-    ):
-        raise InvalidInput(
-            _(
-                "Working groups meet between November and April: choose a day from %(first)s "
-                "to %(last)s."
-            )
-            % {"first": local_day(first), "last": local_day(last)}
-        )
+    check_meeting_time(window, starts_at, ends_at, group.country)
     return starts_at, data.duration_minutes, data.mode, place
 
 
@@ -150,11 +143,12 @@ def _not_scheduled(row: dict[str, Any]) -> None:
 
 
 async def add_slot(actor: CurrentMember, group_id: int, data: SlotIn) -> SlotOut:
-    """A facilitator proposes a candidate slot: between November and April, overlapping none
-    of the group's other slots."""
+    """A facilitator proposes a candidate slot: in the working-group phase of the group's
+    country, still to come, overlapping none of the group's other slots."""
     group = await get_group(group_id)
     require_manager(actor, group)
-    starts_at, duration, mode, place = check_slot(group, data)
+    window = await require_meeting_phase(group)
+    starts_at, duration, mode, place = check_slot(group, data, window)
     ends_at = starts_at + timedelta(minutes=duration)
     async with db.write_transaction():
         _not_scheduled(await lock_group(group_id))
@@ -418,6 +412,13 @@ async def confirm_plan(
                 raise InvalidInput(_no_plan(group))
             chosen = [c.id for c in scheduling.ordered(by_id[i] for i in set(slot_ids))]
         by_slot = {s["id"]: s for s in slots}
+        # The meetings lie in the phase, still to come (the calendar or the time may have
+        # moved since the slots were proposed).
+        window = await require_meeting_phase(group)
+        for slot_id in chosen:
+            starts_at = by_slot[slot_id]["starts_at"]
+            ends_at = starts_at + timedelta(minutes=by_slot[slot_id]["duration_minutes"])
+            check_meeting_time(window, starts_at, ends_at, group.country)
         await Meeting.insert(
             *[
                 Meeting(

@@ -30,7 +30,9 @@ from core.audit import services as audit
 from core.config import COUNTRIES, zone_of
 from core.editions.services import (
     REGISTRATION,
-    SLUG,
+    WORKING_GROUPS,
+    EditionInfo,
+    PhaseWindow,
     get_edition_by_id,
     require_phase,
 )
@@ -81,13 +83,60 @@ def local_day(day: date) -> str:
     return format_date(day, "d MMMM y", locale=current_language.get())
 
 
-def season(edition_slug: str) -> tuple[date, date]:
-    """The months working groups meet in: 1 November of the edition's first year to 30 April
-    of its second."""
-    found = SLUG.match(edition_slug)
-    if not found:
-        raise InvalidInput(_("An edition is named after its two years, like 2021-2022."))
-    return date(int(found.group(1)), 11, 1), date(int(found.group(2)), 4, 30)
+def meeting_phase(edition: EditionInfo, country: str) -> PhaseWindow | None:
+    """The working-group phase of ``country`` in the edition's calendar: the days its groups
+    meet on (None when the calendar has no such phase)."""
+    calendar = edition.calendar(country)
+    return calendar.window(WORKING_GROUPS) if calendar else None
+
+
+async def require_meeting_phase(group: GroupInfo) -> PhaseWindow:
+    """The working-group phase of the group's country; refused, like any action whose phase
+    has no dates (``require_phase``), when the calendar has none."""
+    edition = await get_edition_by_id(group.edition_id)
+    window = meeting_phase(edition, group.country)
+    if window is None:
+        raise Forbidden(
+            _(
+                "The calendar of %(edition)s for %(country)s must have a working-group phase "
+                "before meetings are planned: its meetings fall in that phase."
+            )
+            % {"edition": edition.slug, "country": country_name(group.country)}
+        )
+    return window
+
+
+def check_meeting_time(
+    window: PhaseWindow, starts_at: datetime, ends_at: datetime, country: str
+) -> None:
+    """A meeting (or a candidate slot) lies inside the working-group phase, in the country's
+    local days, and starts after now."""
+    if not (
+        window.starts_on <= local(starts_at, country).date()
+        and local(ends_at, country).date() <= window.ends_on
+    ):
+        raise InvalidInput(
+            _(
+                "Working groups meet during their phase of the calendar: choose a day from "
+                "%(first)s to %(last)s."
+            )
+            % {"first": local_day(window.starts_on), "last": local_day(window.ends_on)}
+        )
+    if starts_at <= clock.now():
+        raise InvalidInput(
+            _("This time has passed: choose one still to come, by %(last)s at the latest.")
+            % {"last": local_day(window.ends_on)}
+        )
+
+
+def meeting_days(edition: EditionInfo, country: str) -> tuple[date, date] | None:
+    """The first and last days a meeting can still be proposed on in ``country``: the
+    working-group phase from today on (None without a phase, or once it is over)."""
+    window = meeting_phase(edition, country)
+    if window is None:
+        return None
+    first = max(window.starts_on, clock.now().astimezone(zone_of(country)).date())
+    return (first, window.ends_on) if first <= window.ends_on else None
 
 
 def as_local(moment: datetime, country: str) -> datetime:

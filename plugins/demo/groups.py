@@ -24,6 +24,7 @@ from datetime import date, datetime, time, timedelta
 
 from core import db
 from core.config import Settings
+from core.editions.services import WORKING_GROUPS
 from core.editions.tables import Edition
 from core.errors import Conflict, DomainError
 from core.groups import info_sessions, planning, scheduling
@@ -46,6 +47,7 @@ from core.plugins import build_registry
 from core.rules import Rules
 from core.themes.tables import Theme, ThemeText
 from plugins.demo import frozen
+from plugins.demo.calendars import past_calendar
 from plugins.demo.people import OPERATOR_OF, demo_member
 
 EDITION = "2020-2021"
@@ -132,12 +134,14 @@ def _moment(day: date, hour: int, country: str) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=zone_of(country))
 
 
-def _candidate_days(weekday: int, rng: random.Random) -> list[date]:
-    """About one candidate day every two to three weeks from November to April."""
-    day = date(2020, 11, 2)
+def _candidate_days(country: str, weekday: int, rng: random.Random) -> list[date]:
+    """About one candidate day every two to three weeks from November to April, inside the
+    country's working-group phase of 2020-2021 (a slot outside it is refused)."""
+    phase = next(w for w in past_calendar(2020, country) if w.phase == WORKING_GROUPS)
+    day = max(date(2020, 11, 2), phase.starts_on)
     day += timedelta(days=(weekday - day.weekday()) % 7)
     days = []
-    while day <= date(2021, 4, 23):
+    while day <= min(date(2021, 4, 23), phase.ends_on):
         days.append(day)
         day += timedelta(days=rng.choice((14, 14, 21)))
     return days
@@ -245,7 +249,7 @@ async def _seed_group(
     manager = await load_member(facilitator)
     assert manager is not None
     mode = ONLINE if spec.locality == "online" else IN_PERSON
-    days = _candidate_days(spec.weekday, rng)
+    days = _candidate_days(spec.country, spec.weekday, rng)
     # Most participants suit the slots about six weeks apart; the others are hit and miss.
     suits = {min(days, key=lambda d, t=target: abs((d - t).days)) for target in TARGETS}
     proposed_at = _moment(date(2020, 10, 19), 10, spec.country)

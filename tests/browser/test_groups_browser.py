@@ -48,11 +48,8 @@ def open_edition(page: Any) -> None:
             "starts_on": (today - timedelta(days=1)).isoformat(),
             "ends_on": (today + timedelta(days=30)).isoformat(),
         },
-        {
-            "phase": "working_groups",
-            "starts_on": (today + timedelta(days=31)).isoformat(),
-            "ends_on": (today + timedelta(days=200)).isoformat(),
-        },
+        # The meetings' days lie in this phase (the facilitator proposes November 2040).
+        {"phase": "working_groups", "starts_on": "2040-11-01", "ends_on": "2041-04-30"},
     ]
     api(page, "PUT", f"/api/editions/{EDITION}/calendar/BE", {"phases": phases})
     api(
