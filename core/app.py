@@ -37,7 +37,7 @@ from core.web.context import RequestContextMiddleware
 from core.web.deps import DEPENDENCIES, body_error_named_like_a_dependency
 from core.web.errors import EXCEPTION_HANDLERS
 from core.web.limits import RequestBodyGuard
-from core.web.openapi import ProblemResponses
+from core.web.openapi import OperationsPage, ProblemResponses
 from core.web.security import security_headers
 
 CSRF_COOKIE = "sip_csrf"
@@ -111,7 +111,10 @@ def create_app(
         multipart_form_part_limit=settings.limits.form_max_fields,
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment)),
         openapi_config=OpenAPIConfig(
-            title="Smart in Progress", version=__version__, path="/schema"
+            title="Smart in Progress",
+            version=__version__,
+            path="/schema",
+            render_plugins=[OperationsPage()],
         ),
         plugins=[ProblemResponses()],  # the API's problem bodies, in the schema
         exception_handlers={

@@ -121,16 +121,10 @@ PUBLIC = {
     "GET /api/members/import/columns": "the CSV columns an import expects",
     "GET /healthz": "liveness",
     "GET /static/{file_path:path}": "style sheets",
-    "GET /schema": "the OpenAPI description",
+    "GET /schema": "the API's operations, a page that links the JSON schema",
+    "GET /favicon.ico": "the site's icon",
     "GET /schema/{path:str}": "the OpenAPI description",
-    "GET /schema/elements": "the OpenAPI description",
-    "GET /schema/oauth2-redirect.html": "the OpenAPI description",
     "GET /schema/openapi.json": "the OpenAPI description",
-    "GET /schema/openapi.yaml": "the OpenAPI description",
-    "GET /schema/openapi.yml": "the OpenAPI description",
-    "GET /schema/rapidoc": "the OpenAPI description",
-    "GET /schema/redoc": "the OpenAPI description",
-    "GET /schema/swagger": "the OpenAPI description",
     "GET /calendar/{feed:str}": "a capability URL: the feed name is an HMAC only its member has",
 }
 

@@ -21,9 +21,9 @@ from core.config import Settings
 from core.web.twins import is_twin_page
 from tests.conftest import add_member, sign_in
 
-# Not pages: files to download, sign-in (a browser's own flow) and the liveness probe.
+# Not pages: files to download, sign-in (a browser's own flow), the liveness probe, the icon.
 DOWNLOADS = (".csv", ".ics", ".json", ".txt")
-NOT_PAGES = ("/api", "/static", "/schema", "/sign-in", "/healthz")
+NOT_PAGES = ("/api", "/static", "/schema", "/sign-in", "/healthz", "/favicon.ico")
 
 # Pages whose JSON twin has another address (named in the reason, which must exist), and
 # pages that are only a form or a view of their own, each with the reason.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from core.members.tables import Member
 from tests.conftest import add_member, csrf_token, sign_in
 
@@ -190,3 +192,30 @@ async def test_signing_in_sets_the_members_language_for_every_page(client):
     await sign_in(client, member)
     assert client.cookies.get("sip_lang") == "fr"
     assert '<html lang="fr">' in (await client.get("/no-such-page")).text
+
+
+async def test_the_schema_page_lists_the_operations_with_nothing_from_another_server(client):
+    """/schema works without internet: a page of the site (no script from a CDN, which the
+    content security policy would block) listing every operation and linking the JSON."""
+    response = await client.get("/schema")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    html = response.text
+    schema = (await client.get("/schema/openapi.json")).json()
+    for path in ("/api/editions/{slug}", "/api/polls/{poll_id}/ballot", "/api/me"):
+        assert path in schema["paths"]
+        assert f'<code class="wrap">{path}</code>' in html
+    assert 'href="/schema/openapi.json"' in html
+    assert "<script" not in html
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
+
+
+async def test_the_site_has_an_icon(client):
+    icon = await client.get("/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml")
+    assert (
+        icon.content.startswith(b"<svg")
+        and icon.content == (await client.get("/static/favicon.svg")).content
+    )
+    assert '<link rel="icon" href="/static/favicon.svg"' in (await client.get("/")).text

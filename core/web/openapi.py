@@ -15,8 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from litestar import Request
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.plugins import OpenAPIRenderPlugin
 from litestar.plugins import ReceiveRoutePlugin
+from litestar.response import Template
 from litestar.routes import BaseRoute, HTTPRoute
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -66,3 +69,41 @@ class ProblemResponses(ReceiveRoutePlugin):
         for handler in route.route_handlers:
             declared = dict(handler.responses or {})
             handler.responses = {**problem_responses(), **declared}
+
+
+class Operation(msgspec.Struct):
+    method: str
+    path: str
+    summary: str
+
+
+class OperationsPage(OpenAPIRenderPlugin):
+    """``/schema``: the API's operations, per tag, as a page of the site that links the JSON
+    schema. Nothing comes from another server: Litestar's own viewers load their scripts from a
+    CDN, which the content security policy blocks and a server may not reach."""
+
+    def __init__(self) -> None:
+        super().__init__(path="/")
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        tags: dict[str, list[Operation]] = {}
+        for path, item in sorted(openapi_schema.get("paths", {}).items()):
+            for method in ("get", "post", "put", "patch", "delete"):
+                operation = item.get(method)
+                if operation is None:
+                    continue
+                for tag in operation.get("tags") or ["api"]:
+                    tags.setdefault(tag, []).append(
+                        Operation(method.upper(), path, operation.get("summary", ""))
+                    )
+        context = Template(
+            template_name="api_docs.html",
+            context={
+                "request_path": request.url.path,
+                "tags": sorted(tags.items()),
+                "schema_url": self.get_openapi_json_route(request),
+            },
+        ).create_template_context(request)
+        engine = request.app.template_engine
+        assert engine is not None
+        return engine.get_template("api_docs.html").render(**context).encode()

@@ -9,13 +9,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from litestar import Router
+from litestar import Response, Router, get
 from litestar.static_files import create_static_files_router
 
 from core.web.pages import PlatformAPI, PlatformPages, healthz, home
 from core.web.plugin_pages import plugin_list
 
 STATIC_DIR = Path(__file__).parent.parent / "static"
+FAVICON = (STATIC_DIR / "favicon.svg").read_bytes()
+
+
+@get("/favicon.ico", include_in_schema=False, sync_to_thread=False)
+def favicon() -> Response[bytes]:
+    """Browsers ask for /favicon.ico whatever the page says: the platform's icon (SVG)."""
+    return Response(
+        FAVICON, media_type="image/svg+xml", headers={"cache-control": "public, max-age=86400"}
+    )
+
 
 router = Router(
     path="/",
@@ -25,6 +35,7 @@ router = Router(
         *home.handlers,
         *plugin_list.handlers,
         healthz,
+        favicon,
         create_static_files_router(path="/static", directories=[STATIC_DIR]),
     ],
 )
