@@ -23,7 +23,7 @@ from core.themes.services import ID_MAX, ThemeTextIn
 from core.web.context import member_of, page
 from core.web.deps import MemberDep, RulesDep, ViewerDep, rules_of
 from core.web.guards import board_or_operator, operator_of_path_country, signed_in
-from core.web.twins import twin
+from core.web.twins import keep, kept, twin
 
 Req = Request[Any, Any, Any]
 
@@ -201,7 +201,7 @@ async def themes_shown(
     request: Req, result: ThemePage, arguments: dict[str, Any], error: str | None = None
 ) -> dict[str, Any]:
     return {
-        "edition": await editions.get_edition(arguments["slug"]),
+        "edition": kept("edition") or await editions.get_edition(arguments["slug"]),
         "result": result,
         "filters": theme_filters(arguments),
         "error": error,
@@ -256,6 +256,7 @@ async def theme_list(
     per_page: FromQuery[int] = 20,
 ) -> ThemePage:
     edition = await editions.get_edition(slug)
+    keep("edition", edition)
     filters = theme_filters(
         {
             "viewer": viewer,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +40,24 @@ View = Callable[..., Awaitable[Any]]
 Shown = Mapping[str, Any] | Awaitable[Mapping[str, Any]]
 Context = Callable[..., Shown]  # (request, data) or (request, data, arguments)
 Refusal = Callable[..., Shown]  # (request, error) or (request, error, arguments)
+
+
+# What a view found on its way that its page shows too (the edition of a theme list, say):
+# kept for the page's context only while a page runs its view, so the page does not look it
+# up a second time. The JSON twin keeps nothing.
+_kept: ContextVar[dict[str, Any] | None] = ContextVar("twin_kept", default=None)
+
+
+def keep(name: str, value: Any) -> None:
+    """Hand ``value`` to the page's context (nothing happens when the JSON twin runs)."""
+    kept = _kept.get()
+    if kept is not None:
+        kept[name] = value
+
+
+def kept(name: str) -> Any:
+    """What the view kept under ``name`` for this page, or None."""
+    return (_kept.get() or {}).get(name)
 
 
 def is_twin_page(handler: HTTPRouteHandler) -> bool:
@@ -99,6 +118,13 @@ def twin(
         refusal_takes = refusal is not None and _takes_arguments(refusal)
 
         async def render(request: Request[Any, Any, Any], **kwargs: Any) -> Template:
+            token = _kept.set({})
+            try:
+                return await shown_page(request, kwargs)
+            finally:
+                _kept.reset(token)
+
+        async def shown_page(request: Request[Any, Any, Any], kwargs: dict[str, Any]) -> Template:
             try:
                 data = await view(**kwargs)
             except DomainError as exc:
