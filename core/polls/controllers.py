@@ -26,7 +26,7 @@ from core.voting.base import Tally
 from core.web.context import member_of, page
 from core.web.deps import MemberDep, RulesDep, rules_of
 from core.web.guards import signed_in
-from core.web.twins import twin
+from core.web.twins import keep, kept, twin
 
 Req = Request[Any, Any, Any]
 
@@ -151,9 +151,7 @@ def polls_context(rules: Rules, edition: EditionInfo, rows: Any) -> dict[str, An
 
 
 async def edition_polls_context(request: Req, found: list[PollInfo]) -> dict[str, Any]:
-    edition = await editions.get_edition(request.path_params["slug"])
-    rows = await polls.edition_polls(edition.id)
-    return polls_context(rules_of(request), edition, rows)
+    return polls_context(rules_of(request), kept("edition"), kept("rows"))
 
 
 @twin(
@@ -166,7 +164,10 @@ async def edition_polls_context(request: Req, found: list[PollInfo]) -> dict[str
 )
 async def poll_list(slug: FromPath[str]) -> list[PollInfo]:
     edition = await editions.get_edition(slug)
-    return [await polls.get_poll(r["id"]) for r in await polls.edition_polls(edition.id)]
+    rows = await polls.edition_polls(edition.id)
+    keep("edition", edition)  # the page shows them too
+    keep("rows", rows)
+    return [await polls.get_poll(r["id"]) for r in rows]
 
 
 async def poll_show_context(request: Req, found: PollInfo) -> dict[str, Any]:
