@@ -20,7 +20,7 @@ from jinja2 import (
     select_autoescape,
 )
 
-from core import i18n
+from core import formats, i18n
 from core.config import LANGUAGES, PROJECT_ROOT
 from core.tracks import Track, track_of
 
@@ -47,6 +47,9 @@ def make_environment(extra_dirs: Iterable[str | Path]) -> Environment:
     env.globals["country_name"] = i18n.country_name
     env.globals["role_labels"] = i18n.role_labels
     env.globals["track"] = _track
+    # Dates, times and numbers the reader's way (core/formats.py): never ISO strings on a page.
+    for name in ("day", "moment", "short_moment", "clock", "zone_name", "count", "local_input"):
+        env.globals[name] = getattr(formats, name)
     return env
 
 

@@ -23,9 +23,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import msgspec
-from babel.dates import format_date, format_datetime
 
-from core import clock, db
+from core import clock, db, formats
 from core.audit import services as audit
 from core.config import COUNTRIES, zone_of
 from core.editions.services import (
@@ -69,18 +68,16 @@ def local(moment: datetime, country: str) -> datetime:
 
 def local_time(moment: datetime, country: str) -> str:
     """A meeting's start in the country's time zone, written the reader's way."""
-    return format_datetime(
-        local(moment, country), "EEEE d MMMM y, HH:mm", locale=current_language.get()
-    )
+    return formats.moment(moment, country)
 
 
 def local_clock(moment: datetime, country: str) -> str:
     """The time of day only ("11:30"), in the country's time zone."""
-    return local(moment, country).strftime("%H:%M")
+    return formats.clock(moment, country)
 
 
 def local_day(day: date) -> str:
-    return format_date(day, "d MMMM y", locale=current_language.get())
+    return formats.day(day)
 
 
 def meeting_phase(edition: EditionInfo, country: str) -> PhaseWindow | None:

@@ -7,18 +7,17 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from babel.dates import format_datetime
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath, JSONBody, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
 
+from core import formats
 from core.auth import devices
 from core.auth import services as auth
-from core.config import zone_of
 from core.errors import DomainError, Forbidden, InvalidInput, NotSignedIn
 from core.events import MembersImported
-from core.i18n import _, current_language, ngettext
+from core.i18n import _, ngettext
 from core.members import importer
 from core.members.model import CurrentMember
 from core.members.services import load_member, set_language
@@ -97,9 +96,7 @@ async def my_sessions(request: Req, member: CurrentMember) -> list[SessionOut]:
 
 def when(moment: datetime, country: str) -> str:
     """A moment in the member's country's time zone, written the reader's way."""
-    return format_datetime(
-        moment.astimezone(zone_of(country)), "d MMMM y, HH:mm", locale=current_language.get()
-    )
+    return formats.short_moment(moment, country)
 
 
 async def account_page(
