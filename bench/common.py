@@ -68,7 +68,8 @@ class Platform:
         os.environ["SIP_CONFIG"] = str(self.config)
         os.environ["SIP_SECRET_KEY"] = SECRET
         os.environ.pop("SIP_DATABASE_URL", None)
-        for entry in (str(BENCH), str(self.folder / "site")):
+        # The project's root first: tests/demo_helpers.py opens the demo's poll.
+        for entry in (str(BENCH), str(self.folder / "site"), str(ROOT)):
             if entry not in sys.path:
                 sys.path.insert(0, entry)
 

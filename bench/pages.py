@@ -45,6 +45,7 @@ async def _prepare(target: Platform, members: int, themes: int, ballots: int) ->
     from core.polls.tables import Poll
     from core.rules import Rules
     from plugins.demo import TELLERS_OF, seed_demo
+    from tests.demo_helpers import open_agm_poll
 
     settings = load_settings(target.config)
     engine = db.make_engine(settings)
@@ -58,10 +59,8 @@ async def _prepare(target: Platform, members: int, themes: int, ballots: int) ->
             .order_by(Edition.slug, ascending=False)
             .limit(1)
         )
-        poll = await Poll.select(Poll.id, Poll.method).where(
-            (Poll.state == "open") & (Poll.country == "BE")
-        )
-        poll_id = int(poll[0]["id"])
+        # The demo's BE poll waits as a draft: open it now, as an operator would.
+        poll_id = await open_agm_poll(settings, "BE")
         now = clock.now()
         async with db.write_transaction():
             first = (await Poll.raw("SELECT COALESCE(MAX(id), 0) + 1 AS n FROM member"))[0]["n"]

@@ -3,7 +3,8 @@
     .venv/bin/python bench/votes.py                          # SQLite, the embedded default
     .venv/bin/python bench/votes.py --postgres --workers 2   # PostgreSQL, two worker processes
 
-Seeds the demo (its BE poll is open), adds ``--members`` BE shareholders, each with a session,
+Seeds the demo and opens its BE poll (tests/demo_helpers.py), adds ``--members`` BE
+shareholders, each with a session,
 and starts ``sip serve``. wrk then drives 64 connections (``--connections``) for ``--seconds``:
 first at ``POST /bench/bare`` (same cookies, CSRF header and JSON body; no database work), then
 at ``POST /api/polls/{id}/ballot`` as a different member each time (signed in, CSRF checked,
@@ -65,8 +66,8 @@ async def _prepare(target: Platform, members: int) -> tuple[int, list[str]]:
     from core.auth.tables import WebSession
     from core.config import load_settings
     from core.members.tables import Member
-    from core.polls.tables import Poll
     from plugins.demo import seed_demo
+    from tests.demo_helpers import open_agm_poll
 
     settings = load_settings(target.config)
     engine = db.make_engine(settings)
@@ -74,8 +75,9 @@ async def _prepare(target: Platform, members: int) -> tuple[int, list[str]]:
     try:
         await db.upgrade()
         await seed_demo(settings)
-        poll = await Poll.select(Poll.id).where((Poll.state == "open") & (Poll.country == "BE"))
-        poll_id = int(poll[0]["id"])
+        # The demo's BE poll waits as a draft in its AGM phase: open it now, as an operator
+        # would (the calendar moved so that the vote is today).
+        poll_id = await open_agm_poll(settings, "BE")
         tokens: list[str] = []
         signed_in = clock.now()
         expires = signed_in + timedelta(days=1)

@@ -2,7 +2,10 @@
 language, formatted by Babel (CLDR). The API keeps ISO 8601 with offsets; pages use these.
 
 Templates reach them as globals: ``day(d)``, ``moment(dt, country)``, ``clock(dt, country)``,
-``short_moment(dt, country)``, ``count(n)``, ``zone_name(country)``.
+``short_moment(dt, country)``, ``count(n)``, ``zone_name(country)``, ``day_range(a, b)``.
+
+What people type is read the same way: a date and time without an offset is the country's
+local time (``from_local``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,12 @@ def day(value: date | datetime, country: str = "") -> str:
     if isinstance(value, datetime):
         value = _local(value, country).date() if country else value.date()
     return format_date(value, "d MMMM y", locale=current_language.get())
+
+
+def day_range(start: date | datetime, end: date | datetime, country: str = "") -> str:
+    """Two days as a span, "3 June 2021 – 14 June 2021" (one day when they are the same)."""
+    first, last = day(start, country), day(end, country)
+    return first if first == last else f"{first} – {last}"
 
 
 def moment(value: datetime, country: str) -> str:
@@ -67,3 +76,10 @@ def count(value: int | float | Decimal | Fraction, digits: int = 2) -> str:
 def local_input(value: datetime, country: str) -> str:
     """The value of an ``<input type="datetime-local">`` in the country's time zone."""
     return _local(value, country).strftime("%Y-%m-%dT%H:%M")
+
+
+def from_local(value: datetime, country: str) -> datetime:
+    """A moment someone typed: without an offset it is the country's local time (an hour that
+    is skipped or repeated when the clocks change is read as zoneinfo does, ``fold=0``); with
+    an offset it keeps it."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=zone_of(country))

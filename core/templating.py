@@ -22,7 +22,9 @@ from jinja2 import (
 
 from core import formats, i18n
 from core.config import LANGUAGES, PROJECT_ROOT
+from core.richtext import rich
 from core.tracks import Track, track_of
+from core.voting.notes import tie_note_text
 
 CORE_TEMPLATES = PROJECT_ROOT / "templates"
 
@@ -47,6 +49,10 @@ def make_environment(extra_dirs: Iterable[str | Path]) -> Environment:
     env.globals["country_name"] = i18n.country_name
     env.globals["role_labels"] = i18n.role_labels
     env.globals["track"] = _track
+    # What members write (descriptions, rationales): paragraphs, lists, links; no raw HTML.
+    env.filters["rich"] = rich
+    # How a tie was broken, in the reader's language: tie_note(note, titles).
+    env.globals["tie_note"] = tie_note_text
     # Dates, times and numbers the reader's way (core/formats.py): never ISO strings on a page.
     for name in ("day", "moment", "short_moment", "clock", "zone_name", "count", "local_input"):
         env.globals[name] = getattr(formats, name)

@@ -41,8 +41,9 @@ from core.recommendations.outcomes import ADOPTED
 from core.recommendations.tables import Bundle, Decision, Milestone, Project, Recommendation
 from core.themes.services import ACCEPTED
 from core.themes.tables import Theme
-from plugins.demo import OPEN_EDITION, seed_demo
+from plugins.demo import seed_demo
 from tests.conftest import csrf_token, sign_in
+from tests.demo_helpers import open_agm_poll, open_slug
 from tests.security_support import (
     UNSAFE,
     Endpoint,
@@ -123,6 +124,8 @@ PUBLIC = {
     "GET /static/{file_path:path}": "style sheets",
     "GET /schema": "the API's operations, a page that links the JSON schema",
     "GET /favicon.ico": "the site's icon",
+    "GET /accessibility": "the accessibility statement",
+    "GET /api/accessibility": "the accessibility statement",
     "GET /schema/{path:str}": "the OpenAPI description",
     "GET /schema/openapi.json": "the OpenAPI description",
     "GET /calendar/{feed:str}": "a capability URL: the feed name is an HMAC only its member has",
@@ -372,7 +375,7 @@ async def targets(country: str, owner: int) -> dict[str, list[Any]]:
     )
     return {
         "web_session_id": [web_session[0]["id"]],
-        "slug": [OPEN_EDITION],
+        "slug": [open_slug()],
         "country": [country],
         "language": ["fr"],
         "theme_id": [draft[0]["id"], by_status["submitted"], by_status[ACCEPTED]],
@@ -518,6 +521,9 @@ def body_overrides(country: str, values: dict[str, list[Any]], victim: str) -> d
 async def demo(database: Settings) -> Settings:
     settings = await demo_settings(database)
     await seed_demo(settings)
+    # An open poll per country, as an operator opens it: the AGM vote phase moved to today.
+    for country in ("BE", "FR"):
+        await open_agm_poll(settings, country)
     return settings
 
 

@@ -85,7 +85,7 @@ async def test_tellers_share_count_and_box_through_the_pages(client):
     )
     assert named.status_code == 200 and await PollTeller.count() == 3  # after the redirect
     assert "The ballot box opens with the shares of 2 tellers of:" in named.text
-    await client.post(f"/polls/{poll_id}/open", data={"_csrf_token": csrf})
+    await client.post(f"/polls/{poll_id}/open", data={"_csrf_token": csrf, "confirm": "yes"})
     running = await client.get(f"/polls/{poll_id}")
     assert running.text.count("share waiting in the server's memory") == 3
 
@@ -106,7 +106,9 @@ async def test_tellers_share_count_and_box_through_the_pages(client):
     voter = await add_member("voter@example.org")
     await sign_in(client, voter)
     csrf = await csrf_token(client)
-    cast = await client.post(f"/polls/{poll_id}/vote", data={"_csrf_token": csrf, "choice": ["2"]})
+    cast = await client.post(
+        f"/polls/{poll_id}/vote", data={"_csrf_token": csrf, "choice": ["2"], "confirm": "yes"}
+    )
     receipt = cast.text.split('<code class="receipt">')[1].split("</code>")[0]
     box = await client.get(f"/polls/{poll_id}/box")
     assert receipt in box.text and "1 ballot in the box" in box.text
@@ -122,7 +124,7 @@ async def test_tellers_share_count_and_box_through_the_pages(client):
 
     await sign_in(client, operator)
     csrf = await csrf_token(client)
-    await client.post(f"/polls/{poll_id}/close", data={"_csrf_token": csrf})
+    await client.post(f"/polls/{poll_id}/close", data={"_csrf_token": csrf, "confirm": "yes"})
     await sign_in(client, tellers[1].id)
     csrf = await csrf_token(client)
     form = await client.get(f"/polls/{poll_id}/count")
@@ -134,7 +136,8 @@ async def test_tellers_share_count_and_box_through_the_pages(client):
     assert shares[0] not in short.text  # a refused share is not shown back
     assert (await polls.get_poll(poll_id)).state == "closed" and await ClearBallot.count() == 0
     counted = await client.post(
-        f"/polls/{poll_id}/count", data={"_csrf_token": csrf, "share": [shares[1], shares[2]]}
+        f"/polls/{poll_id}/count",
+        data={"_csrf_token": csrf, "share": [shares[1], shares[2]], "confirm": "yes"},
     )
     assert counted.status_code == 200 and "/results" in str(counted.url)
     assert await SealedBallot.count() == 0 and await ClearBallot.count() == 1

@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from collections import Counter
+from datetime import date, datetime, time, timedelta
 
 import msgspec
 import pytest
+from litestar.testing import AsyncTestClient
 
-from core import clock
-from core.config import Settings
-from core.editions.services import CLOSED, PROPOSALS, get_edition, require_phase, set_calendar
+from core import clock, db
+from core.app import create_app
+from core.audit.tables import AuditEntry
+from core.config import PROJECT_ROOT, Settings, load_settings, zone_of
+from core.editions.services import (
+    AGM_VOTE,
+    CLOSED,
+    PHASES,
+    PROPOSALS,
+    REGISTRATION,
+    PhaseWindow,
+    get_edition,
+    require_phase,
+    set_calendar,
+)
 from core.editions.tables import Edition
 from core.members.services import member_by_email
 from core.members.tables import Member
@@ -33,6 +49,7 @@ from core.themes.tables import Support, Theme, ThemeText
 from core.voting.files import Export, published_problems
 from plugins import demo
 from plugins.demo import ACCOUNTS, EARLIER_EDITIONS, EXTRA_MEMBERS_PER_COUNTRY, seed_demo
+from tests.demo_helpers import open_agm_poll, open_slug
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -68,7 +85,8 @@ async def test_seeding_twice_changes_nothing(database):
     assert first["theme"] > 0 and first["support"] > 0
     for table in (Poll, PollCandidate, PollTeller, Participation, ClearBallot, Proxy):
         assert first[table._meta.tablename] > 0, table
-    # The 2020 polls were counted (their sealed ballots erased); no one voted in 2021 yet.
+    # The 2020 polls were counted (their sealed ballots erased); the open edition's polls are
+    # drafts that no one voted in yet.
     assert first[SealedBallot._meta.tablename] == 0
     assert await seed_demo(database) is False
     assert await counts() == first
@@ -92,18 +110,19 @@ async def test_an_accounts_only_database_gets_the_cycle_on_the_next_start(databa
     assert await seed_demo(database) is True
     assert await Member.count() == len(ACCOUNTS) + 2 * EXTRA_MEMBERS_PER_COUNTRY
     slugs = sorted(r["slug"] for r in await Edition.select(Edition.slug))
-    assert slugs == [*EARLIER_EDITIONS, "2019-2020", "2020-2021", "2021-2022"]
+    assert slugs == [*EARLIER_EDITIONS, "2019-2020", "2020-2021", open_slug()]
     seeded = await counts()
     assert await seed_demo(database) is False
     assert await counts() == seeded
 
 
 async def test_an_edition_created_by_hand_is_left_alone(database):
-    """An operator who created 2021-2022 on an accounts-only demo keeps theirs as it is."""
+    """An operator who created this year's edition on an accounts-only demo keeps theirs as it
+    is."""
     await demo._seed_accounts()
-    await Edition.insert(Edition(slug="2021-2022"))
+    await Edition.insert(Edition(slug=open_slug()))
     assert await seed_demo(database) is True
-    edition = await get_edition("2021-2022")
+    edition = await get_edition(open_slug())
     assert edition.calendars == []
     assert await Theme.count().where(Theme.edition == edition.id) == 0
 
@@ -139,7 +158,7 @@ async def test_the_2020_2021_edition_has_its_four_themes(database):
         "BE FR",
     )
     assert gender["extended_from"] == earlier["Gender equality"]["id"]
-    assert gender["extension_rationale"].startswith("Needs a deeper debate")
+    assert gender["extension_rationale"].startswith("Le débat doit être approfondi")
     sharing = themes_2020["Sharing economy: a viable economic model?"]
     assert (sharing["origin"], sharing["status"], sharing["scope"]) == (
         "extended",
@@ -179,7 +198,7 @@ async def test_past_editions_are_closed_and_every_calendar_follows_the_rules(dat
             assert calendar.current == CLOSED
             assert all(w.ends_on < today for w in calendar.phases)
             assert calendar.window("agm_vote").starts_on.month == 6
-    for slug in ("2019-2020", "2020-2021", "2021-2022"):
+    for slug in ("2019-2020", "2020-2021", open_slug()):
         edition = await get_edition(slug)
         for calendar in edition.calendars:
             assert len(calendar.phases) == 7
@@ -188,15 +207,62 @@ async def test_past_editions_are_closed_and_every_calendar_follows_the_rules(dat
         assert await get_edition(slug) == edition
 
 
-async def test_the_2021_2022_proposal_phase_is_open_today(database):
+async def test_the_open_edition_runs_this_year_its_proposal_phase_open_today(database):
     await seed_demo(database)
-    edition = await get_edition("2021-2022")
+    today = clock.today()
+    slug = open_slug()
+    assert slug == f"{today.year}-{today.year + 1}"
+    assert slug not in ("2019-2020", "2020-2021")
+    edition = await get_edition(slug)
+    assert [c.country for c in edition.calendars] == ["BE", "FR"]
     for country in ("BE", "FR"):
         assert edition.current_phase(country) == PROPOSALS
         require_phase(edition, country, PROPOSALS)  # raises when closed
-        window = edition.calendar(country).window(PROPOSALS)
-        assert (clock.today() - window.starts_on).days == 20
-        assert (window.ends_on - clock.today()).days == 40
+        calendar = edition.calendar(country)
+        window = calendar.window(PROPOSALS)
+        assert window.starts_on <= today <= window.ends_on
+        assert (today - window.starts_on).days == 20
+        assert (window.ends_on - today).days == 40
+        # Every phase of the cycle, in its order, each after the one before: the AGM vote
+        # next, then registration, the working groups and the rest.
+        assert [w.phase for w in calendar.phases] == list(PHASES)
+        for before, after in zip(calendar.phases, calendar.phases[1:], strict=False):
+            assert before.ends_on < after.starts_on, (country, before, after)
+        agm, registration = calendar.window(AGM_VOTE), calendar.window(REGISTRATION)
+        assert window.ends_on < agm.starts_on <= agm.ends_on < registration.starts_on
+
+
+# The 2020-2021 edition's calendar, as the demo has always seeded it.
+CALENDARS_2020 = {
+    "BE": [
+        ("proposals", "2020-03-01", "2020-04-30"),
+        ("agm_vote", "2020-06-03", "2020-06-14"),
+        ("registration", "2020-09-02", "2020-10-18"),
+        ("working_groups", "2020-11-04", "2021-04-30"),
+        ("recommendations", "2021-05-04", "2021-05-29"),
+        ("board_review", "2021-06-01", "2021-06-30"),
+        ("closed", "2021-07-01", "2021-12-31"),
+    ],
+    "FR": [
+        ("proposals", "2020-03-16", "2020-05-15"),
+        ("agm_vote", "2020-06-08", "2020-06-22"),
+        ("registration", "2020-09-07", "2020-10-25"),
+        ("working_groups", "2020-11-09", "2021-04-23"),
+        ("recommendations", "2021-05-03", "2021-05-28"),
+        ("board_review", "2021-06-07", "2021-06-28"),
+        ("closed", "2021-07-01", "2021-12-31"),
+    ],
+}
+
+
+async def test_the_2020_2021_calendar_keeps_its_dates(database):
+    await seed_demo(database)
+    edition = await get_edition("2020-2021")
+    for country, expected in CALENDARS_2020.items():
+        assert edition.calendar(country).phases == [
+            PhaseWindow(phase, date.fromisoformat(start), date.fromisoformat(end))
+            for phase, start, end in expected
+        ]
 
 
 async def test_supports_are_real_rows_counted_once(database):
@@ -217,7 +283,7 @@ async def test_supports_are_real_rows_counted_once(database):
 
 async def test_open_edition_has_proposals_at_every_stage_in_each_country(database):
     await seed_demo(database)
-    edition = await get_edition("2021-2022")
+    edition = await get_edition(open_slug())
     rows = await Theme.select().where(Theme.edition == edition.id)
     country = {r["id"]: r["country"] for r in await Member.select(Member.id, Member.country)}
     by_id = {r["id"]: r for r in rows}
@@ -245,7 +311,7 @@ async def test_open_edition_has_proposals_at_every_stage_in_each_country(databas
 async def test_one_proposal_per_country_is_really_over_the_threshold(database):
     await seed_demo(database)
     # The threshold that applies: config.toml writes none, so the country tracks' (25).
-    rules, edition = Rules(build_registry(database), database), await get_edition("2021-2022")
+    rules, edition = Rules(build_registry(database), database), await get_edition(open_slug())
     threshold = {code: rules.support_threshold(edition, code) for code in database.countries}
     assert threshold == {"BE": 25, "FR": 25}
     rows = await Theme.select().where(Theme.origin == themes.MEMBER)
@@ -303,12 +369,12 @@ async def test_demo_members_can_use_the_open_edition_today(database):
     await seed_demo(database)
     rules = Rules(registry=build_registry(database), settings=database)
     facilitator = await member_by_email("facilitator@demo.smart.coop")  # BE, supports nothing
-    workspaces = (await titles("2021-2022"))["Sharing workspaces"]
+    workspaces = (await titles(open_slug()))["Sharing workspaces"]
     count = await themes.support(rules, facilitator, workspaces["id"])
     assert count == workspaces["support_count"] + 1
     with pytest.raises(Exception, match="already"):
         await themes.support(rules, facilitator, workspaces["id"])
-    edition = await get_edition("2021-2022")
+    edition = await get_edition(open_slug())
     new = await themes.propose(
         rules, facilitator, edition.id, themes.ThemeTextIn(title="Learning from each other")
     )
@@ -364,10 +430,9 @@ async def test_the_june_2020_polls_are_published_and_elected_the_two_themes(data
         assert {v["member.country"] for v in voters} == {row["country"]}
 
 
-async def test_the_2021_polls_are_open_now_with_one_proxy_each(database):
+async def test_the_open_editions_polls_wait_as_drafts_inside_the_agm_phase(database):
     await seed_demo(database)
-    rules = Rules(registry=build_registry(database), settings=database)
-    edition = await get_edition("2021-2022")
+    edition = await get_edition(open_slug())
     rows = await Poll.select().where(Poll.edition == edition.id).order_by(Poll.country)
     assert [(r["country"], r["method"], r["seats"]) for r in rows] == [
         ("BE", "schulze", 2),
@@ -375,14 +440,25 @@ async def test_the_2021_polls_are_open_now_with_one_proxy_each(database):
     ]
     now = clock.now()
     for row in rows:
-        assert row["state"] == polls.OPEN
-        assert row["opens_at"] <= now < row["closes_at"]
-        assert 29 <= (row["closes_at"] - now).days <= 30
+        # A draft, not opened: its window lies inside the country's AGM vote phase, weeks after
+        # the proposal phase open today.
+        assert row["state"] == polls.DRAFT and not row["public_key"]
+        agm = edition.calendar(row["country"]).window(AGM_VOTE)
+        problem = polls.agm_window_problem(
+            edition, row["country"], row["opens_at"], row["closes_at"]
+        )
+        assert problem is None, problem
+        zone = zone_of(row["country"])
+        assert datetime.combine(agm.starts_on, time(0), tzinfo=zone) <= row["opens_at"]
+        assert row["closes_at"] <= datetime.combine(
+            agm.ends_on + timedelta(days=1), time(0), tzinfo=zone
+        )
+        assert now < row["opens_at"] < row["closes_at"]
         assert len(await poll_titles(row["id"])) >= 3
         assert await Participation.count().where(Participation.poll == row["id"]) == 0
-        # The demo tellers each hold a share of its key; TELLERS_NEEDED of them count.
+        # The demo tellers are named; TELLERS_NEEDED of them will count.
         poll = await polls.get_poll(row["id"])
-        assert poll.public_key and poll.tellers_needed == demo.TELLERS_NEEDED >= 2
+        assert poll.tellers_needed == demo.TELLERS_NEEDED >= 2
         tellers = await polls.tellers_of(poll)
         assert len(tellers) > poll.tellers_needed
         numbers = set(demo.TELLERS_OF[row["country"]])
@@ -392,7 +468,7 @@ async def test_the_2021_polls_are_open_now_with_one_proxy_each(database):
                 Member.id.is_in([t.member_id for t in tellers])
             )
         } == numbers
-        assert all(t.waiting and not t.collected for t in tellers)
+        assert not any(t.waiting or t.collected for t in tellers)  # no key yet
         active = await Proxy.select(Proxy.grantor.email, Proxy.holder.email).where(
             (Proxy.poll == row["id"]) & Proxy.revoked_at.is_null()
         )
@@ -402,13 +478,66 @@ async def test_the_2021_polls_are_open_now_with_one_proxy_each(database):
         }[row["country"]]
         assert [(p["grantor.email"], p["holder.email"]) for p in active] == [expected]
 
+
+async def test_every_demo_poll_lies_inside_its_agm_phase_without_an_override(database):
+    await seed_demo(database)
+    rows = await Poll.select(
+        Poll.edition, Poll.country, Poll.opens_at, Poll.closes_at, Poll.edition.slug
+    )
+    assert len(rows) == 4
+    for row in rows:
+        edition = await get_edition(row["edition.slug"])
+        assert edition.calendar(row["country"]).window(AGM_VOTE) is not None, row
+        problem = polls.agm_window_problem(
+            edition, row["country"], row["opens_at"], row["closes_at"]
+        )
+        assert problem is None, row
+    created = await AuditEntry.select(AuditEntry.details).where(AuditEntry.action == "poll.create")
+    assert len(created) == 4
+    assert not any("outside_agm_phase" in json.loads(e["details"]) for e in created)
+
+
+async def test_an_operator_opens_the_agm_vote_and_a_shareholder_votes(database):
+    """The way an operator would: the AGM vote phase moved to today, the draft poll replaced
+    by one open now (``tests.demo_helpers.open_agm_poll``)."""
+    await seed_demo(database)
+    rules = Rules(registry=build_registry(database), settings=database)
+    poll_id = await open_agm_poll(database, "BE")
+    edition = await get_edition(open_slug())
+    assert edition.current_phase("BE") == AGM_VOTE
+    assert edition.current_phase("FR") == PROPOSALS  # the other country's calendar stays
+    row = await Poll.select().where(Poll.id == poll_id).first()
+    assert row["state"] == polls.OPEN
+    assert row["opens_at"] <= clock.now() < row["closes_at"]
+    assert polls.agm_window_problem(edition, "BE", row["opens_at"], row["closes_at"]) is None
+    # The demo tellers each hold a share of its key; the demo proxy stands.
+    tellers = await polls.tellers_of(await polls.get_poll(poll_id))
+    assert len(tellers) == len(demo.TELLERS_OF["BE"])
+    assert all(t.waiting and not t.collected for t in tellers)
+    assert await Proxy.count().where((Proxy.poll == poll_id) & Proxy.revoked_at.is_null()) == 1
+
     # A demo shareholder votes today.
-    be = rows[0]
     voter = await member_by_email("julie.lambert@demo.smart.coop")
-    numbers = sorted(await poll_titles(be["id"]))
-    receipt = await polls.cast(rules, voter, be["id"], numbers)
-    assert await polls.tracker_is_listed(be["id"], receipt)
-    assert await SealedBallot.count().where(SealedBallot.poll == be["id"]) == 1
+    numbers = sorted(await poll_titles(poll_id))
+    assert len(numbers) >= 3
+    receipt = await polls.cast(rules, voter, poll_id, numbers)
+    assert await polls.tracker_is_listed(poll_id, receipt)
+    assert await SealedBallot.count().where(SealedBallot.poll == poll_id) == 1
+
+
+async def test_the_demo_pages_answer_on_a_fresh_database(client):
+    await seed_demo(client.app.state.settings)
+    slug = open_slug()
+    for path in ("/", "/editions", f"/editions/{slug}", f"/editions/{slug}/polls"):
+        response = await client.get(path)
+        assert response.status_code == 200, path
+    assert slug in (await client.get("/editions")).text
+    edition = await get_edition(slug)
+    polls_of = await Poll.select(Poll.id).where(Poll.edition == edition.id)
+    assert len(polls_of) == 2
+    for row in polls_of:
+        response = await client.get(f"/polls/{row['id']}")
+        assert response.status_code == 200, row
 
 
 async def test_a_database_of_the_previous_seed_gets_the_polls(database):
@@ -422,3 +551,18 @@ async def test_a_database_of_the_previous_seed_gets_the_polls(database):
     seeded = await counts()
     assert await seed_demo(database) is False
     assert await counts() == seeded
+
+
+async def test_the_footer_shows_the_contact_address_of_config_toml(database, monkeypatch):
+    """The shipped config.toml (what ``sip serve --demo`` runs with) names the demo's contact,
+    and every page's footer shows the configured address."""
+    monkeypatch.setenv("SIP_SECRET_KEY", "k" * 40)
+    shipped = load_settings(PROJECT_ROOT / "config.toml")
+    assert shipped.platform.contact_email == "smartinprogress@smart.coop"
+    settings = msgspec.structs.replace(database, platform=shipped.platform)
+    app = create_app(settings, engine=db.engine())
+    async with AsyncTestClient(app=app, base_url="http://127.0.0.1:8000") as client:
+        for path in ("/", "/editions"):
+            footer = re.search(r"<footer.*?</footer>", (await client.get(path)).text, re.S)
+            assert footer is not None, path
+            assert 'href="mailto:smartinprogress@smart.coop"' in footer.group(0), path

@@ -241,26 +241,26 @@ async def test_require_phase_says_when_the_phase_opens(database):
     edition = await get_edition_by_id(await edition_with_calendars())
     with pytest.raises(Forbidden) as refused:
         require_phase(edition, "BE", PROPOSALS, today=date(2021, 8, 31))
-    assert refused.value.message == "Theme proposals of 2021-2022 opens on 2021-09-01."
+    assert refused.value.message == "Theme proposals of 2021-2022 opens on 1 September 2021."
     with pytest.raises(Forbidden) as refused:
         require_phase(edition, "BE", AGM_VOTE, today=date(2021, 11, 1))
-    assert refused.value.message == "AGM vote of 2021-2022 opens on 2021-11-10."
+    assert refused.value.message == "AGM vote of 2021-2022 opens on 10 November 2021."
 
 
 async def test_require_phase_says_when_the_phase_closed(database):
     edition = await get_edition_by_id(await edition_with_calendars())
     with pytest.raises(Forbidden) as refused:
         require_phase(edition, "BE", PROPOSALS, today=date(2021, 11, 1))
-    assert refused.value.message == "Theme proposals of 2021-2022 closed on 2021-10-31."
+    assert refused.value.message == "Theme proposals of 2021-2022 closed on 31 October 2021."
 
 
 async def test_require_phase_follows_each_countrys_own_dates(database):
     edition = await get_edition_by_id(await edition_with_calendars())
     november = date(2021, 11, 15)
-    with pytest.raises(Forbidden, match="closed on 2021-10-31"):
+    with pytest.raises(Forbidden, match="closed on 31 October 2021"):
         require_phase(edition, "BE", PROPOSALS, today=november)
     require_phase(edition, "FR", PROPOSALS, today=november)
-    with pytest.raises(Forbidden, match="opens on 2021-10-01"):
+    with pytest.raises(Forbidden, match="opens on 1 October 2021"):
         require_phase(edition, "FR", PROPOSALS, today=date(2021, 9, 15))
 
 

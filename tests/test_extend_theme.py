@@ -610,6 +610,7 @@ async def test_the_demo_extensions_follow_the_rules_and_the_rest_is_refused(data
     """The demo's 2020-2021 extensions were made by the plugin; one more year for them, or an
     extension into a country a theme never ran in, is refused with the rule named."""
     from plugins.demo import seed_demo
+    from tests.demo_helpers import open_slug
     from tests.test_demo import titles
 
     await seed_demo(database)
@@ -620,7 +621,9 @@ async def test_the_demo_extensions_follow_the_rules_and_the_rest_is_refused(data
     gender = themes_2020["Gender equality"]
     sharing = themes_2020["Sharing economy: a viable economic model?"]
     assert gender["origin"] == sharing["origin"] == "extended"
-    edition = await editions.get_edition("2021-2022")
+    # The edition after 2020-2021 (the demo's open edition is named after this year).
+    assert open_slug() != "2021-2022"
+    edition = await editions.get_edition_by_id(await editions.create_edition("2021-2022"))
     texts = await ThemeText.select().where(ThemeText.theme == gender["id"])
     assert {t["language"] for t in texts} == {"nl", "fr", "en"}
 

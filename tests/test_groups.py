@@ -139,6 +139,18 @@ async def test_bad_registrations_are_refused_and_change_nothing(cycle):
     }
 
 
+async def test_a_facilitator_is_not_offered_a_place_in_their_own_group(cycle):
+    group_id = await cycle.group()
+    before = await counts()
+    with pytest.raises(Conflict, match="You facilitate this working group"):
+        await groups.register(cycle.rules, cycle.facilitator, group_id, pledge=True)
+    with pytest.raises(Conflict, match="You facilitate this working group"):
+        await groups.register(
+            cycle.rules, cycle.facilitator, group_id, pledge=True, waiting_list=True
+        )
+    assert await counts() == before
+
+
 async def test_registering_outside_the_registration_phase_is_refused(cycle):
     group_id = await cycle.group()
     await calendar(cycle.edition_id, registration_open=False)

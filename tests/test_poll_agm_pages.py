@@ -84,7 +84,7 @@ async def test_a_proxy_is_given_then_used_once(client):
     assert f'name="grantor" value="{grantor}"' in held.text
     cast = await client.post(
         f"/polls/{poll_id}/proxy/vote",
-        data={"_csrf_token": csrf, "grantor": str(grantor), "choice": ["1"]},
+        data={"_csrf_token": csrf, "grantor": str(grantor), "choice": ["1"], "confirm": "yes"},
     )
     assert cast.status_code == 201, cast.text
     assert '<code class="receipt">' in cast.text

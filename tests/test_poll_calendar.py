@@ -10,6 +10,7 @@ import html
 import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,6 +19,7 @@ from core.audit.tables import AuditEntry
 from core.editions import services as editions
 from core.editions.services import AGM_VOTE, PROPOSALS, PhaseWindow
 from core.errors import Conflict, InvalidInput
+from core.formats import day
 from core.members.model import CurrentMember
 from core.members.services import load_member
 from core.plugins import build_registry
@@ -239,8 +241,9 @@ async def test_replacing_when_there_is_nothing_to_replace_is_refused(rules):
 async def test_a_window_outside_the_agm_phase_is_refused_naming_the_phase_dates(rules):
     edition_id, operator = await setup(rules)
     phase = agm_phase()
-    start = datetime.combine(phase.starts_on, datetime.min.time(), tzinfo=UTC)
-    end = datetime.combine(phase.ends_on + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    brussels = ZoneInfo("Europe/Brussels")
+    start = datetime.combine(phase.starts_on, datetime.min.time(), tzinfo=brussels)
+    end = datetime.combine(phase.ends_on + timedelta(days=1), datetime.min.time(), tzinfo=brussels)
     before = await snapshot()
     for window in (
         (start - timedelta(minutes=1), start + timedelta(days=1)),  # opens before the phase
@@ -251,10 +254,10 @@ async def test_a_window_outside_the_agm_phase_is_refused_naming_the_phase_dates(
             await create(rules, operator, edition_id, window=window)
         message = refused.value.message
         assert refused.value.status_code == 400
-        assert phase.starts_on.isoformat() in message and phase.ends_on.isoformat() in message
+        assert day(phase.starts_on) in message and day(phase.ends_on) in message
         assert "AGM vote" in message and "give a reason" in message
     assert await snapshot() == before
-    # The phase's first and last days are whole (UTC) days.
+    # The phase's first and last days are whole days of the country's (Brussels) time.
     assert await create(rules, operator, edition_id, window=(start, end))
 
 
@@ -343,7 +346,7 @@ async def test_the_api_refuses_a_second_poll_and_a_window_outside_the_phase(clie
         url, json=body(replace=True, replace_reason="New dates.", **window), headers=headers
     )
     assert outside.status_code == 400
-    assert agm_phase().ends_on.isoformat() in outside.json()["detail"]
+    assert day(agm_phase().ends_on) in outside.json()["detail"]
     assert await snapshot() == before  # nothing changed by any refusal
 
     replaced = await client.post(
@@ -384,7 +387,7 @@ async def test_the_form_shows_the_refusal_again_and_carries_replace_and_override
     listing = (await client.get(url)).text
     for field in ('name="replace"', 'name="replace_reason"', 'name="window_reason"'):
         assert field in listing
-    assert agm_phase().starts_on.isoformat() in listing  # the phase's dates are shown
+    assert day(agm_phase().starts_on) in listing  # the phase's dates are shown, as people read
 
     created = await client.post(url, data=form(csrf), follow_redirects=False)
     assert created.status_code == 303, created.text
@@ -415,7 +418,7 @@ async def test_the_form_shows_the_refusal_again_and_carries_replace_and_override
         follow_redirects=False,
     )
     assert outside.status_code == 400
-    assert agm_phase().ends_on.isoformat() in html.unescape(outside.text)
+    assert day(agm_phase().ends_on) in html.unescape(outside.text)
     assert await snapshot() == before
 
     replaced = await client.post(
@@ -437,7 +440,7 @@ async def test_the_form_shows_the_refusal_again_and_carries_replace_and_override
     assert f'href="/polls/{first_id}"' in listed and ">replaced</span>" in listed
 
 
-def test_the_phase_boundaries_are_whole_utc_days() -> None:
+def test_the_phase_boundaries_are_whole_days_of_the_country_s_time() -> None:
     edition = editions.EditionInfo(
         id=1,
         slug=SLUG,
@@ -447,9 +450,16 @@ def test_the_phase_boundaries_are_whole_utc_days() -> None:
             )
         ],
     )
-    first = datetime(2021, 6, 3, tzinfo=UTC)
-    after_last = datetime(2021, 6, 15, tzinfo=UTC)
+    # Midnight in Brussels in June is 22:00 UTC the day before.
+    first = datetime(2021, 6, 2, 22, tzinfo=UTC)
+    after_last = datetime(2021, 6, 14, 22, tzinfo=UTC)
     assert polls.agm_window_problem(edition, "BE", first, after_last) is None
     assert polls.agm_window_problem(edition, "BE", first - timedelta(seconds=1), after_last)
     assert polls.agm_window_problem(edition, "BE", first, after_last + timedelta(seconds=1))
     assert polls.agm_window_problem(edition, "FR", first, after_last) is None  # no calendar
+    # A time without an offset is the country's local time, as an operator types it.
+    local_first, local_after_last = datetime(2021, 6, 3), datetime(2021, 6, 15)
+    assert polls.agm_window_problem(edition, "BE", local_first, local_after_last) is None
+    assert polls.agm_window_problem(
+        edition, "BE", local_first - timedelta(minutes=1), local_after_last
+    )

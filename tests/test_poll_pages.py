@@ -64,7 +64,7 @@ async def test_a_poll_from_creation_to_published_results(client):
     )
     assert named.status_code == 303, named.text
     assert (
-        await client.post(f"/polls/{poll_id}/open", data={"_csrf_token": csrf})
+        await client.post(f"/polls/{poll_id}/open", data={"_csrf_token": csrf, "confirm": "yes"})
     ).status_code == 200
 
     await sign_in(client, teller)
@@ -86,7 +86,7 @@ async def test_a_poll_from_creation_to_published_results(client):
     assert await SealedBallot.count() == 0
     cast = await client.post(
         f"/polls/{poll_id}/vote",
-        data={"_csrf_token": csrf, "rank_2": "1", "rank_1": "2", "rank_3": "3"},
+        data={"_csrf_token": csrf, "rank_2": "1", "rank_1": "2", "rank_3": "3", "confirm": "yes"},
     )
     assert cast.status_code == 201, cast.text
     receipt = cast.text.split('<code class="receipt">')[1].split("</code>")[0]
@@ -105,7 +105,7 @@ async def test_a_poll_from_creation_to_published_results(client):
     csrf = await csrf_token(client)
     counted = await client.post(
         f"/polls/{poll_id}/count",
-        data={"_csrf_token": csrf, "share": [share]},
+        data={"_csrf_token": csrf, "share": [share], "confirm": "yes"},
         follow_redirects=False,
     )
     assert counted.status_code == 303, counted.text
@@ -176,7 +176,7 @@ async def test_results_of_a_scored_method_are_drawn_with_a_text_alternative(clie
         csrf = await csrf_token(client)
         r = await client.post(
             f"/polls/{poll_id}/vote",
-            data={"_csrf_token": csrf, "choice": [str(c) for c in choice]},
+            data={"_csrf_token": csrf, "choice": [str(c) for c in choice], "confirm": "yes"},
         )
         assert r.status_code == 201, r.text
     await sign_in(client, operator)

@@ -340,15 +340,17 @@ def test_rules_text_says_the_limit_the_deadline_and_revoking(tmp_path):
     )
     text = " ".join(proxies.rules_text(rules, poll))
     assert "at most 1 proxy." in text
-    assert "until the poll opens (2021-06-12 08:00 UTC)" in text
-    assert "until the poll closes (2021-06-12 12:30 UTC)" in text
+    # In the poll's country's time (Brussels, summer: UTC+2), the reader's way.
+    assert "until the poll opens (Saturday 12 June 2021, 10:00)" in text
+    assert "until the poll closes (Saturday 12 June 2021, 14:30)" in text
+    assert "shareholder of Belgium" in text
     assert "revoke your proxy until your holder has used it" in text
     token = current_language.set("fr")
     try:
         french = " ".join(proxies.rules_text(rules, poll))
     finally:
         current_language.reset(token)
-    assert "procuration" in french and "2021-06-12 08:00 UTC" in french
+    assert "procuration" in french and "samedi 12 juin 2021, 10:00" in french
 
 
 # -- races ------------------------------------------------------------------------------------

@@ -173,7 +173,7 @@ async def test_turnout_per_channel_is_public_once_published(client):
     client.cookies.clear()
     page = (await client.get(f"/polls/{poll_id}/results")).text
     turnout = page.split('id="turnout-heading"')[1].split("</section>")[0]
-    assert "Ballots cast</dt><dd>5 (online 3, paper 2, proxy 0)" in turnout
+    assert "Ballots cast</dt><dd>5 (3 online, 2 on paper, 0 cast by a proxy holder)" in turnout
     assert "Present in the room</dt><dd>2" in turnout
     api = (await client.get(f"/api/polls/{poll_id}/result")).json()
     assert {k: api["turnout"][k] for k in ("online", "paper", "proxy", "voted", "present")} == {

@@ -75,7 +75,7 @@ async def test_an_operator_records_a_paper_proxy_and_the_holder_votes_for_the_gr
     assert "Greta Grantor" in held.text and "paper proxy" in held.text
     cast = await client.post(
         f"/polls/{poll_id}/proxy/vote",
-        data={"_csrf_token": csrf, "grantor": str(m["grantor"]), "choice": ["1"]},
+        data={"_csrf_token": csrf, "grantor": str(m["grantor"]), "choice": ["1"], "confirm": "yes"},
     )
     assert cast.status_code == 201, cast.text
     [vote] = await Participation.select().where(Participation.member == m["grantor"])

@@ -22,6 +22,7 @@ from core.config import Settings
 from core.members.tables import ROLE_BOARD, ROLE_OPERATOR, Member
 from plugins.demo import seed_demo
 from tests.conftest import add_member, csrf_token, sign_in
+from tests.demo_helpers import open_slug
 from tests.security_support import (
     UNSAFE,
     changed,
@@ -219,7 +220,7 @@ async def crawl(client: AsyncTestClient[Any], values: dict[str, Any], *, hsts: b
 async def test_every_response_carries_the_security_headers(database):
     settings = await demo_settings(database)
     await seed_demo(settings)
-    edition = "2021-2022"
+    edition = open_slug()
     values = {"slug": edition, "country": "BE", "feed": "unknown", "token": "unknown"}
     app = create_app(settings, engine=db.engine())
     operator = (await Member.select(Member.id).where(Member.member_number == "D-0001").first())[

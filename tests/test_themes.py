@@ -271,10 +271,10 @@ async def test_proposing_outside_the_proposal_phase_is_refused_and_nothing_writt
     author = await member()
     with pytest.raises(Forbidden) as refused:
         await services.propose(rules, author, edition_id, text("Too early"), BEFORE)
-    assert refused.value.message == "Theme proposals of 2021-2022 opens on 2021-09-01."
+    assert refused.value.message == "Theme proposals of 2021-2022 opens on 1 September 2021."
     with pytest.raises(Forbidden) as refused:
         await services.propose(rules, author, edition_id, text("Too late"), BE_CLOSED)
-    assert refused.value.message == "Theme proposals of 2021-2022 closed on 2021-10-31."
+    assert refused.value.message == "Theme proposals of 2021-2022 closed on 31 October 2021."
     assert await Theme.count() == 0
     assert await ThemeText.count() == 0
 
@@ -285,11 +285,11 @@ async def test_a_draft_cannot_be_edited_submitted_or_withdrawn_once_the_phase_cl
     edition_id = await edition()
     author = await member()
     theme_id = await services.propose(rules, author, edition_id, text("Cheaper bikes"), OPEN)
-    with pytest.raises(Forbidden, match="closed on 2021-10-31"):
+    with pytest.raises(Forbidden, match="closed on 31 October 2021"):
         await services.edit_draft(rules, author, theme_id, text("Late change"), BE_CLOSED)
-    with pytest.raises(Forbidden, match="closed on 2021-10-31"):
+    with pytest.raises(Forbidden, match="closed on 31 October 2021"):
         await services.submit(rules, author, theme_id, BE_CLOSED)
-    with pytest.raises(Forbidden, match="closed on 2021-10-31"):
+    with pytest.raises(Forbidden, match="closed on 31 October 2021"):
         await services.withdraw(rules, author, theme_id, BE_CLOSED)
     assert (await theme(theme_id))["status"] == DRAFT
     assert (await theme_detail(theme_id, "en", author)).title == "Cheaper bikes"
@@ -441,11 +441,11 @@ async def test_supports_are_given_and_taken_back_only_during_the_proposal_phase(
     author, early, late = await member(), await member(), await member()
     theme_id = await submitted(rules, author, edition_id, "Cheaper bikes")
     await services.support(rules, late, theme_id, OPEN)
-    with pytest.raises(Forbidden, match="opens on 2021-09-01"):
+    with pytest.raises(Forbidden, match="opens on 1 September 2021"):
         await services.support(rules, early, theme_id, BEFORE)
-    with pytest.raises(Forbidden, match="closed on 2021-10-31"):
+    with pytest.raises(Forbidden, match="closed on 31 October 2021"):
         await services.support(rules, early, theme_id, BE_CLOSED)
-    with pytest.raises(Forbidden, match="closed on 2021-10-31"):
+    with pytest.raises(Forbidden, match="closed on 31 October 2021"):
         await services.withdraw_support(rules, late, theme_id, BE_CLOSED)
     assert await supporter_ids(theme_id) == {late.id}
     assert (await theme(theme_id))["support_count"] == 1

@@ -241,7 +241,8 @@ async def test_proposing_submitting_and_supporting_only_while_the_proposal_phase
     await supported(open_one, supporter)
 
     dates = await set_proposals(admin, "BE", window)
-    message = f"Theme proposals of {SLUG} {phrase} {dates[edge].isoformat()}."
+    when = f"{dates[edge].day} {dates[edge]:%B %Y}"  # as people read it: "3 December 2026"
+    message = f"Theme proposals of {SLUG} {phrase} {when}."
     before = await snapshot()
 
     problem(
@@ -542,7 +543,8 @@ async def test_a_belgian_operator_cannot_moderate_french_proposals_through_the_p
     assert (
         f'action="/themes/{fr_theme}/accept"' in (await fr_operator.get(f"/themes/{fr_theme}")).text
     )
-    assert (await fr_operator.form(f"/themes/{fr_theme}/accept")).status_code == 303
+    confirmed = await fr_operator.form(f"/themes/{fr_theme}/accept", {"confirm": "yes"})
+    assert confirmed.status_code == 303
     assert await status_of(fr_theme) == "accepted"
 
 
@@ -1036,3 +1038,21 @@ async def test_writing_to_someone_elses_draft_says_not_found(visit, admin):
     ):
         problem(await other.send(method, url, body), 404, message)
     assert await snapshot() == before
+
+
+async def test_a_description_keeps_its_paragraphs_and_links_and_never_becomes_markup(visit, admin):
+    author = await person(visit)
+    description = (
+        "First paragraph, see https://smart.coop/coop.\n\n"
+        "Second <script>alert(1)</script> [click](javascript:alert(1)) "
+        '<img src=x onerror="alert(1)">'
+    )
+    theme_id = await draft(author, "Cheaper bikes", description=description)
+    page = await author.get(f"/themes/{theme_id}")
+    assert page.status_code == 200
+    shown = page.text.split('class="description"', 1)[1].split("</div>", 1)[0]
+    assert shown.count("<p>") == 2
+    assert '<a href="https://smart.coop/coop" rel="nofollow ugc">' in shown
+    assert "<script" not in shown and "<img" not in shown
+    assert 'href="javascript' not in shown
+    assert "&lt;script&gt;" in shown

@@ -87,8 +87,12 @@ async def edition_list() -> list[EditionInfo]:
 
 
 async def edition_page_context(request: Req, edition: EditionInfo) -> dict[str, Any]:
+    today = clock.today()
     return {
         **edition_context(edition),
+        "stands": {
+            c.country: editions.now_and_next(edition, c.country, today) for c in edition.calendars
+        },
         "extensions": await extensions_in(edition.id, i18n.current_language.get()),
         "group_figures": await edition_figures(edition.id),
     }

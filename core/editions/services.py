@@ -7,7 +7,7 @@ from datetime import date
 
 import msgspec
 
-from core import clock, db
+from core import clock, db, formats
 from core.audit import services as audit
 from core.config import COUNTRIES
 from core.editions.tables import Edition, EditionPhase
@@ -236,10 +236,42 @@ def require_phase(
     if day < window.starts_on:
         raise Forbidden(
             _("%(phase)s of %(edition)s opens on %(date)s.")
-            % {"phase": label, "edition": edition.slug, "date": window.starts_on.isoformat()}
+            % {"phase": label, "edition": edition.slug, "date": formats.day(window.starts_on)}
         )
     if day > window.ends_on:
         raise Forbidden(
             _("%(phase)s of %(edition)s closed on %(date)s.")
-            % {"phase": label, "edition": edition.slug, "date": window.ends_on.isoformat()}
+            % {"phase": label, "edition": edition.slug, "date": formats.day(window.ends_on)}
         )
+
+
+class PhaseNow(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a country stands in an edition: the phase open today (with its window) and the
+    next one to open, either None."""
+
+    edition: str
+    country: str
+    current: PhaseWindow | None
+    next: PhaseWindow | None
+
+
+def now_and_next(edition: EditionInfo, country: str, today: date | None = None) -> PhaseNow:
+    """The country's phase open today in the edition and the next one to open."""
+    day = today or clock.today()
+    calendar = edition.calendar(country)
+    phases = calendar.phases if calendar else []
+    current = next((w for w in phases if w.starts_on <= day <= w.ends_on), None)
+    coming = next((w for w in phases if w.starts_on > day), None)
+    return PhaseNow(edition=edition.slug, country=country, current=current, next=coming)
+
+
+def live_edition(
+    found: list[EditionInfo], country: str, today: date | None = None
+) -> tuple[EditionInfo, PhaseNow] | None:
+    """The edition a country is living now: the newest with a phase open today, else the
+    newest with a phase still to come; None when every edition is over or unplanned."""
+    day = today or clock.today()
+    stands = [(e, now_and_next(e, country, day)) for e in found]
+    return next(((e, s) for e, s in stands if s.current), None) or next(
+        ((e, s) for e, s in stands if s.next), None
+    )

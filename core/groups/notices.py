@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core import formats
 from core.events import (
     InfoSessionReminder,
     MeetingsScheduled,
@@ -18,7 +19,7 @@ from core.events import (
 from core.groups.audience import group_audience
 from core.i18n import N_, _
 from core.members.notices import the_member
-from core.notifications.catalog import Kind, Rendered, when
+from core.notifications.catalog import Kind, Rendered
 
 
 async def _group_people(event: MeetingsScheduled) -> list[int]:
@@ -64,22 +65,23 @@ def _meetings_scheduled(e: MeetingsScheduled) -> Rendered:
             "title": e.title,
             "locality": _(e.locality),
             "count": e.meetings,
-            "first": when(e.first_at, e.country),
-            "last": when(e.last_at, e.country),
+            "first": formats.moment(e.first_at, e.country),
+            "last": formats.moment(e.last_at, e.country),
         },
         f"/groups/{e.group_id}",
     )
 
 
 def _info_session_reminder(e: InfoSessionReminder) -> Rendered:
+    starts = formats.moment(e.starts_at, e.country)
     return Rendered(
         _("Reminder: the info session “%(title)s” starts on %(starts)s")
-        % {"title": e.title, "starts": when(e.starts_at, e.country)},
+        % {"title": e.title, "starts": starts},
         _(
             "You registered for the info session “%(title)s” of the %(edition)s edition. "
             "It starts on %(starts)s; the page of the session has the link or the address."
         )
-        % {"title": e.title, "edition": e.edition, "starts": when(e.starts_at, e.country)},
+        % {"title": e.title, "edition": e.edition, "starts": starts},
         f"/info-sessions/{e.info_session_id}",
     )
 

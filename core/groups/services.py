@@ -532,6 +532,13 @@ async def register(
             _("This working group is for members in %(country)s: choose a group of your country.")
             % {"country": country_name(group.country)}
         )
+    if any(f.id == member.id for f in group.facilitators):
+        raise Conflict(
+            _(
+                "You facilitate this working group: you take part as its facilitator, without "
+                "registering or joining its waiting list."
+            )
+        )
     edition = await get_edition_by_id(group.edition_id)
     require_phase(edition, group.country, REGISTRATION)
     allowed = rules.registrations_allowed(edition, group.country, member)
@@ -690,4 +697,15 @@ async def is_participant(member_id: int, group_id: int) -> bool:
     r = GroupRegistration
     return await r.exists().where(
         (r.working_group == group_id) & (r.member == member_id) & (r.status == CONFIRMED)
+    )
+
+
+async def waiting_count(countries: list[str]) -> int:
+    """Registrations on a waiting list in the groups of these countries (operators follow
+    them: a place freed by a withdrawal goes to the first)."""
+    if not countries:
+        return 0
+    r = GroupRegistration
+    return await r.count().where(
+        (r.status == WAITING) & r.working_group.country.is_in(sorted(set(countries)))
     )

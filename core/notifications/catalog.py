@@ -23,10 +23,8 @@ from types import MappingProxyType
 from typing import Any, Union
 
 import msgspec
-from babel.dates import format_datetime
 
-from core import i18n
-from core.config import zone_of
+from core import formats, i18n
 from core.events import Event, event_type
 
 
@@ -75,9 +73,9 @@ def event_type_of(cls: type[Event]) -> str:
 
 
 def when(moment: datetime, country: str) -> str:
-    """A date and time in the country's time zone, written the reader's way."""
-    local = moment.astimezone(zone_of(country))
-    return format_datetime(local, "d MMMM y, HH:mm zzz", locale=i18n.current_language.get())
+    """A date and time in the country's time zone, written the reader's way
+    (``formats.short_moment``; the notices use ``formats.moment``)."""
+    return formats.short_moment(moment, country)
 
 
 # -- the registry ----------------------------------------------------------------------------

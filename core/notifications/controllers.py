@@ -15,9 +15,11 @@ from core.errors import DomainError, Forbidden
 from core.i18n import N_, _, ngettext
 from core.members.controllers import require_member
 from core.notifications import inapp, services
+from core.notifications.catalog import KINDS
 from core.notifications.inapp import NotificationList
 from core.notifications.services import OutboxItem, OutboxView, Preferences, Retried
 from core.notifications.tables import FAILED, STATES
+from core.rules import Rules
 from core.web.context import page, settings_of
 from core.web.deps import MemberDep, RulesDep, SettingsDep
 from core.web.guards import signed_in
@@ -156,6 +158,12 @@ async def outbox_page(
             "view": view,
             "countries": member.operator_countries,
             "states": STATES,
+            # Channels and event kinds by their names for people, not their keys ("in_app").
+            "channel_labels": {
+                c.name: _(c.label)
+                for c in Rules(_registry(request), settings_of(request)).notifiers(country).values()
+            },
+            "event_labels": {name: _(kind.label) for name, kind in KINDS.items()},
             "error": error,
             "notice": notice,
         },

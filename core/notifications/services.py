@@ -346,3 +346,11 @@ async def _item(message_id: int) -> OutboxItem:
         item.member_name = item.member_email = None
         item.last_error = ""
     return item
+
+
+async def failed_count(countries: list[str]) -> int:
+    """Messages of these countries whose delivery failed (the outbox's failed state)."""
+    if not countries:
+        return 0
+    m = OutboxMessage
+    return await m.count().where(m.country.is_in(sorted(set(countries))) & (m.state == FAILED))

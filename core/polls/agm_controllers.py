@@ -20,13 +20,22 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 
 from core import clock
-from core.errors import DomainError, InvalidInput, NotFound
+from core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from core.i18n import _
 from core.members.controllers import require_member
 from core.members.model import CurrentMember
 from core.polls import proxies, room
 from core.polls import services as polls
-from core.polls.controllers import Receipt, ballot_from_form, poll_context
+from core.polls.controllers import (
+    Receipt,
+    ballot_from_form,
+    checked_ballot,
+    confirmed,
+    filled_from_form,
+    poll_context,
+    receipt_page,
+    review_page,
+)
 from core.polls.proxies import ProxyInfo
 from core.polls.room import Turnout
 from core.polls.services import DRAFT, OPEN
@@ -158,9 +167,13 @@ async def proxy_context(
     }
 
 
-async def proxy_page(request: Req, poll_id: int, exc: DomainError | None = None) -> Template:
+async def proxy_page(
+    request: Req, poll_id: int, exc: DomainError | None = None, **extra: Any
+) -> Template:
+    """The proxy page; with ``exc``, again with its message and status; ``extra``: a ballot
+    filled in again (``filled``, for the grantor ``for_``)."""
     if exc is None:
-        return page(request, "proxy.html", await proxy_context(request, poll_id))
+        return page(request, "proxy.html", await proxy_context(request, poll_id, **extra))
     context = await proxy_context(request, poll_id, error=exc.message)
     return page(request, "proxy.html", context, status_code=exc.status_code)
 
@@ -218,24 +231,38 @@ class ProxyPages(Controller):
         self, request: Req, member: MemberDep, rules: RulesDep, poll_id: FromPath[int]
     ) -> Template:
         """The holder casts a grantor's ballot; the form names the grantor (field ``grantor``,
-        their id), never the address."""
+        their id), never the address. First "Check the ballot" (nothing stored); with
+        confirm=yes, cast it; with change, the proxy page with that ballot filled in."""
         context = await poll_context(request, rules, poll_id)
         numbers = [c.number for c in context["candidates"]]
+        kind = context["method"].ballot_kind
         form = await request.form()
         try:
             grantor = await member_in_form(
                 form.get("grantor"), _("Choose the member whose ballot you cast.")
             )
-            choice = ballot_from_form(form, context["method"].ballot_kind, numbers)
+            if form.get("change"):
+                return await proxy_page(
+                    request, poll_id, filled=filled_from_form(form, kind, numbers), for_=grantor.id
+                )
+            choice = ballot_from_form(form, kind, numbers)
+            held = await proxies.proxies_held(member, poll_id)
+            if not any(p.grantor_id == grantor.id for p in held):
+                raise Forbidden(_("You hold no active proxy of this member in this poll."))
+            ballot, _method = await checked_ballot(rules, grantor, poll_id, choice, holder=member)
+            if not confirmed(form):
+                return review_page(
+                    request,
+                    context,
+                    ballot,
+                    f"/polls/{poll_id}/proxy/vote",
+                    [("grantor", str(grantor.id))],
+                    ballot_of=grantor.name,
+                )
             receipt = await proxies.cast_as_proxy(rules, member, poll_id, grantor.id, choice)
         except DomainError as exc:
             return await proxy_page(request, poll_id, exc)
-        return page(
-            request,
-            "receipt.html",
-            {**context, "receipt": receipt, "ballot_of": grantor.name},
-            status_code=201,
-        )
+        return receipt_page(request, context, receipt, ballot, ballot_of=grantor.name)
 
 
 # -- room page --------------------------------------------------------------------------------

@@ -11,13 +11,15 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 
-from core.errors import DomainError, InvalidInput
-from core.i18n import _
+from core.errors import DomainError, Forbidden, InvalidInput
+from core.formats import count as figure
+from core.i18n import _, ngettext
 from core.members.controllers import require_member
-from core.polls import export
+from core.members.model import CurrentMember
+from core.polls import ballot_box, export
 from core.polls import services as polls
 from core.polls.agm_controllers import find_member
-from core.polls.controllers import poll_context
+from core.polls.controllers import confirm_page, confirmed, poll_context
 from core.polls.services import ShareOut, TellerInfo
 from core.voting.base import Tally
 from core.web.context import page
@@ -102,6 +104,46 @@ async def poll_box(poll_id: FromPath[int]) -> BallotBox:
     return BallotBox(poll_id=poll_id, state=poll.state, count=len(trackers), trackers=trackers)
 
 
+async def confirm_count(
+    request: Req, member: CurrentMember, poll_id: int, shares: list[str]
+) -> Template | None:
+    """What opening the ballot box does, to confirm, once the shares are found to open it
+    (refused as counting would be: tellers and operators, a closed poll, shares that make its
+    key); None when counting changes nothing or refuses by itself (a published poll answers
+    its result, a poll not closed is refused)."""
+    poll = await polls.get_poll(poll_id)
+    if not polls.may_count(member, poll, await polls.tellers_of(poll)):
+        raise Forbidden(_("Only this poll's tellers and its country's operators count it."))
+    if poll.state != polls.CLOSED:
+        return None
+    if poll.public_key:  # the key in memory for this check only; nothing is opened
+        ballot_box.private_key_from(shares, poll.public_key, poll.tellers_needed)
+    ballots = len(await polls.trackers_of(poll_id))
+    return confirm_page(
+        request,
+        heading=_("Open the ballot box and publish the result?"),
+        consequences=[
+            ngettext(
+                "The %(num)s ballot in the box is opened, shuffled and published with the "
+                "result, for everyone to read and recount.",
+                "The %(num)s ballots in the box are opened, shuffled and published with the "
+                "result, for everyone to read and recount.",
+                ballots,
+            )
+            % {"num": figure(ballots)},
+            _(
+                "The sealed ballots are then erased. This cannot be undone: the result "
+                "cannot be withdrawn and the poll cannot be counted again."
+            ),
+        ],
+        action=f"/polls/{poll_id}/count",
+        button=_("Yes, open the box and publish"),
+        cancel=f"/polls/{poll_id}",
+        fields=[("share", share) for share in shares],
+        poll=poll,
+    )
+
+
 class BallotBoxPages(Controller):
     include_in_schema = False
 
@@ -157,6 +199,11 @@ class BallotBoxPages(Controller):
         try:
             if len(shares) > 16 or any(len(s) > 1000 for s in shares):
                 raise InvalidInput(_("A share is 20 to 33 words: this is not one."))
+            if not confirmed(form):
+                shown = await confirm_count(request, member, poll_id, shares)
+                if shown is not None:
+                    shown.headers.update(NO_STORE)
+                    return shown
             await polls.count_poll(rules, member, poll_id, shares)
         except DomainError as exc:
             context = await poll_context(request, rules, poll_id, error=exc.message)

@@ -4,25 +4,31 @@ anyone reads the result and the published list) and their JSON twins. The ballot
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import msgspec
+from babel.dates import format_timedelta
+from babel.lists import format_list
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 
+from core import clock
 from core.editions import services as editions
 from core.editions.services import EditionInfo
-from core.errors import DomainError, InvalidInput
-from core.i18n import N_, _, current_language
+from core.errors import Conflict, DomainError, Forbidden, InvalidInput
+from core.formats import count as figure
+from core.formats import moment
+from core.i18n import N_, _, country_name, current_language, ngettext
 from core.polls import export, room
 from core.polls import services as polls
 from core.polls.pictures import pictures
 from core.polls.services import PollInfo
 from core.rules import Rules
 from core.voting import RANKED, voting_method, voting_methods
-from core.voting.base import Tally
+from core.voting.base import Tally, VotingMethod
 from core.web.context import member_of, page
 from core.web.deps import MemberDep, RulesDep, rules_of
 from core.web.guards import signed_in
@@ -99,7 +105,7 @@ def parse_when(value: str, label: str) -> datetime:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidInput(_("Give %(what)s as a date and time.") % {"what": label}) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment  # without an offset: the poll's country's local time (the service reads it)
 
 
 def ballot_from_form(form: Any, kind: str, numbers: list[int]) -> list[Any]:
@@ -114,6 +120,175 @@ def ballot_from_form(form: Any, kind: str, numbers: list[int]) -> list[Any]:
                 raise InvalidInput(_("A rank is a whole number."))
             ranks.setdefault(int(value), []).append(number)
     return [group[0] if len(group) == 1 else group for _rank, group in sorted(ranks.items())]
+
+
+# -- the ballot's review step and its receipt (the page only; the JSON API casts in one call) ---
+
+# Pages that show a ballot's choices are kept by no browser, proxy or back button.
+NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
+
+
+def confirmed(form: Any) -> bool:
+    """Did the form say yes on a confirmation or review page (field ``confirm=yes``)?"""
+    return str(form.get("confirm", "")) == "yes"
+
+
+def filled_from_form(form: Any, kind: str, numbers: list[int]) -> dict[int, str]:
+    """What the voter filled in, to show the ballot again as they left it (a rank per
+    candidate, or "1" for a ticked one); values that are not whole numbers are left out."""
+    if kind != RANKED:
+        ticked = {str(v) for v in form.getall("choice")} if "choice" in form else set()
+        return {n: "1" for n in numbers if str(n) in ticked}
+    filled = {}
+    for number in numbers:
+        value = str(form.get(f"rank_{number}", "")).strip()
+        if value.isascii() and value.isdigit() and len(value) < 4:
+            filled[number] = str(int(value))
+    return filled
+
+
+def filled_of(kind: str, ballot: Sequence[Any]) -> dict[int, str]:
+    """A validated ballot as the form's values: ranks 1, 2 ... (tied candidates share one),
+    or "1" for each chosen candidate."""
+    if kind != RANKED:
+        return {int(n): "1" for n in ballot}
+    filled: dict[int, str] = {}
+    for rank, item in enumerate(ballot, start=1):
+        for number in item if isinstance(item, tuple | list) else (item,):
+            filled[int(number)] = str(rank)
+    return filled
+
+
+def ballot_fields(kind: str, ballot: Sequence[Any]) -> list[tuple[str, str]]:
+    """The hidden fields that post a validated ballot again (review page: cast or change)."""
+    name = "rank_%d" if kind == RANKED else "choice"
+    return [
+        (name % number if kind == RANKED else name, value if kind == RANKED else str(number))
+        for number, value in filled_of(kind, ballot).items()
+    ]
+
+
+def ballot_readout(
+    kind: str, ballot: Sequence[Any], candidates: Sequence[Candidate]
+) -> dict[str, Any]:
+    """A validated ballot as the count reads it: ``lines`` (rank, text), best first, tied
+    candidates on one line; ``left``: the titles of the candidates not ranked or not chosen."""
+    titles = {c.number: c.title for c in candidates}
+    language = current_language.get()
+    lines: list[tuple[int, str]] = []
+    used: set[int] = set()
+    for rank, item in enumerate(ballot, start=1):
+        group = [int(n) for n in (item if isinstance(item, tuple | list) else (item,))]
+        used.update(group)
+        names = [titles[n] for n in group]
+        text = (
+            names[0]
+            if len(names) == 1
+            else _("%(themes)s (equal)") % {"themes": format_list(names, locale=language)}
+        )
+        lines.append((rank if kind == RANKED else 0, text))
+    left = [c.title for c in candidates if c.number not in used]
+    return {"lines": lines, "left": left, "kind": kind}
+
+
+async def checked_ballot(
+    rules: Rules, voter: Any, poll_id: int, choice: Any, *, holder: Any = None
+) -> tuple[Any, VotingMethod]:
+    """What casting would check before it stores anything, in the same order, without
+    storing: who may vote (``holder``: the proxy holder casting for ``voter``), the ballot
+    itself, the poll open now, no ballot cast yet for ``voter``. Answers the validated ballot."""
+    poll = await polls.get_poll(poll_id)  # as it is now: closed early, say
+    if not rules.may_vote(holder or voter, poll):
+        raise Forbidden(
+            _("Only shareholders of %(country)s vote in this poll.") % {"country": poll.country}
+        )
+    method = voting_method(rules.registry, poll.method)
+    numbers = [number for number, _theme in poll.candidates]
+    normalised = method.validate(choice, numbers, poll.seats)
+    now = clock.now()
+    if poll.state != polls.OPEN or not poll.opens_at <= now < poll.closes_at:
+        raise Conflict(_("This poll is not open: no ballot can be cast."))
+    if await polls.has_voted(poll_id, voter.id):
+        raise Conflict(_("A ballot was already cast for this member."))
+    return normalised, method
+
+
+def review_page(
+    request: Req,
+    context: dict[str, Any],
+    ballot: Sequence[Any],
+    action: str,
+    hidden: Sequence[tuple[str, str]] = (),
+    ballot_of: str = "",
+) -> Template:
+    """ "Check your ballot": the choices as the count reads them, with "Cast this ballot" (the
+    same fields and confirm=yes) and "Change" (the ballot again, filled in)."""
+    kind = context["method"].ballot_kind
+    response = page(
+        request,
+        "ballot_review.html",
+        {
+            **context,
+            "readout": ballot_readout(kind, ballot, context["candidates"]),
+            "action": action,
+            "fields": [*hidden, *ballot_fields(kind, ballot)],
+            "ballot_of": ballot_of,
+        },
+    )
+    response.headers.update(NO_STORE)
+    return response
+
+
+def receipt_page(
+    request: Req, context: dict[str, Any], receipt: str, ballot: Sequence[Any], **extra: Any
+) -> Template:
+    """The receipt, with what was just cast: rendered from this request only, never stored."""
+    kind = context["method"].ballot_kind
+    response = page(
+        request,
+        "receipt.html",
+        {
+            **context,
+            "receipt": receipt,
+            "readout": ballot_readout(kind, ballot, context["candidates"]),
+            **extra,
+        },
+        status_code=201,
+    )
+    response.headers.update(NO_STORE)
+    return response
+
+
+def confirm_page(
+    request: Req,
+    *,
+    heading: str,
+    consequences: Sequence[str],
+    action: str,
+    button: str,
+    cancel: str,
+    fields: Sequence[tuple[str, str]] = (),
+    quote: str = "",
+    danger: bool = True,
+    **extra: Any,
+) -> Template:
+    """The confirmation page of an irreversible action (``templates/confirm.html``): it names
+    the consequences and posts the same ``fields`` to ``action`` with confirm=yes."""
+    return page(
+        request,
+        "confirm.html",
+        {
+            "heading": heading,
+            "consequences": list(consequences),
+            "action": action,
+            "button": button,
+            "cancel": cancel,
+            "fields": list(fields),
+            "quote": quote,
+            "danger": danger,
+            **extra,
+        },
+    )
 
 
 async def poll_context(request: Req, rules: Rules, poll_id: int, **extra: Any) -> dict[str, Any]:
@@ -234,6 +409,101 @@ async def run_on_poll(request: Req, rules: Rules, poll_id: int, step: Any) -> Te
     return Redirect(f"/polls/{poll_id}", status_code=303)
 
 
+async def confirm_open(request: Req, member: Any, poll_id: int) -> Template:
+    """What opening the poll does, with its numbers, to confirm; refused as opening would be
+    (an operator of the poll's country, a draft poll with its tellers named)."""
+    poll = await polls.get_poll(poll_id)
+    polls.require_operator(member, poll.country)
+    if poll.state != polls.DRAFT:
+        raise Conflict(_("Only a draft poll can be opened."))
+    tellers = await polls.tellers_of(poll)
+    if not tellers:
+        raise Conflict(_("Name the poll's tellers before opening it: they hold its key."))
+    eligible = (await room.turnout(poll_id)).eligible
+    country = poll.country
+    return confirm_page(
+        request,
+        heading=_("Open the poll now?"),
+        consequences=[
+            ngettext(
+                "%(num)s shareholder of %(country)s is told the poll is open and may vote "
+                "from %(opens)s until %(closes)s.",
+                "%(num)s shareholders of %(country)s are told the poll is open and may vote "
+                "from %(opens)s until %(closes)s.",
+                eligible,
+            )
+            % {
+                "num": figure(eligible),
+                "country": country_name(country),
+                "opens": moment(poll.opens_at, country),
+                "closes": moment(poll.closes_at, country),
+            },
+            ngettext(
+                "The ballot box's key is made now and given to its %(num)d teller; the "
+                "candidates' texts are frozen as they are now.",
+                "The ballot box's key is made now and split among its %(num)d tellers; the "
+                "candidates' texts are frozen as they are now.",
+                len(tellers),
+            )
+            % {"num": len(tellers)},
+            _("An open poll cannot go back to a draft: it can only be closed."),
+        ],
+        action=f"/polls/{poll_id}/open",
+        button=_("Yes, open the poll now"),
+        cancel=f"/polls/{poll_id}",
+        danger=False,
+        poll=poll,
+    )
+
+
+async def confirm_close(request: Req, member: Any, poll_id: int) -> Template | None:
+    """What closing the poll now does, with its numbers, to confirm; None when closing changes
+    nothing (a closed or published poll: closing is idempotent)."""
+    poll = await polls.get_poll(poll_id)
+    polls.require_operator(member, poll.country)
+    if poll.state not in (polls.DRAFT, polls.OPEN):
+        return None
+    turnout = await room.turnout(poll_id)
+    waiting = max(turnout.eligible - turnout.voted, 0)
+    consequences = [
+        ngettext(
+            "Closing ends voting now for %(num)s shareholder who has not voted yet.",
+            "Closing ends voting now for %(num)s shareholders who have not voted yet.",
+            waiting,
+        )
+        % {"num": figure(waiting)},
+        ngettext(
+            "%(voted)s of %(num)s shareholder has voted.",
+            "%(voted)s of %(num)s shareholders have voted.",
+            turnout.eligible,
+        )
+        % {"voted": figure(turnout.voted), "num": figure(turnout.eligible)},
+    ]
+    now = clock.now()
+    if now < poll.closes_at:
+        consequences.append(
+            _("The poll was to close on %(when)s: closing now ends it %(left)s early.")
+            % {
+                "when": moment(poll.closes_at, poll.country),
+                "left": format_timedelta(
+                    poll.closes_at - now, threshold=1.5, locale=current_language.get()
+                ),
+            }
+        )
+    consequences.append(
+        _("A closed poll cannot be opened again: its tellers then count the ballots.")
+    )
+    return confirm_page(
+        request,
+        heading=_("Close the poll now?"),
+        consequences=consequences,
+        action=f"/polls/{poll_id}/close",
+        button=_("Yes, close the poll now"),
+        cancel=f"/polls/{poll_id}",
+        poll=poll,
+    )
+
+
 class PollPages(Controller):
     include_in_schema = False
 
@@ -278,20 +548,38 @@ class PollPages(Controller):
     async def vote(
         self, request: Req, member: MemberDep, rules: RulesDep, poll_id: FromPath[int]
     ) -> Template:
+        """First "Check your ballot" (nothing stored); with confirm=yes, cast it; with
+        change, the ballot again, filled in."""
         context = await poll_context(request, rules, poll_id)
         numbers = [c.number for c in context["candidates"]]
+        kind = context["method"].ballot_kind
+        form = await request.form()
+        if form.get("change"):
+            context["filled"] = filled_from_form(form, kind, numbers)
+            return page(request, "poll.html", context)
         try:
-            choice = ballot_from_form(await request.form(), context["method"].ballot_kind, numbers)
+            choice = ballot_from_form(form, kind, numbers)
+            ballot, _method = await checked_ballot(rules, member, poll_id, choice)
+            if not confirmed(form):
+                return review_page(request, context, ballot, f"/polls/{poll_id}/vote")
             receipt = await polls.cast(rules, member, poll_id, choice)
         except DomainError as exc:
             context["error"] = exc.message
+            context["filled"] = filled_from_form(form, kind, numbers)
             return page(request, "poll.html", context, status_code=exc.status_code)
-        return page(request, "receipt.html", {**context, "receipt": receipt}, status_code=201)
+        return receipt_page(request, context, receipt, ballot)
 
     @post("/polls/{poll_id:int}/open", name="poll_open", guards=[signed_in])
     async def open(
         self, request: Req, member: MemberDep, rules: RulesDep, poll_id: FromPath[int]
     ) -> Template | Redirect:
+        """Without confirm=yes: what opening does, to confirm (nothing changes)."""
+        if not confirmed(await request.form()):
+            try:
+                return await confirm_open(request, member, poll_id)
+            except DomainError as exc:
+                context = await poll_context(request, rules, poll_id, error=exc.message)
+                return page(request, "poll.html", context, status_code=exc.status_code)
         return await run_on_poll(
             request, rules, poll_id, lambda: polls.open_poll(rules, member, poll_id)
         )
@@ -300,6 +588,15 @@ class PollPages(Controller):
     async def close(
         self, request: Req, member: MemberDep, rules: RulesDep, poll_id: FromPath[int]
     ) -> Template | Redirect:
+        """Without confirm=yes: what closing does now, to confirm (nothing changes)."""
+        if not confirmed(await request.form()):
+            try:
+                shown = await confirm_close(request, member, poll_id)
+            except DomainError as exc:
+                context = await poll_context(request, rules, poll_id, error=exc.message)
+                return page(request, "poll.html", context, status_code=exc.status_code)
+            if shown is not None:
+                return shown
         return await run_on_poll(
             request, rules, poll_id, lambda: polls.close_poll(rules, member, poll_id)
         )
@@ -342,8 +639,8 @@ class PollsAPI(Controller):
             data.country,
             data.method,
             data.seats,
-            data.opens_at if data.opens_at.tzinfo else data.opens_at.replace(tzinfo=UTC),
-            data.closes_at if data.closes_at.tzinfo else data.closes_at.replace(tzinfo=UTC),
+            data.opens_at,  # without an offset: the country's local time
+            data.closes_at,
             data.quorum,
             replace=data.replace,
             replace_reason=data.replace_reason,

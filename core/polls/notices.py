@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from core import formats
 from core.events import PollClosing, PollOpened, ResultsPublished, event_type
 from core.i18n import N_, _
 from core.members.notices import shareholders
-from core.notifications.catalog import Kind, Rendered, when
+from core.notifications.catalog import Kind, Rendered
 from core.polls.tables import Participation
 
 
@@ -33,7 +34,7 @@ def _opened(e: PollOpened) -> Rendered:
     return Rendered(
         _("The vote on the themes of %(edition)s is open") % {"edition": e.edition},
         _("The general meeting's vote on the themes of %(edition)s is open until %(closes)s.")
-        % {"edition": e.edition, "closes": when(e.closes_at, e.country)},
+        % {"edition": e.edition, "closes": formats.moment(e.closes_at, e.country)},
         f"/polls/{e.poll_id}",
     )
 
@@ -42,7 +43,7 @@ def _closing(e: PollClosing) -> Rendered:
     return Rendered(
         _("The vote on the themes of %(edition)s closes within 24 hours") % {"edition": e.edition},
         _("You have not voted yet. The vote on the themes of %(edition)s closes at %(closes)s.")
-        % {"edition": e.edition, "closes": when(e.closes_at, e.country)},
+        % {"edition": e.edition, "closes": formats.moment(e.closes_at, e.country)},
         f"/polls/{e.poll_id}",
     )
 

@@ -31,15 +31,15 @@ KEY SHARE on those rows) are not blocked. A revoke and a proxy vote both lock th
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import msgspec
 
-from core import clock, db
+from core import clock, db, formats
 from core.audit import services as audit
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from core.i18n import _, ngettext
+from core.i18n import _, country_name, ngettext
 from core.members.model import CurrentMember
 from core.members.services import load_member, member_by_email
 from core.members.tables import Member
@@ -71,8 +71,9 @@ class ProxyInfo(msgspec.Struct, frozen=True):
 # -- rules in words ---------------------------------------------------------------------------
 
 
-def _when(moment: datetime) -> str:
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+def _when(moment: datetime, country: str) -> str:
+    """A moment in the poll country's time, the reader's way."""
+    return formats.moment(moment, country)
 
 
 def rules_text(rules: Rules, poll: PollInfo) -> list[str]:
@@ -80,7 +81,7 @@ def rules_text(rules: Rules, poll: PollInfo) -> list[str]:
     limit = rules.proxy_limit(poll)
     if limit < 1:
         return [_("This poll takes no proxies.")]
-    country = poll.country
+    country = country_name(poll.country)
     return [
         ngettext(
             "A shareholder of %(country)s may give their vote by proxy to another shareholder "
@@ -94,7 +95,10 @@ def rules_text(rules: Rules, poll: PollInfo) -> list[str]:
             "Give your proxy online until the poll opens (%(opens)s). After that, a paper proxy "
             "can be handed to the operators until the poll closes (%(closes)s)."
         )
-        % {"opens": _when(poll.opens_at), "closes": _when(poll.closes_at)},
+        % {
+            "opens": _when(poll.opens_at, poll.country),
+            "closes": _when(poll.closes_at, poll.country),
+        },
         _(
             "You can revoke your proxy until your holder has used it. Once your holder has "
             "voted for you, the vote is cast and you cannot vote yourself; if you voted first, "

@@ -28,9 +28,9 @@ from typing import Any
 
 import msgspec
 
-from core import clock, db
+from core import clock, db, formats
 from core.audit import services as audit
-from core.config import COUNTRIES
+from core.config import COUNTRIES, zone_of
 from core.editions.services import AGM_VOTE, EditionInfo, get_edition_by_id, phase_label
 from core.editions.tables import Edition
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -204,11 +204,12 @@ def agm_window_problem(
 ) -> str | None:
     """Why the voting window is not inside the country's AGM vote phase, or None when it is.
 
-    The phase's days are whole days in UTC (the poll form's times are UTC): the poll may open
-    from 00:00 on its first day and must close by 24:00 on its last. A country with a calendar
-    but no AGM vote phase in it is refused, as the other phase-bound actions are
-    (``require_phase``); a country without any calendar in the edition is not checked: the
-    edition is not planned on the platform (an archive, a poll run by hand)."""
+    The phase's days are whole days in the country's time zone (operators type the poll's
+    times in it): the poll may open from 00:00 on its first day and must close by 24:00 on its
+    last. A country with a calendar but no AGM vote phase in it is refused, as the other
+    phase-bound actions are (``require_phase``); a country without any calendar in the edition
+    is not checked: the edition is not planned on the platform (an archive, a poll run by
+    hand)."""
     calendar = edition.calendar(country)
     if calendar is None or not calendar.phases:
         return None
@@ -218,20 +219,24 @@ def agm_window_problem(
             "%(phase)s of %(edition)s has no dates for %(country)s yet: set them in the "
             "calendar first, or give a reason to hold the poll without them."
         ) % {"phase": phase_label(AGM_VOTE), "edition": edition.slug, "country": country}
-    starts = datetime.combine(window.starts_on, time(0), tzinfo=UTC)
-    ends = datetime.combine(window.ends_on + timedelta(days=1), time(0), tzinfo=UTC)
-    if starts <= opens_at and closes_at <= ends:
+    zone = zone_of(country)
+    starts = datetime.combine(window.starts_on, time(0), tzinfo=zone)
+    ends = datetime.combine(window.ends_on + timedelta(days=1), time(0), tzinfo=zone)
+    if starts <= formats.from_local(opens_at, country) and (
+        formats.from_local(closes_at, country) <= ends
+    ):
         return None
     return _(
         "The poll must open and close within %(phase)s of %(edition)s for %(country)s, "
-        "from %(start)s to %(end)s (UTC). Change its dates, or give a reason to hold it "
+        "from %(start)s to %(end)s (%(zone)s). Change its dates, or give a reason to hold it "
         "outside the phase."
     ) % {
         "phase": phase_label(AGM_VOTE),
         "edition": edition.slug,
         "country": country,
-        "start": window.starts_on.isoformat(),
-        "end": window.ends_on.isoformat(),
+        "start": formats.day(window.starts_on),
+        "end": formats.day(window.ends_on),
+        "zone": formats.zone_name(country),
     }
 
 
@@ -292,9 +297,14 @@ async def create_poll(
     ``replace_reason``; then the earlier poll (which must have no ballot and no result) is
     marked replaced. The voting window lies inside the country's AGM vote phase, unless a
     ``window_reason`` is given. Both reasons go to the audit log with the poll's creation.
+
+    ``opens_at`` and ``closes_at`` without a time zone are the country's local time (what an
+    operator types in the form); with an offset they keep it. They are stored in UTC.
     """
     if country not in COUNTRIES:
         raise InvalidInput(_("Unknown country %(code)s.") % {"code": country})
+    opens_at = formats.from_local(opens_at, country).astimezone(UTC)
+    closes_at = formats.from_local(closes_at, country).astimezone(UTC)
     require_operator(actor, country)
     defaults = poll_defaults(rules, country)
     method = method or defaults.method

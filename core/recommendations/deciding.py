@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from core import clock, db
+from core import clock, db, formats
 from core.audit import services as audit
 from core.config import COUNTRIES
 from core.editions.services import (
@@ -129,7 +129,7 @@ def _stale(latest: dict[str, Any] | None) -> Conflict:
         )
         % {
             "outcome": outcome_label(latest["outcome"]),
-            "date": latest["decided_on"].isoformat(),
+            "date": formats.day(latest["decided_on"]),
             "name": latest["author_name"] or "?",
         }
     )
@@ -172,7 +172,7 @@ async def record_decision(
     if row["submitted_at"] is not None and decided_on < row["submitted_at"].date():
         raise InvalidInput(
             _("The board cannot have decided before the recommendation was submitted (%(date)s).")
-            % {"date": row["submitted_at"].date().isoformat()}
+            % {"date": formats.day(row["submitted_at"].date())}
         )
     edition = await get_edition_by_id(row["edition"])
     try:
@@ -184,7 +184,7 @@ async def record_decision(
             if latest is not None and decided_on < latest["decided_on"]:
                 raise InvalidInput(
                     _("A new entry cannot be dated before the one it replaces (%(date)s).")
-                    % {"date": latest["decided_on"].isoformat()}
+                    % {"date": formats.day(latest["decided_on"])}
                 )
             inserted = await Decision.insert(
                 Decision(

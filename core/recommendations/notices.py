@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from babel.dates import format_date
-
-from core import i18n
+from core import formats
 from core.events import DecisionRecorded, ProjectCreated, RecommendationSubmitted, event_type
 from core.groups.audience import group_audience
 from core.i18n import N_, _
@@ -61,7 +59,7 @@ def _decision_recorded(e: DecisionRecorded) -> Rendered:
         "title": e.title,
         "edition": e.edition,
         "outcome": outcome_label(e.outcome),
-        "date": format_date(e.decided_on, "d MMMM y", locale=i18n.current_language.get()),
+        "date": formats.day(e.decided_on),
     }
     return Rendered(subject % values, body % values, f"/recommendations/{e.recommendation_id}")
 

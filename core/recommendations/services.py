@@ -27,7 +27,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import msgspec
 
-from core import clock, db
+from core import clock, db, formats
 from core.audit import services as audit
 from core.config import LANGUAGES
 from core.editions.services import (
@@ -430,7 +430,7 @@ def require_drafting(edition: EditionInfo, country: str, today: date | None = No
             % {
                 "phase": phase_label(windows[0].phase),
                 "edition": edition.slug,
-                "date": windows[0].starts_on.isoformat(),
+                "date": formats.day(windows[0].starts_on),
             }
         )
     require_phase(edition, country, RECOMMENDATIONS, day)

@@ -13,14 +13,14 @@ from core import i18n
 from core.config import COUNTRIES
 from core.editions import services as editions
 from core.editions.services import PROPOSALS, phase_label
-from core.errors import DomainError, Forbidden, InvalidInput, NotFound
-from core.i18n import N_, _
+from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from core.i18n import N_, _, ngettext
 from core.members.model import CurrentMember
 from core.rules import Rules
 from core.themes import queries, services
 from core.themes.queries import ThemeDetail, ThemeFilter, ThemePage, ThemeSummary
 from core.themes.services import ID_MAX, ThemeTextIn
-from core.web.context import member_of, page
+from core.web.context import member_of, page, safe_next
 from core.web.deps import MemberDep, RulesDep, ViewerDep, rules_of
 from core.web.guards import board_or_operator, operator_of_path_country, signed_in
 from core.web.twins import keep, kept, twin
@@ -47,6 +47,13 @@ class SupportCount(msgspec.Struct):
     theme_id: int
     support_count: int
     supported_by_me: bool
+
+
+class ThemeListPage(ThemePage):
+    """A page of the theme list; ``supported_by_me``: which of its themes the signed-in
+    member supports (empty for visitors)."""
+
+    supported_by_me: list[int] = []
 
 
 class ModerationQueue(msgspec.Struct):
@@ -170,6 +177,123 @@ async def run_action(
     return Redirect(f"/themes/{theme_id}", status_code=303)
 
 
+def confirmed(form: Any) -> bool:
+    """Did the confirmation page say yes (field ``confirm=yes``)?"""
+    return str(form.get("confirm", "")) == "yes"
+
+
+async def decision_consequences(
+    member: CurrentMember, theme: ThemeDetail, step: str, reason: str, into: int
+) -> tuple[str, list[str], str]:
+    """The heading, consequences and button of a moderation step's confirmation page; refused
+    as the step would be (operators of all the theme's countries, a submitted proposal, a
+    reason of the right length, a target of the same edition and countries)."""
+    if not all(member.is_operator(c) for c in theme.countries):
+        raise Forbidden(
+            _("Only operators of %(countries)s can do this.")
+            % {"countries": ", ".join(theme.countries)}
+        )
+    supports = ngettext(
+        "It has %(num)d support.", "It has %(num)d supports.", theme.support_count
+    ) % {"num": theme.support_count}
+    final = _("The proposer is told at once; the decision cannot be taken back.")
+    if step == "accept":
+        if theme.status != services.SUBMITTED:
+            raise Conflict(_("Only a submitted proposal can be accepted."))
+        return (
+            _("Accept “%(title)s” for the ballot?") % {"title": theme.title},
+            [
+                _("The proposal goes on the ballot of the general meeting as it is."),
+                supports,
+                final,
+            ],
+            _("Yes, accept it for the ballot"),
+        )
+    if step == "reject":
+        if theme.status != services.SUBMITTED:
+            raise Conflict(_("Only a submitted proposal can be rejected."))
+        if not services.REASON_MIN <= len(reason.strip()) <= services.REASON_MAX:
+            raise InvalidInput(
+                _("Give the proposer a reason (%(min)d to %(max)d characters).")
+                % {"min": services.REASON_MIN, "max": services.REASON_MAX}
+            )
+        return (
+            _("Reject “%(title)s”?") % {"title": theme.title},
+            [
+                _("The proposal does not go on the ballot; its supports no longer count."),
+                supports,
+                final,
+                _("The proposer reads this reason:"),
+            ],
+            _("Yes, reject it"),
+        )
+    if theme.id == into:
+        raise InvalidInput(_("A theme cannot be merged into itself."))
+    if theme.status != services.SUBMITTED:
+        raise Conflict(_("Only a submitted proposal can be merged."))
+    target = await queries.theme_detail(into, language(), member)
+    if target.edition_id != theme.edition_id:
+        raise InvalidInput(_("Both themes must belong to the same edition."))
+    if not set(theme.countries) <= set(target.countries):
+        raise InvalidInput(_("The target theme must run in the same countries."))
+    if target.status not in (services.SUBMITTED, services.ACCEPTED):
+        raise Conflict(_("Merge into a submitted or accepted theme."))
+    return (
+        _("Merge “%(title)s” into “%(target)s”?") % {"title": theme.title, "target": target.title},
+        [
+            ngettext(
+                "Its %(num)d support carries over to “%(target)s”, which has %(has)d now "
+                "(a member who supports both counts once).",
+                "Its %(num)d supports carry over to “%(target)s”, which has %(has)d now "
+                "(a member who supports both counts once).",
+                theme.support_count,
+            )
+            % {"num": theme.support_count, "target": target.title, "has": target.support_count},
+            _("The proposal stops as a theme of its own."),
+            final,
+        ],
+        _("Yes, merge them"),
+    )
+
+
+async def confirm_decision(
+    request: Req,
+    rules: Rules,
+    member: CurrentMember,
+    theme_id: int,
+    step: str,
+    reason: str = "",
+    into: int = 0,
+) -> Template:
+    """The confirmation page of a moderation step (``accept``, ``reject``, ``merge``): it
+    names the theme, the target, the reason, and posts the same fields with confirm=yes. A
+    step that would be refused shows the theme again with the message; nothing changes."""
+    try:
+        theme = await queries.theme_detail(theme_id, language(), member)
+        heading, consequences, button = await decision_consequences(
+            member, theme, step, reason, into
+        )
+    except DomainError as exc:
+        return await theme_page(
+            request, rules, member, theme_id, error=exc.message, status_code=exc.status_code
+        )
+    fields = {"reject": [("reason", reason)], "merge": [("into", str(into))]}.get(step, [])
+    return page(
+        request,
+        "confirm.html",
+        {
+            "heading": heading,
+            "consequences": consequences,
+            "quote": reason.strip() if step == "reject" else "",
+            "action": f"/themes/{theme_id}/{step}",
+            "button": button,
+            "cancel": f"/themes/{theme_id}",
+            "fields": fields,
+            "danger": step != "accept",
+        },
+    )
+
+
 def moderation_context(request: Req, view: ModerationView) -> dict[str, Any]:
     return {
         "country": view.country,
@@ -198,11 +322,13 @@ async def moderation(member: MemberDep, country: FromQuery[str] = "") -> Moderat
 
 
 async def themes_shown(
-    request: Req, result: ThemePage, arguments: dict[str, Any], error: str | None = None
+    request: Req, result: ThemeListPage, arguments: dict[str, Any], error: str | None = None
 ) -> dict[str, Any]:
+    query = request.url.query
     return {
         "edition": kept("edition") or await editions.get_edition(arguments["slug"]),
         "result": result,
+        "here": request.url.path + (f"?{query}" if query else ""),
         "filters": theme_filters(arguments),
         "error": error,
         "countries": COUNTRIES,
@@ -214,7 +340,7 @@ async def themes_refused(request: Req, exc: DomainError, arguments: dict[str, An
     """Bad search words or filters: the list again, empty, with the message."""
     if isinstance(exc, NotFound):
         raise exc
-    empty = ThemePage(items=[], total=0, page=1, per_page=arguments["per_page"])
+    empty = ThemeListPage(items=[], total=0, page=1, per_page=arguments["per_page"])
     return await themes_shown(request, empty, arguments, exc.message)
 
 
@@ -254,7 +380,7 @@ async def theme_list(
     sort: FromQuery[str] = "supports",
     page: FromQuery[int] = 1,
     per_page: FromQuery[int] = 20,
-) -> ThemePage:
+) -> ThemeListPage:
     edition = await editions.get_edition(slug)
     keep("edition", edition)
     filters = theme_filters(
@@ -269,7 +395,25 @@ async def theme_list(
             "per_page": per_page,
         }
     )
-    return await queries.list_themes(edition.id, filters, language())
+    found = await queries.list_themes(edition.id, filters, language())
+    supported = (
+        await queries.supported_among(viewer.id, [t.id for t in found.items]) if viewer else set()
+    )
+    return ThemeListPage(
+        items=found.items,
+        total=found.total,
+        page=found.page,
+        per_page=found.per_page,
+        supported_by_me=sorted(supported),
+    )
+
+
+def back_to(target: Any, default: str) -> str:
+    """Where a support form goes back to: a same-site path only (``next``), else ``default``."""
+    target = str(target or "")
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return default
+    return safe_next(target, default)
 
 
 async def theme_shown(request: Req, theme: ThemeDetail) -> dict[str, Any]:
@@ -430,26 +574,33 @@ class ThemePages(Controller):
     async def support(
         self, request: Req, member: MemberDep, rules: RulesDep, theme_id: FromPath[int]
     ) -> Template | Redirect:
-        return await run_action(
+        target = back_to((await request.form()).get("next"), f"/themes/{theme_id}")
+        result = await run_action(
             request, rules, member, theme_id, lambda: services.support(rules, member, theme_id)
         )
+        return Redirect(target, status_code=303) if isinstance(result, Redirect) else result
 
     @post("/themes/{theme_id:int}/unsupport", name="theme_unsupport", guards=[signed_in])
     async def unsupport(
         self, request: Req, member: MemberDep, rules: RulesDep, theme_id: FromPath[int]
     ) -> Template | Redirect:
-        return await run_action(
+        target = back_to((await request.form()).get("next"), f"/themes/{theme_id}")
+        result = await run_action(
             request,
             rules,
             member,
             theme_id,
             lambda: services.withdraw_support(rules, member, theme_id),
         )
+        return Redirect(target, status_code=303) if isinstance(result, Redirect) else result
 
     @post("/themes/{theme_id:int}/accept", name="theme_accept", guards=[signed_in])
     async def accept(
         self, request: Req, member: MemberDep, rules: RulesDep, theme_id: FromPath[int]
     ) -> Template | Redirect:
+        """Without confirm=yes: what accepting does, to confirm (nothing changes)."""
+        if not confirmed(await request.form()):
+            return await confirm_decision(request, rules, member, theme_id, "accept")
         return await run_action(
             request, rules, member, theme_id, lambda: services.accept(rules, member, theme_id)
         )
@@ -458,7 +609,11 @@ class ThemePages(Controller):
     async def reject(
         self, request: Req, member: MemberDep, rules: RulesDep, theme_id: FromPath[int]
     ) -> Template | Redirect:
-        reason = str((await request.form()).get("reason", ""))
+        """Without confirm=yes: what rejecting does, with the reason, to confirm."""
+        form = await request.form()
+        reason = str(form.get("reason", ""))
+        if not confirmed(form):
+            return await confirm_decision(request, rules, member, theme_id, "reject", reason)
         return await run_action(
             request,
             rules,
@@ -489,13 +644,19 @@ class ThemePages(Controller):
     async def merge(
         self, request: Req, member: MemberDep, rules: RulesDep, theme_id: FromPath[int]
     ) -> Template | Redirect:
-        raw = str((await request.form()).get("into", ""))
+        """Without confirm=yes: what merging does, with both themes, to confirm."""
+        form = await request.form()
+        raw = str(form.get("into", ""))
 
         async def action() -> None:
             if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= ID_MAX):
                 raise InvalidInput(_("Choose the theme to merge into."))
             await services.merge(rules, member, theme_id, int(raw))
 
+        if not confirmed(form):
+            if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= ID_MAX):
+                return await run_action(request, rules, member, theme_id, action)  # refused
+            return await confirm_decision(request, rules, member, theme_id, "merge", into=int(raw))
         return await run_action(request, rules, member, theme_id, action)
 
 

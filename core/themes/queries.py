@@ -310,3 +310,48 @@ async def moderation_queue(
     texts = await _texts([r["id"] for r in rows])
     items = [ThemeSummary(**_summary(r, texts.get(r["id"], {}), language)) for r in rows]
     return [t for t in items if t.threshold_reached], [t for t in items if not t.threshold_reached]
+
+
+async def supported_among(member_id: int, theme_ids: list[int]) -> set[int]:
+    """Which of these themes the member supports."""
+    if not theme_ids:
+        return set()
+    rows = await Support.select(Support.theme).where(
+        (Support.member == member_id) & Support.theme.is_in(sorted(set(theme_ids)))
+    )
+    return {r["theme"] for r in rows}
+
+
+async def supported_by(member_id: int, edition_id: int, language: str) -> list[ThemeSummary]:
+    """The themes of an edition the member supports, the most supported first."""
+    ids = [
+        r["theme"]
+        for r in await Support.select(Support.theme).where(
+            (Support.member == member_id) & (Support.theme.edition == edition_id)
+        )
+    ]
+    if not ids:
+        return []
+    rows = (
+        await Theme.select()
+        .where(Theme.id.is_in(ids))
+        .order_by(Theme.support_count, ascending=False)
+        .order_by(Theme.id)
+    )
+    texts = await _texts([r["id"] for r in rows])
+    return [ThemeSummary(**_summary(r, texts.get(r["id"], {}), language)) for r in rows]
+
+
+async def proposals_count(member_id: int) -> int:
+    """How many proposals the member made (drafts included)."""
+    return await Theme.count().where(Theme.proposer == member_id)
+
+
+async def submitted_count(countries: list[str]) -> int:
+    """Submitted proposals of any of these countries: what their operators moderate."""
+    if not countries:
+        return 0
+    in_scope = Theme.scope.like(f"%{countries[0]}%")
+    for country in countries[1:]:
+        in_scope |= Theme.scope.like(f"%{country}%")
+    return await Theme.count().where((Theme.status == SUBMITTED) & in_scope)

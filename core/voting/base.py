@@ -100,6 +100,29 @@ class StvRound(msgspec.Struct, kw_only=True):
     notes: list[str] = []  # how a tie was decided, a last-vacancies rule that applied ...
 
 
+class TieNote(msgspec.Struct, kw_only=True):
+    """Where the tie rule decided, as data, so that pages write it in the reader's language
+    (``tie_breaks`` keeps the same in English words, for files and the command line).
+
+    ``kind``: "boundary" (scores: ``tied`` have ``figure`` ``score``; ``chosen`` elected,
+    ``left_out`` not), "unbeaten" (Schulze: for seat ``seat``, ``tied`` are unbeaten; the list
+    gives it to ``chosen``), "stv" (stage ``stage``: ``tied`` have ``figure`` votes; ``action``
+    "excluded" or "first"; decided by an earlier stage ``decided_at``, or by the list when
+    None, ``every_stage`` when they were equal at every stage)."""
+
+    kind: str
+    tied: list[CandidateId]
+    chosen: list[CandidateId]
+    left_out: list[CandidateId] = []
+    figure: Figure | None = None
+    score: str = ""
+    seat: int | None = None
+    stage: int | None = None
+    action: str = ""
+    decided_at: int | None = None
+    every_stage: bool = False
+
+
 class Tally(msgspec.Struct, kw_only=True):
     """The result of a count with its full working; lists follow ``candidates``' order."""
 
@@ -116,6 +139,7 @@ class Tally(msgspec.Struct, kw_only=True):
     quota: int | None = None  # STV (Droop)
     rounds: list[StvRound] = []  # STV stages
     tie_breaks: list[str] = []  # where the tie rule decided who is elected
+    tie_notes: list[TieNote] = []  # the same, as data (``TieNote``)
 
 
 class VotingMethod(ABC):

@@ -47,6 +47,7 @@ from core.voting.base import (
     CandidateId,
     Figure,
     Tally,
+    TieNote,
     VotingMethod,
     check_candidates,
     check_seats,
@@ -56,6 +57,7 @@ from core.voting.profile import (
     CandidateIndex,
     Grouped,
     boundary_tie,
+    boundary_tie_note,
     choice_counts,
     order_by_scores,
     pairwise,
@@ -100,6 +102,7 @@ class _ScoreMethod(VotingMethod):
             blank=grouped.blank,
             scores=shown,
             tie_breaks=boundary_tie(scores, order, seats, index.ids, self.score_name, shown),
+            tie_notes=boundary_tie_note(scores, order, seats, index.ids, self.score_name, shown),
         )
 
 
@@ -175,6 +178,7 @@ class Schulze(VotingMethod):
         d = pairwise(ranks, grouped.weights)
         p = strongest_paths(d)
         order, notes = schulze_order(p, index.ids, seats)
+        levels = schulze_ties(p, index.ids, seats)
         return Tally(
             method=self.name,
             seats=seats,
@@ -186,6 +190,7 @@ class Schulze(VotingMethod):
             pairwise=[[int(v) for v in row] for row in d.tolist()],
             strongest_paths=[[int(v) for v in row] for row in p.tolist()],
             tie_breaks=notes,
+            tie_notes=levels,
         )
 
 
@@ -207,16 +212,7 @@ def schulze_order(p: np.ndarray, ids: list[CandidateId], seats: int) -> tuple[li
     Returns the order and a note for every seat where the list chose between unbeaten
     candidates not all of whom are elected (a tie among the elected changes only the order).
     """
-    beats = p > p.T
-    remaining = list(range(len(ids)))
-    order: list[int] = []
-    level: list[list[int]] = []
-    while remaining:
-        unbeaten = [c for c in remaining if not beats[remaining, c].any()]
-        chosen = unbeaten[0]  # never empty: the beat relation is transitive (Schulze 2011)
-        order.append(chosen)
-        level.append(unbeaten)
-        remaining.remove(chosen)
+    order, level = _schulze_levels(p)
     elected = set(order[:seats])
     notes = [
         f"seat {seat}: {_names([ids[c] for c in unbeaten])} are unbeaten among the remaining "
@@ -225,6 +221,32 @@ def schulze_order(p: np.ndarray, ids: list[CandidateId], seats: int) -> tuple[li
         if not elected.issuperset(unbeaten)
     ]
     return order, notes
+
+
+def _schulze_levels(p: np.ndarray) -> tuple[list[int], list[list[int]]]:
+    """The order, and for each place the candidates unbeaten among those remaining."""
+    beats = p > p.T
+    remaining = list(range(len(p)))
+    order: list[int] = []
+    level: list[list[int]] = []
+    while remaining:
+        unbeaten = [c for c in remaining if not beats[remaining, c].any()]
+        chosen = unbeaten[0]  # never empty: the beat relation is transitive (Schulze 2011)
+        order.append(chosen)
+        level.append(unbeaten)
+        remaining.remove(chosen)
+    return order, level
+
+
+def schulze_ties(p: np.ndarray, ids: list[CandidateId], seats: int) -> list[TieNote]:
+    """``schulze_order``'s notes as data (``TieNote``, kind "unbeaten")."""
+    order, levels = _schulze_levels(p)
+    elected = set(order[:seats])
+    return [
+        TieNote(kind="unbeaten", seat=seat, tied=[ids[c] for c in level], chosen=[ids[level[0]]])
+        for seat, level in enumerate(levels[:seats], start=1)
+        if not elected.issuperset(level)
+    ]
 
 
 def _names(ids: list[CandidateId]) -> str:
@@ -261,6 +283,7 @@ class Stv(VotingMethod):
                 for note in stage.notes
                 if not note.startswith("rule 52")
             ],
+            tie_notes=count.tie_notes,
         )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import InvalidInput
-from core.voting.base import Ballot, Ballots, CandidateId, Figure
+from core.voting.base import Ballot, Ballots, CandidateId, Figure, TieNote
 
 INT64_LIMIT = 1 << 63
 
@@ -270,19 +270,36 @@ def boundary_tie(
 
     ``scores`` decide (exact integers); ``shown`` is how the score is written (default: the
     score itself)."""
-    if seats >= len(order):
+    return [
+        f"{_names(note.tied)} tie with {note.figure} {what}; by the candidate "
+        f"list, {_names(note.chosen)} {'is' if len(note.chosen) == 1 else 'are'} elected and "
+        f"{_names(note.left_out)} not."
+        for note in boundary_tie_note(scores, order, seats, ids, what, shown)
+    ]
+
+
+def boundary_tie_note(
+    scores: Sequence[int],
+    order: list[int],
+    seats: int,
+    ids: list[CandidateId],
+    what: str,
+    shown: Sequence[Figure] | None = None,
+) -> list[TieNote]:
+    """``boundary_tie`` as data (``TieNote``, kind "boundary")."""
+    if seats >= len(order) or scores[order[seats]] != scores[order[seats - 1]]:
         return []
     last = scores[order[seats - 1]]
-    if scores[order[seats]] != last:
-        return []
     tied = [i for i in order if scores[i] == last]
-    elected = [ids[i] for i in tied if i in order[:seats]]
-    left_out = [ids[i] for i in tied if i not in order[:seats]]
-    figure = (shown or scores)[order[seats - 1]]
     return [
-        f"{_names(ids[i] for i in tied)} tie with {figure} {what}; by the candidate "
-        f"list, {_names(elected)} {'is' if len(elected) == 1 else 'are'} elected and "
-        f"{_names(left_out)} not."
+        TieNote(
+            kind="boundary",
+            tied=[ids[i] for i in tied],
+            chosen=[ids[i] for i in tied if i in order[:seats]],
+            left_out=[ids[i] for i in tied if i not in order[:seats]],
+            figure=(shown or scores)[order[seats - 1]],
+            score=what,
+        )
     ]
 
 
@@ -295,6 +312,7 @@ __all__ = [
     "CandidateIndex",
     "Grouped",
     "boundary_tie",
+    "boundary_tie_note",
     "choice_counts",
     "exact_dtype",
     "order_by_scores",

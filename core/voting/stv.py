@@ -51,7 +51,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.voting.base import CandidateId, Figure, StvRound, TransferValue, exact_figure
+from core.voting.base import (
+    CandidateId,
+    Figure,
+    StvRound,
+    TieNote,
+    TransferValue,
+    exact_figure,
+)
 from core.voting.profile import exact_dtype
 
 UNIT = 100_000  # one vote; transfer values have five decimals
@@ -64,6 +71,7 @@ class StvCount:
     valid: int
     blank: int
     rounds: list[StvRound] = field(default_factory=list)
+    tie_notes: list[TieNote] = field(default_factory=list)
 
 
 def scottish_stv(
@@ -78,6 +86,7 @@ def scottish_stv(
         valid=count.valid,
         blank=count.blank,
         rounds=count.rounds,
+        tie_notes=count.tie_notes,
     )
 
 
@@ -124,6 +133,7 @@ class _Count:
         self.value = np.full(len(self.weights), UNIT, dtype=self.dtype)  # at most UNIT
         self.continuing = np.ones(n + 1, dtype=bool)
         self.continuing[n] = False
+        self.tie_notes: list[TieNote] = []
         self.kept = np.zeros(n, dtype=self.dtype)  # the quota, once a surplus has gone
         self.elected: list[int] = []
         self.pending: list[int] = []  # elected with a surplus not yet transferred
@@ -320,13 +330,24 @@ class _Count:
                     decided_at = stage + 1
                     break
         names = _names([self.ids[c] for c in tied])
+        chosen = group[0] if decided_at is not None or not lowest else group[-1]
+        self.tie_notes.append(
+            TieNote(
+                kind="stv",
+                stage=len(self.rounds) + 1,  # the stage this choice opens
+                tied=[self.ids[c] for c in tied],
+                chosen=[self.ids[chosen]],
+                figure=_votes(best),
+                action="excluded" if lowest else "first",
+                decided_at=decided_at,
+                every_stage=decided_at is None and len(self.history) > 1,
+            )
+        )
         if decided_at is not None:
-            chosen = group[0]
             return chosen, (
                 f"{names} tie on {_fixed(best)} votes; {self.ids[chosen]} had "
                 f"{'fewer' if lowest else 'more'} at the end of stage {decided_at} and {verb}"
             )
-        chosen = group[-1] if lowest else group[0]
         return chosen, (
             f"{names} tie on {_fixed(best)} votes"
             + (" at every stage" if len(self.history) > 1 else "")

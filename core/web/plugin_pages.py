@@ -116,6 +116,11 @@ def plugin_settings(
 
 
 def describe(plugin: object) -> str:
+    """The plugin's ``DESCRIPTION`` (a message the page translates), else its docstring's
+    first paragraph."""
+    description = getattr(plugin, "DESCRIPTION", None)
+    if isinstance(description, str) and description:
+        return description
     doc = inspect.getdoc(plugin) or ""
     return doc.strip().split("\n\n")[0].replace("\n", " ")
 

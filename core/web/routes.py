@@ -14,6 +14,7 @@ from litestar.static_files import create_static_files_router
 
 from core.web.pages import PlatformAPI, PlatformPages, healthz, home
 from core.web.plugin_pages import plugin_list
+from core.web.statement import accessibility
 
 STATIC_DIR = Path(__file__).parent.parent / "static"
 FAVICON = (STATIC_DIR / "favicon.svg").read_bytes()
@@ -34,6 +35,7 @@ router = Router(
         PlatformAPI,
         *home.handlers,
         *plugin_list.handlers,
+        *accessibility.handlers,
         healthz,
         favicon,
         create_static_files_router(path="/static", directories=[STATIC_DIR]),

@@ -7,12 +7,15 @@ The seed comes in parts, each with its own marker, so a database seeded by an ol
 * 30 plain members per country who support proposals (marker: member D-1001), not printed;
 * the cooperative's past editions 2019-2020 and 2020-2021 with their themes (marker: either
   edition exists);
-* an open edition 2021-2022 whose proposal phase is open on the day it is seeded, with member
-  proposals at every stage (marker: the edition exists);
+* an open edition named after the year it is seeded in (``open_edition_slug``: 2026-2027 in
+  2026) whose proposal phase is open on the day it is seeded, the AGM vote, registration and
+  working groups following in that order, with member proposals at every stage (marker: the
+  edition exists);
 * the AGM polls (marker: any poll exists): the June 2020 polls of BE and FR on 2020-2021,
-  published, which elected Accompaniment and New prospects after the health crisis; and an
-  open poll per country on 2021-2022 with one proxy each, where the demo shareholders have not
-  voted yet.
+  published, which elected Accompaniment and New prospects after the health crisis; and a
+  draft poll per country on the open edition, its voting window inside the country's AGM
+  vote phase, with its tellers named and one proxy each (an operator opens it when the AGM
+  vote comes).
 * the 2020-2021 working groups in BE and FR, with waiting list, availability polls, meetings
   and attendance, and the info sessions of 16 December 2020 (marker: any working group
   exists; ``groups.py``).
@@ -45,7 +48,7 @@ from functools import partial
 
 from core import db
 from core.config import Settings
-from plugins.demo.calendars import OPEN_EDITION, PAST_EDITIONS
+from plugins.demo.calendars import PAST_EDITIONS, open_edition_slug
 from plugins.demo.groups import seed_groups
 from plugins.demo.open_edition import _seed_open_edition
 from plugins.demo.people import (
@@ -71,7 +74,6 @@ __all__ = [
     "DEMO_PASSWORD",
     "EARLIER_EDITIONS",
     "EXTRA_MEMBERS_PER_COUNTRY",
-    "OPEN_EDITION",
     "OPERATOR_OF",
     "PAST_EDITIONS",
     "TELLERS_NEEDED",
@@ -79,6 +81,7 @@ __all__ = [
     "WON_2020",
     "DemoAccount",
     "extra_numbers",
+    "open_edition_slug",
     "seed_demo",
 ]
 

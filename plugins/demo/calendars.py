@@ -21,7 +21,13 @@ from core.editions.tables import Edition
 from plugins.demo import frozen
 
 PAST_EDITIONS = ("2019-2020", "2020-2021")
-OPEN_EDITION = "2021-2022"
+
+
+def open_edition_slug(today: date) -> str:
+    """The open edition's name: it runs in the year it is named after (2026-2027 when seeded
+    in 2026), after the past editions."""
+    return f"{today.year}-{today.year + 1}"
+
 
 # -- past editions --------------------------------------------------------------------------
 
@@ -58,7 +64,9 @@ def past_calendar(first_year: int, country: str) -> list[PhaseWindow]:
     return windows
 
 
-# Days from the seeding day: the proposal phase is open when the demo is seeded.
+# Days from the seeding day, one window per phase in the cycle's order, each after the one
+# before: the proposal phase is open when the demo is seeded, the AGM vote comes next (its
+# polls wait as drafts until then), then registration, the working groups and the rest.
 _OPEN_OFFSETS: dict[str, tuple[tuple[int, int], ...]] = {
     "BE": ((-20, 40), (55, 66), (120, 165), (180, 340), (345, 370), (375, 400), (401, 550)),
     "FR": ((-20, 40), (60, 72), (125, 170), (185, 340), (345, 372), (378, 400), (401, 550)),

@@ -1,6 +1,8 @@
-"""The open edition 2021-2022: its proposal phase is open on the day it is seeded, with member
-proposals at every stage, made through the themes services (propose, submit, support, reject,
-merge) with the clock frozen on the day each step happened, in the order they happened."""
+"""The open edition, named after the year it is seeded in (``open_edition_slug``: 2026-2027 in
+2026): its proposal phase is open on the day it is seeded, the AGM vote and the other phases
+follow in order (``open_calendar``), with member proposals at every stage, made through the
+themes services (propose, submit, support, reject, merge) with the clock frozen on the day
+each step happened, in the order they happened."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from core.rules import Rules
 from core.themes import services as themes
 from core.themes.tables import Support, Theme
 from plugins.demo import frozen
-from plugins.demo.calendars import OPEN_EDITION, add_edition, open_calendar
+from plugins.demo.calendars import add_edition, open_calendar, open_edition_slug
 from plugins.demo.people import ACCOUNTS, LANGUAGE_OF, OPERATOR_OF, demo_member, extra_numbers
 from plugins.demo.proposals import PROPOSALS_BY_COUNTRY, DemoProposal
 from plugins.demo.themes import texts_in
@@ -30,18 +32,19 @@ Step = Callable[[date], Awaitable[object]]
 async def _seed_open_edition(settings: Settings) -> bool:
     now = clock.now()
     today = now.date()
+    slug = open_edition_slug(today)
     calendars = {c: open_calendar(today, c) for c in PROPOSALS_BY_COUNTRY}
     numbers = [a.member_number for a in ACCOUNTS]
     numbers += [n for c in PROPOSALS_BY_COUNTRY for n in extra_numbers(c)]
     rules = Rules(build_registry(settings), settings)
     async with db.write_transaction():
-        if await Edition.exists().where(Edition.slug == OPEN_EDITION):
+        if await Edition.exists().where(Edition.slug == slug):
             return False
         rows = await Member.select(Member.id, Member.member_number, Member.country).where(
             Member.member_number.is_in(numbers)
         )
         members = {r["member_number"]: (r["id"], r["country"]) for r in rows}
-        edition_id = await add_edition(OPEN_EDITION, now - timedelta(days=25), calendars)
+        edition_id = await add_edition(slug, now - timedelta(days=25), calendars)
         edition = await get_edition_by_id(edition_id, today)
         steps: list[tuple[datetime, Step]] = []
         for country, proposals in PROPOSALS_BY_COUNTRY.items():

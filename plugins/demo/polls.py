@@ -1,4 +1,5 @@
-"""The AGM polls: June 2020, published, and 2021, open."""
+"""The AGM polls: June 2020, published, and the open edition's, drafts that wait for its AGM
+vote phase (their voting window lies inside it: no reason to hold them outside it)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import date, timedelta
 
 from core import clock, db
 from core.config import Settings
+from core.editions.services import AGM_VOTE, get_edition_by_id
 from core.editions.tables import Edition
 from core.members.model import CurrentMember
 from core.members.services import load_member
@@ -18,7 +20,7 @@ from core.rules import Rules
 from core.themes.services import MEMBER
 from core.themes.tables import Theme, ThemeText
 from plugins.demo import frozen
-from plugins.demo.calendars import OPEN_EDITION, moment
+from plugins.demo.calendars import moment, open_edition_slug
 from plugins.demo.people import (
     ACCOUNTS,
     OPERATOR_OF,
@@ -40,14 +42,13 @@ _POLLS_2020: dict[str, tuple[str, tuple[int, int], tuple[int, int]]] = {
     "BE": ("schulze", (6, 3), (6, 14)),
     "FR": ("approval", (6, 8), (6, 22)),
 }
-_POLLS_2021 = {"BE": "schulze", "FR": "stv"}
+_OPEN_POLLS = {"BE": "schulze", "FR": "stv"}
 # The demo polls' tellers: any two of the three count.
 TELLERS_OF = {"BE": ("D-0005", "D-0006", "D-0009"), "FR": ("D-0007", "D-0008", "D-0010")}
 TELLERS_NEEDED = 2
-# One proxy per country in the open poll: (grantor, holder), shareholders who are not operators.
+# One proxy per country in the open edition's poll: (grantor, holder), shareholders who are
+# not operators.
 DEMO_PROXIES = {"BE": ("D-0101", "D-0105"), "FR": ("D-0203", "D-0204")}
-# Why the demo's open polls run outside their AGM vote phase (the poll's audit entry says it).
-DEMO_WINDOW_REASON = "Demo: open now, before the AGM vote phase, so that visitors can try voting."
 # The demo operator of each country, who runs its polls.
 Operators = dict[str, CurrentMember]
 WON_2020 = ("Accompaniment", "New prospects after the health crisis")
@@ -69,9 +70,10 @@ async def _seed_polls(settings: Settings) -> bool:
     """The AGM polls, written through the poll services in one transaction (theirs nest in
     it), so ballots and participations go in together and a failure leaves nothing."""
     rules = Rules(build_registry(settings), settings)
+    open_slug = open_edition_slug(clock.today())
     async with db.write_transaction():
         editions = await Edition.select(Edition.id, Edition.slug).where(
-            Edition.slug.is_in(["2020-2021", OPEN_EDITION])
+            Edition.slug.is_in(["2020-2021", open_slug])
         )
         if not db.is_sqlite() and editions:
             # Two starts at once: the second waits here until the first has committed.
@@ -95,10 +97,10 @@ async def _seed_polls(settings: Settings) -> bool:
             await _seed_polls_2020(rules, slugs["2020-2021"], operators)
             created = True
         # Only the demo's own open edition (with its proposals), not one made by hand.
-        if OPEN_EDITION in slugs and await Theme.exists().where(
-            (Theme.edition == slugs[OPEN_EDITION]) & (Theme.origin == MEMBER)
+        if open_slug in slugs and await Theme.exists().where(
+            (Theme.edition == slugs[open_slug]) & (Theme.origin == MEMBER)
         ):
-            await _seed_polls_2021(rules, slugs[OPEN_EDITION], operators)
+            await _seed_open_polls(rules, slugs[open_slug], operators)
             created = True
     # The 2020 counts erased their sealed ballots inside the transaction: scrub the files now.
     await db.scrub("sealed_ballot")
@@ -174,14 +176,21 @@ async def _seed_polls_2020(rules: Rules, edition_id: int, operators: Operators) 
             await polls.count_poll(rules, tellers[0], poll_id, shares)
 
 
-async def _seed_polls_2021(rules: Rules, edition_id: int, operators: Operators) -> None:
-    # The board's themes for the 2021 ballot (member proposals keep gathering supports).
+async def _seed_open_polls(rules: Rules, edition_id: int, operators: Operators) -> None:
+    """A draft poll per country, its window inside the country's AGM vote phase, its tellers
+    named and one proxy given: an operator opens it when the AGM vote comes."""
+    # The board's themes for the ballot (member proposals keep gathering supports).
     now = clock.now()
     board = await board_member()
     if board is not None:
         for texts in (ECOLOGICAL_TRANSITION, YOUNG_MEMBERS, RIGHT_TO_DISCONNECT):
             await add_board_theme(rules, board, edition_id, texts, now - timedelta(days=24))
-    for country, method in _POLLS_2021.items():
+    edition = await get_edition_by_id(edition_id)
+    for country, method in _OPEN_POLLS.items():
+        calendar = edition.calendar(country)
+        window = calendar.window(AGM_VOTE) if calendar is not None else None
+        if window is None:
+            continue  # no AGM vote phase to hold it in
         operator = operators[country]
         poll_id = await polls.create_poll(
             rules,
@@ -190,11 +199,9 @@ async def _seed_polls_2021(rules: Rules, edition_id: int, operators: Operators) 
             country,
             method,
             2,
-            now - timedelta(minutes=1),
-            now + timedelta(days=30),
-            # The demo's edition is in its proposal phase, its AGM weeks away: the poll is open
-            # now so that visitors can try voting, which the audit log records with this reason.
-            window_reason=DEMO_WINDOW_REASON,
+            # From the phase's first morning to its last evening (UTC).
+            moment(window.starts_on, 9),
+            moment(window.ends_on, 20),
         )
         grantor_number, holder_number = DEMO_PROXIES[country]
         ids = await member_ids([grantor_number, holder_number])
@@ -203,5 +210,3 @@ async def _seed_polls_2021(rules: Rules, edition_id: int, operators: Operators) 
             # Online proxies are given until the poll opens: while it is a draft.
             await poll_proxies.grant_proxy(rules, grantor, poll_id, ids[holder_number])
         await _name_tellers(rules, operator, poll_id, country)
-        # The shares wait in this server's memory until each demo teller collects theirs.
-        await polls.open_poll(rules, operator, poll_id)

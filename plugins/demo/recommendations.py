@@ -1,6 +1,6 @@
 """Demo data of the end of the cycle and of the public record: the editions since 2015-2016 in
 Belgium and France, their recommendations, the board's decisions and the projects they led to,
-among them the 2017-2018 recommendation for an ethics committee and the 2019 "Ethics committee"
+among them the 2017-2018 recommendation for an ethics committee and the 2019 "Comité d'éthique"
 project.
 
 * The editions 2015-2016 to 2018-2019 with their calendars and themes (texts in nl, fr, en),

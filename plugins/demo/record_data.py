@@ -185,7 +185,7 @@ ARCHIVE: dict[tuple[str, str], tuple[date, int, int | None, int, int, int]] = {
 
 
 def archive_source(edition: str) -> str:
-    return f"Smart in Progress {edition}: activity report of the cooperative life team"
+    return f"Smart in Progress {edition} : rapport d'activité de l'équipe vie coopérative"
 
 
 # -- recommendations ---------------------------------------------------------------------------
@@ -233,8 +233,8 @@ RECOMMENDATIONS: tuple[DemoRecommendation, ...] = (
         (
             DemoDecision(
                 "adopted",
-                "Adopted: the board prepares the articles of the cooperative for the general "
-                "meeting of 2016.",
+                "Adopté : le conseil d'administration prépare les statuts de la coopérative pour "
+                "l'assemblée générale de 2016.",
                 date(2016, 6, 20),
             ),
         ),
@@ -252,8 +252,8 @@ RECOMMENDATIONS: tuple[DemoRecommendation, ...] = (
         (
             DemoDecision(
                 "adopted_with_changes",
-                "Adopted with one change: a member holds one vote, and may hold at most two "
-                "proxies.",
+                "Adopté avec une modification : un membre dispose d'une voix, et peut détenir au "
+                "plus deux procurations.",
                 date(2016, 6, 20),
             ),
         ),
@@ -272,7 +272,7 @@ RECOMMENDATIONS: tuple[DemoRecommendation, ...] = (
         (
             DemoDecision(
                 "deferred",
-                "Deferred: the French cooperative first needs its own reserves.",
+                "Reporté : la coopérative française doit d'abord constituer ses propres réserves.",
                 date(2016, 6, 27),
             ),
         ),
@@ -291,7 +291,8 @@ RECOMMENDATIONS: tuple[DemoRecommendation, ...] = (
         (
             DemoDecision(
                 "adopted",
-                "Adopted: the welcome path starts in the Brussels and Ghent offices in the autumn.",
+                "Aangenomen: het onthaaltraject start in het najaar in de kantoren van Brussel en "
+                "Gent.",
                 date(2017, 6, 19),
             ),
         ),
@@ -310,8 +311,8 @@ RECOMMENDATIONS: tuple[DemoRecommendation, ...] = (
         (
             DemoDecision(
                 "rejected",
-                "Rejected: the cost would fall on every member's contribution; the board "
-                "prefers agreements with existing co-working spaces.",
+                "Rejeté : le coût pèserait sur la contribution de chaque membre ; le conseil "
+                "d'administration préfère des accords avec des espaces de coworking existants.",
                 date(2017, 6, 26),
             ),
         ),
@@ -332,13 +333,14 @@ RECOMMENDATIONS: tuple[DemoRecommendation, ...] = (
         (
             DemoDecision(
                 "deferred",
-                "Deferred: the board wants the committee's mandate and its cost before deciding.",
+                "Reporté : le conseil d'administration veut connaître le mandat du comité et son "
+                "coût avant de décider.",
                 date(2018, 6, 14),
             ),
             DemoDecision(
                 "adopted",
-                "Adopted: the ethics committee is set up in 2019, with a mandate the general "
-                "meeting approves and members it elects.",
+                "Adopté : le comité d'éthique est mis en place en 2019, avec un mandat approuvé "
+                "par l'assemblée générale et des membres qu'elle élit.",
                 date(2018, 9, 20),
             ),
         ),
@@ -357,8 +359,8 @@ RECOMMENDATIONS: tuple[DemoRecommendation, ...] = (
         (
             DemoDecision(
                 "adopted_with_changes",
-                "Adopted with changes: the charter is written with the ethics committee and "
-                "approved by the general meeting.",
+                "Adopté avec des modifications : la charte est rédigée avec le comité d'éthique "
+                "et approuvée par l'assemblée générale.",
                 date(2018, 6, 25),
             ),
         ),
@@ -377,7 +379,8 @@ RECOMMENDATIONS: tuple[DemoRecommendation, ...] = (
         (
             DemoDecision(
                 "deferred",
-                "Deferred: the board raises it with the federal authorities first.",
+                "Reporté : le conseil d'administration porte d'abord la question auprès des "
+                "autorités fédérales.",
                 date(2019, 6, 17),
             ),
         ),
@@ -396,7 +399,7 @@ RECOMMENDATIONS: tuple[DemoRecommendation, ...] = (
         (
             DemoDecision(
                 "adopted",
-                "Adopted: the French fund opens in 2020, financed by 1% of the contributions.",
+                "Adopté : le fonds français ouvre en 2020, financé par 1 % des contributions.",
                 date(2019, 6, 24),
             ),
         ),
@@ -415,8 +418,8 @@ RECOMMENDATIONS: tuple[DemoRecommendation, ...] = (
         (
             DemoDecision(
                 "adopted_with_changes",
-                "Adopted with changes: the figures are published by large sector only, so that "
-                "no member can be recognised.",
+                "Adopté avec des modifications : les chiffres ne sont publiés que par grand "
+                "secteur, afin qu'aucun membre ne puisse être reconnu.",
                 date(2020, 6, 22),
             ),
         ),
@@ -435,7 +438,8 @@ RECOMMENDATIONS: tuple[DemoRecommendation, ...] = (
         (
             DemoDecision(
                 "deferred",
-                "Deferred: the theme runs one more year in France to prepare it with the riders.",
+                "Reporté : le thème se poursuit une année de plus en France, pour préparer la "
+                "plateforme avec les livreurs.",
                 date(2020, 6, 29),
             ),
         ),
@@ -454,7 +458,7 @@ RECOMMENDATIONS: tuple[DemoRecommendation, ...] = (
         (
             DemoDecision(
                 "adopted",
-                "Adopted: a first cohort of twenty mentors starts in the autumn.",
+                "Adopté : une première cohorte de vingt mentors démarre à l'automne.",
                 date(2021, 6, 21),
             ),
         ),
@@ -478,7 +482,8 @@ RECOMMENDATIONS: tuple[DemoRecommendation, ...] = (
         (
             DemoDecision(
                 "deferred",
-                "Deferred: the board asks for a costing with the mutual guarantee fund.",
+                "Uitgesteld: de raad van bestuur vraagt een kostenraming, samen met het onderling "
+                "waarborgfonds.",
                 date(2021, 6, 21),
             ),
         ),
@@ -499,7 +504,8 @@ RECOMMENDATIONS: tuple[DemoRecommendation, ...] = (
         (
             DemoDecision(
                 "adopted_with_changes",
-                "Adopted with changes: a pilot with two riders' cooperatives in Paris and Lyon.",
+                "Adopté avec des modifications : un projet pilote avec deux coopératives de "
+                "livreurs, à Paris et à Lyon.",
                 date(2021, 6, 28),
             ),
         ),
@@ -522,80 +528,87 @@ class DemoProject:
 
 PROJECTS: tuple[DemoProject, ...] = (
     DemoProject(
-        "Smart becomes a cooperative",
-        "The association's activities move to a cooperative owned by its members, one member "
-        "one vote.",
-        "en",
+        "Smart devient une coopérative",
+        "Les activités de l'association passent à une coopérative détenue par ses membres : un "
+        "membre, une voix.",
+        "fr",
         "completed",
         date(2016, 9, 1),
         ("cooperative", "one-vote"),
         (
-            ("Articles of the cooperative adopted", date(2016, 11, 30), date(2016, 11, 24)),
-            ("First shares offered to the members", date(2017, 1, 31), date(2017, 1, 16)),
-            ("First general meeting of the shareholders", date(2017, 6, 30), date(2017, 6, 10)),
+            ("Statuts de la coopérative adoptés", date(2016, 11, 30), date(2016, 11, 24)),
+            ("Premières parts proposées aux membres", date(2017, 1, 31), date(2017, 1, 16)),
+            ("Première assemblée générale des sociétaires", date(2017, 6, 30), date(2017, 6, 10)),
         ),
     ),
     DemoProject(
-        "Welcome path for new members",
-        "A welcome session, one contact person and a mentor among the experienced members for "
-        "every new member.",
-        "en",
+        "Parcours d'accueil des nouveaux membres",
+        "Une séance d'accueil, un interlocuteur unique et un parrain ou une marraine parmi les "
+        "membres expérimentés pour chaque nouveau membre.",
+        "fr",
         "completed",
         date(2017, 9, 15),
         ("welcome-path",),
         (
-            ("Welcome sessions in Brussels and Ghent", date(2017, 10, 31), date(2017, 10, 12)),
-            ("Welcome sessions in every office", date(2018, 6, 30), date(2018, 5, 28)),
+            ("Séances d'accueil à Bruxelles et à Gand", date(2017, 10, 31), date(2017, 10, 12)),
+            ("Séances d'accueil dans chaque bureau", date(2018, 6, 30), date(2018, 5, 28)),
         ),
     ),
     DemoProject(
-        "Ethics committee",
-        "An ethics committee elected by the general meeting, which any member can turn to and "
-        "which gives public opinions on the cooperative's activities, clients and practices; "
-        "with the charter of values it wrote with the members.",
-        "en",
+        "Comité d'éthique",
+        "Un comité d'éthique élu par l'assemblée générale, que tout membre peut saisir et qui "
+        "rend des avis publics sur les activités, les clients et les pratiques de la "
+        "coopérative ; avec la charte des valeurs qu'il a rédigée avec les membres.",
+        "fr",
         "completed",
         date(2019, 1, 7),
         ("ethics-committee", "charter-fr"),
         (
-            ("Mandate approved by the board", date(2019, 1, 31), date(2019, 1, 24)),
-            ("Members elected by the general meeting", date(2019, 6, 15), date(2019, 6, 15)),
-            ("Charter of values approved", date(2019, 10, 31), date(2019, 10, 17)),
-            ("First public opinion", date(2019, 12, 31), date(2019, 11, 18)),
+            (
+                "Mandat approuvé par le conseil d'administration",
+                date(2019, 1, 31),
+                date(2019, 1, 24),
+            ),
+            ("Membres élus par l'assemblée générale", date(2019, 6, 15), date(2019, 6, 15)),
+            ("Charte des valeurs approuvée", date(2019, 10, 31), date(2019, 10, 17)),
+            ("Premier avis public", date(2019, 12, 31), date(2019, 11, 18)),
         ),
     ),
     DemoProject(
-        "Mutual guarantee fund in France",
-        "Members in France are paid on the agreed day when a client pays late, as in Belgium.",
-        "en",
+        "Fonds de garantie mutuel en France",
+        "Les membres en France sont payés à la date prévue quand un client paie en retard, "
+        "comme en Belgique.",
+        "fr",
         "in_progress",
         date(2019, 9, 2),
         ("guarantee-fr",),
         (
-            ("Reserves set aside", date(2019, 12, 31), date(2019, 12, 20)),
-            ("Fund open to members in Paris", date(2020, 3, 31), date(2020, 6, 2)),
-            ("Fund open to members in every region", date(2021, 12, 31), None),
+            ("Réserves constituées", date(2019, 12, 31), date(2019, 12, 20)),
+            ("Fonds ouvert aux membres à Paris", date(2020, 3, 31), date(2020, 6, 2)),
+            ("Fonds ouvert aux membres dans toutes les régions", date(2021, 12, 31), None),
         ),
     ),
     DemoProject(
-        "Annual pay gap report",
-        "Every year, the gap between the pay of women and men among the members, by large sector.",
-        "en",
+        "Rapport annuel sur l'écart de rémunération",
+        "Chaque année, l'écart de rémunération entre les femmes et les hommes parmi les membres, "
+        "par grand secteur.",
+        "fr",
         "in_progress",
         date(2020, 9, 1),
         ("pay-gap",),
         (
-            ("First report published", date(2021, 3, 8), date(2021, 3, 8)),
-            ("Second report published", date(2022, 3, 8), None),
+            ("Premier rapport publié", date(2021, 3, 8), date(2021, 3, 8)),
+            ("Deuxième rapport publié", date(2022, 3, 8), None),
         ),
     ),
     DemoProject(
-        "Peer mentoring",
-        "Experienced members mentor members who start or change their activity.",
-        "en",
+        "Mentorat entre pairs",
+        "Des membres expérimentés accompagnent les membres qui lancent ou réorientent leur "
+        "activité.",
+        "fr",
         "planned",
         date(2021, 9, 1),
         ("peer-mentoring",),
-        (("First cohort of twenty mentors trained", date(2021, 11, 30), None),),
+        (("Première cohorte de vingt mentors formée", date(2021, 11, 30), None),),
     ),
 )

@@ -170,13 +170,14 @@ SHARING_ECONOMY_YEAR_TWO: Texts = {
     ),
 }
 
+# The board's reasons for a second year, in French: the language its decisions are written in.
 GENDER_EQUALITY_RATIONALE = (
-    "Needs a deeper debate: the working groups asked for a second year to turn their findings "
-    "into concrete proposals."
+    "Le débat doit être approfondi : les groupes de travail ont demandé une deuxième année pour "
+    "traduire leurs constats en propositions concrètes."
 )
 SHARING_ECONOMY_RATIONALE = (
-    "Needs a deeper debate in France: the dialogue with delivery riders and other platform "
-    "workers only started in the spring."
+    "Le débat doit être approfondi en France : le dialogue avec les coursiers et les autres "
+    "travailleurs des plateformes n'a commencé qu'au printemps."
 )
 
 

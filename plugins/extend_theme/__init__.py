@@ -19,9 +19,15 @@ from typing import Any
 from core import hookimpl
 from core.config import Settings
 from core.editions.services import EditionInfo
+from core.i18n import N_
 from core.themes.extensions import ExtensionCandidate, Refusal
 from plugins.extend_theme import services
 from plugins.extend_theme.services import ExtendOptions
+
+# What the operators' plugin page says of this plugin, in their language.
+DESCRIPTION = N_(
+    "Extend a theme of the previous edition one more year, in some or all of its countries."
+)
 
 OPTIONS = ExtendOptions
 TEMPLATES = Path(__file__).parent / "templates"

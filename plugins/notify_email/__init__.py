@@ -26,6 +26,9 @@ from core.i18n import N_, _
 from core.notifications import Delivery, Notifier, PermanentFailure
 from core.notifications.catalog import DIRECT_EVENTS, in_language, render
 
+# What the operators' plugin page says of this plugin, in their language.
+DESCRIPTION = N_("Email notifications over SMTP, set in config.toml.")
+
 if TYPE_CHECKING:
     from core.config import Settings
 

@@ -23,6 +23,11 @@ from core import hookimpl
 from core.i18n import N_
 from core.notifications import Delivery, Notifier, PermanentFailure
 
+# What the operators' plugin page says of this plugin, in their language.
+DESCRIPTION = N_(
+    "Webhook notifications: every event that notifies, posted as JSON to one address, signed."
+)
+
 if TYPE_CHECKING:
     from core.config import Settings
 

@@ -12,6 +12,12 @@ from __future__ import annotations
 from core.i18n import N_
 from core.tracks import ONLINE, AgmDefaults, Track, TrackOptions, TrackPlugin
 
+# What the operators' plugin page says of this plugin, in their language.
+DESCRIPTION = N_(
+    "Belgium's country track: languages nl and fr, where working groups meet, AGM habits, "
+    "and the proxy limit and support threshold of the Belgian general meeting."
+)
+
 NAME = "track_be"
 OPTIONS = TrackOptions
 

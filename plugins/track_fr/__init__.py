@@ -12,6 +12,12 @@ from __future__ import annotations
 from core.i18n import N_
 from core.tracks import ONLINE, AgmDefaults, Track, TrackOptions, TrackPlugin
 
+# What the operators' plugin page says of this plugin, in their language.
+DESCRIPTION = N_(
+    "France's country track: language fr, where working groups meet, AGM habits, and the "
+    "proxy limit and support threshold of the French general meeting."
+)
+
 NAME = "track_fr"
 OPTIONS = TrackOptions
 

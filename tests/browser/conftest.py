@@ -38,7 +38,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-START_TIMEOUT = 30.0
+START_TIMEOUT = 180.0  # a liveness wait, never a verdict: a busy machine seeds slowly
 LINK_TIMEOUT = 10.0
 
 
@@ -228,3 +228,87 @@ def new_context(browser: Any, server: Server) -> Iterator[Any]:
 def page(new_context: Any) -> Any:
     """A fresh page (own cookies) on the server."""
     return new_context().new_page()
+
+
+@pytest.fixture
+def agm_poll(new_context: Any) -> Iterator[Any]:
+    """``agm_poll(country)``: the demo's AGM poll of ``country`` open now, got the way an
+    operator gets it, through the JSON API (``tests.demo_helpers``): the country's calendar of
+    the open edition moved so that the AGM vote phase starts today, the draft poll replaced by
+    one whose window is now (inside the phase), the demo's tellers named, the demo's grantor's
+    proxy given again, the poll opened. The poll (as ``GET /api/editions/{slug}/polls`` lists
+    it) is returned. After the test the calendars are put back, so that the other tests on
+    this server find the proposal phase open."""
+    from plugins.demo import OPERATOR_OF, TELLERS_NEEDED, TELLERS_OF
+    from plugins.demo.people import ACCOUNTS
+    from plugins.demo.polls import DEMO_PROXIES
+    from tests.browser.test_themes_browser import sign_in, sign_out
+    from tests.demo_helpers import (
+        REPLACE_REASON,
+        agm_now_calendar,
+        calendar_json,
+        open_slug,
+        poll_window,
+    )
+
+    email = {a.member_number: a.email for a in ACCOUNTS}
+    page = new_context().new_page()
+    slug = open_slug()
+    moved: dict[str, list[dict[str, str]]] = {}  # country -> its calendar before
+
+    def call(method: str, path: str, body: Any = None) -> Any:
+        token = page.request.get("/api/session").json()["csrf_token"]
+        response = page.request.fetch(
+            path, method=method, data=body, headers={"x-csrftoken": token}
+        )
+        assert response.ok, (method, path, response.status, response.text())
+        return response.json() if response.text() else None
+
+    def put_calendar(country: str, phases: list[dict[str, str]]) -> None:
+        call("PUT", f"/api/editions/{slug}/calendar/{country}", {"phases": phases})
+
+    def open_now(country: str) -> dict[str, Any]:
+        sign_in(page, email[OPERATOR_OF[country]])
+        edition = call("GET", f"/api/editions/{slug}")
+        (calendar,) = [c for c in edition["calendars"] if c["country"] == country]
+        moved.setdefault(
+            country,
+            [{k: w[k] for k in ("phase", "starts_on", "ends_on")} for w in calendar["phases"]],
+        )
+        put_calendar(country, calendar_json(agm_now_calendar(country)))
+        polls = call("GET", f"/api/editions/{slug}/polls")
+        (draft,) = [p for p in polls if p["country"] == country and p["state"] == "draft"]
+        opens_at, closes_at = poll_window(country)
+        poll = call(
+            "POST",
+            f"/api/editions/{slug}/polls",
+            {
+                "country": country,
+                "method": draft["method"],
+                "seats": draft["seats"],
+                "opens_at": opens_at.isoformat(),
+                "closes_at": closes_at.isoformat(),
+                "replace": True,
+                "replace_reason": REPLACE_REASON,
+            },
+        )
+        tellers = {"tellers": list(TELLERS_OF[country]), "needed": TELLERS_NEEDED}
+        call("POST", f"/api/polls/{poll['id']}/tellers", tellers)
+        sign_out(page)
+        grantor, holder = DEMO_PROXIES[country]
+        sign_in(page, email[grantor])
+        call("POST", f"/api/polls/{poll['id']}/proxy", {"holder": email[holder]})
+        sign_out(page)
+        sign_in(page, email[OPERATOR_OF[country]])
+        call("POST", f"/api/polls/{poll['id']}/open")
+        sign_out(page)
+        polls = call("GET", f"/api/editions/{slug}/polls")
+        (opened,) = [p for p in polls if p["id"] == poll["id"]]
+        assert opened["state"] == "open", opened
+        return opened
+
+    yield open_now
+    for country, phases in moved.items():
+        sign_in(page, email[OPERATOR_OF[country]])
+        put_calendar(country, phases)
+        sign_out(page)

@@ -1,4 +1,5 @@
-"""The whole AGM vote of the demo's open Belgian poll, in a real browser.
+"""The whole AGM vote of the demo's Belgian poll, in a real browser, once its operator has
+moved the AGM vote phase to today and opened the poll (the ``agm_poll`` fixture).
 
 The poll's three tellers collect their shares of the ballot box's key on their phones (390 px,
 once each); a shareholder ranks the themes and keeps her receipt (the tracker of her sealed
@@ -26,7 +27,6 @@ from tests.browser.test_themes_browser import press, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
-EDITION = "2021-2022"  # the demo edition with an open poll per country
 PHONE = {"width": 390, "height": 844}
 TELLERS = ("teller1.be@demo.smart.coop", "teller2.be@demo.smart.coop", "teller3.be@demo.smart.coop")
 
@@ -39,9 +39,12 @@ def as_people_see_it(page: Any) -> None:
     assert results.violations_count == 0, results.generate_report()
 
 
-def open_poll_of(page: Any, country: str) -> dict[str, Any]:
-    polls = page.request.get(f"/api/editions/{EDITION}/polls").json()
-    (poll,) = [p for p in polls if p["country"] == country and p["state"] == "open"]
+def open_poll_of(agm_poll: Any, country: str) -> dict[str, Any]:
+    """The demo's poll of ``country`` in its open edition, open now: its operator moved the
+    AGM vote phase to today and opened a poll inside it (the ``agm_poll`` fixture; the demo
+    keeps its polls as drafts until their AGM vote phase)."""
+    poll = agm_poll(country)
+    assert poll["state"] == "open" and poll["country"] == country, poll
     return poll
 
 
@@ -49,6 +52,15 @@ def rank(page: Any, form: Any, order: list[int]) -> None:
     """Fill a ranked ballot form: the candidate numbered order[0] first, and so on."""
     for position, number in enumerate(order, start=1):
         form.locator(f"select[name='rank_{number}']").select_option(str(position))
+
+
+def check_and_cast(page: Any, action: str, lines: int) -> None:
+    """Press the ballot's button, find "Check your ballot" with ``lines`` ranked lines and
+    nothing cast yet, then cast it."""
+    press(page, f"form[action='{action}'] button[type=submit]")
+    assert page.locator("ol.ballot-readout li").count() == lines
+    assert page.locator("code.receipt").count() == 0
+    press(page, f"form[action='{action}'] button[name=confirm]")
 
 
 def receipt_on(page: Any) -> str:
@@ -74,10 +86,12 @@ def collect_share(page: Any, email: str, poll_id: int) -> str:
     return " ".join(words)
 
 
-def test_an_agm_vote_from_ballots_to_published_results(new_context: Any, tmp_path: Path) -> None:
+def test_an_agm_vote_from_ballots_to_published_results(
+    new_context: Any, tmp_path: Path, agm_poll: Any
+) -> None:
     phone = new_context(viewport=PHONE).new_page()
     page = new_context().new_page()
-    poll = open_poll_of(page, "BE")
+    poll = open_poll_of(agm_poll, "BE")
     poll_id = poll["id"]
     numbers = [number for number, _theme in poll["candidates"]]
     assert len(numbers) >= 3
@@ -91,8 +105,18 @@ def test_an_agm_vote_from_ballots_to_published_results(new_context: Any, tmp_pat
     page.goto(f"/polls/{poll_id}")
     vote_form = page.locator(f"form[action='/polls/{poll_id}/vote']")
     rank(page, vote_form, [numbers[1], numbers[0], numbers[2]])
+    # "Check your ballot" first: the ranking as the count reads it; "Change" goes back to the
+    # ballot as she left it.
     press(page, f"form[action='/polls/{poll_id}/vote'] button[type=submit]")
+    assert page.locator("ol.ballot-readout li").count() == 3
+    as_people_see_it(page)
+    press(page, f"form[action='/polls/{poll_id}/vote'] button[name=change]")
+    assert vote_form.locator(f"select[name='rank_{numbers[1]}']").input_value() == "1"
+    assert vote_form.locator(f"select[name='rank_{numbers[2]}']").input_value() == "3"
+    check_and_cast(page, f"/polls/{poll_id}/vote", 3)
     receipt = receipt_on(page)
+    assert page.locator("#cast-choices li").count() == 3  # what was cast, shown this once
+    as_people_see_it(page)
     page.goto(f"/polls/{poll_id}")
     assert page.locator(f"form[action='/polls/{poll_id}/vote']").count() == 0  # voted once
     sign_out(page)
@@ -101,13 +125,13 @@ def test_an_agm_vote_from_ballots_to_published_results(new_context: Any, tmp_pat
     sign_in(page, "emma.willems@demo.smart.coop")
     page.goto(f"/polls/{poll_id}")
     rank(page, page.locator(f"form[action='/polls/{poll_id}/vote']"), [numbers[0], numbers[2]])
-    press(page, f"form[action='/polls/{poll_id}/vote'] button[type=submit]")
+    check_and_cast(page, f"/polls/{poll_id}/vote", 2)
     own_receipt = receipt_on(page)
     page.goto(f"/polls/{poll_id}/proxy")
     proxy_form = page.locator(f"form[action='/polls/{poll_id}/proxy/vote']")
     assert proxy_form.count() == 1
     rank(page, proxy_form, [numbers[2], numbers[1]])
-    press(page, f"form[action='/polls/{poll_id}/proxy/vote'] button[type=submit]")
+    check_and_cast(page, f"/polls/{poll_id}/proxy/vote", 2)
     proxy_receipt = receipt_on(page)
     assert proxy_receipt != own_receipt
     page.goto(f"/polls/{poll_id}/proxy")
@@ -127,13 +151,16 @@ def test_an_agm_vote_from_ballots_to_published_results(new_context: Any, tmp_pat
     press(page, f"form[action='/polls/{poll_id}/room/paper'] button[type=submit]")
     paper_receipt = receipt_on(page)
     page.goto(f"/polls/{poll_id}/room")
-    # Ballots 4 (online 2, paper 1, proxy 1); present 1; represented 1; counted 4.
+    # Ballots 4 (2 online, 1 on paper, 1 by a proxy holder); present 1; represented 1; counted 4.
     _eligible, cast, present, represented, counted = page.locator("#turnout dd").all_inner_texts()
-    assert re.fullmatch(r"4 \(\D*2, \D*1, \D*1\)", cast), cast
+    assert re.fullmatch(r"4 \(2 \D+, 1 \D+, 1 \D+\)", cast), cast
     assert (present, represented, counted) == ("1", "1", "4")
 
     # It closes the poll.
     page.goto(f"/polls/{poll_id}")
+    press(page, f"form[action='/polls/{poll_id}/close'] button")
+    assert page.locator("#consequences").count() == 1  # what closing now does, to confirm
+    as_people_see_it(page)
     press(page, f"form[action='/polls/{poll_id}/close'] button")
     assert page.locator(f"form[action='/polls/{poll_id}/publish']").count() == 0
     sign_out(page)
@@ -150,6 +177,9 @@ def test_an_agm_vote_from_ballots_to_published_results(new_context: Any, tmp_pat
     as_people_see_it(phone)
     phone.locator("#share-1").fill(shares[2])
     phone.locator("#share-2").fill(shares[0])
+    press(phone, f"form[action='/polls/{poll_id}/count'] button")
+    assert phone.locator("#consequences").count() == 1  # opening the box, to confirm
+    as_people_see_it(phone)
     press(phone, f"form[action='/polls/{poll_id}/count'] button")
     assert phone.url.endswith(f"/polls/{poll_id}/results")
     as_people_see_it(phone)

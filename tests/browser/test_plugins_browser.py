@@ -92,6 +92,7 @@ def test_a_member_chooses_news_and_gets_it_in_the_app(new_context: Any) -> None:
     sign_in(page, "operator.be@demo.smart.coop")
     page.goto(theme_url)
     press(page, "form[action$='/accept'] button")
+    press(page, "form[action$='/accept'] button")  # "Yes, accept it for the ballot"
     assert page.locator(".badge-ballot").is_visible()
     sign_out(page)
 

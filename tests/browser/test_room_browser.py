@@ -2,8 +2,9 @@
 a paper proxy (a typo first: the form comes back with the message and what was typed), and
 checks a member out; the page never scrolls sideways at 390 px.
 
-It uses the demo's open French poll (the AGM browser test uses the Belgian one). Selectors are
-ids and form actions: the operator reads the platform in French.
+It uses the demo's French poll, opened now by its operator (``agm_poll``; the AGM browser
+test uses the Belgian one). Selectors are ids and form actions: the operator reads the
+platform in French.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ def no_sideways_scroll(page: Any) -> None:
     assert scroll <= client, f"{page.url} is {scroll} px wide in a {client} px window"
 
 
-def test_the_room_works_on_a_phone_without_javascript(new_context: Any) -> None:
+def test_the_room_works_on_a_phone_without_javascript(new_context: Any, agm_poll: Any) -> None:
     page = new_context(viewport=PHONE, java_script_enabled=False).new_page()
     sign_in(page, "operator.fr@demo.smart.coop")
-    poll_id = open_poll_of(page, "FR")["id"]
+    poll_id = open_poll_of(agm_poll, "FR")["id"]
     page.goto(f"/polls/{poll_id}/room")
     no_sideways_scroll(page)
 

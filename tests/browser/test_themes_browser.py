@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from plugins.demo import DEMO_PASSWORD
+from tests.demo_helpers import open_slug
 
 pytestmark = pytest.mark.browser
 
-EDITION = "2021-2022"  # the demo edition whose proposal phase is open
+EDITION = open_slug()  # the demo's open edition, named after this year: proposals are open
 
 
 def sign_in(page: Any, email: str) -> None:
@@ -74,6 +75,9 @@ def test_a_proposal_goes_from_draft_to_the_ballot(new_context: Any) -> None:
     waiting.get_by_role("link", name=title).click()
     page.wait_for_url(theme_url)
     assert page.locator(".badge-waiting").is_visible()
+    press(page, "form[action$='/accept'] button")
+    # A confirmation page names the theme; nothing changes until "Yes".
+    assert title in page.locator("h1").inner_text()
     press(page, "form[action$='/accept'] button")
     assert page.url == theme_url
     assert page.locator(".badge-ballot").is_visible()
