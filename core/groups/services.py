@@ -138,10 +138,8 @@ def meeting_days(edition: EditionInfo, country: str) -> tuple[date, date] | None
 
 def as_local(moment: datetime, country: str) -> datetime:
     """An aware time as it is; a naive one is the country's local time."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone_of(country))
     try:
-        return moment.astimezone(UTC)
+        return formats.from_local(moment, country).astimezone(UTC)
     except (OverflowError, ValueError):  # the first or the last days a datetime can hold
         raise InvalidInput(_("Give a date between the years 2000 and 2100.")) from None
 

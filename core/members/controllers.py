@@ -12,7 +12,6 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, JSONBody, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from core import formats
 from core.auth import devices
 from core.auth import services as auth
 from core.errors import DomainError, Forbidden, InvalidInput, NotSignedIn
@@ -94,11 +93,6 @@ async def my_sessions(request: Req, member: CurrentMember) -> list[SessionOut]:
     ]
 
 
-def when(moment: datetime, country: str) -> str:
-    """A moment in the member's country's time zone, written the reader's way."""
-    return formats.short_moment(moment, country)
-
-
 async def account_page(
     request: Req,
     member: CurrentMember,
@@ -110,7 +104,7 @@ async def account_page(
     return page(
         request,
         "account.html",
-        {"sessions": sessions, "when": when, **(context or {})},
+        {"sessions": sessions, **(context or {})},
         status_code=status_code,
     )
 
@@ -185,7 +179,6 @@ async def account_shown(request: Req, member: CurrentMember) -> dict[str, Any]:
     after a device's "sign out"."""
     shown: dict[str, Any] = {
         "sessions": await my_sessions(request, member),
-        "when": when,
     }
     if request.query_params.get("signed_out") == "device":
         shown["notice"] = _("That device is signed out.")
