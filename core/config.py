@@ -56,6 +56,9 @@ class Server(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     workers: int = 1
     # Addresses of reverse proxies whose X-Forwarded-For is believed ("" = none, "*" = any).
     forwarded_allow_ips: str = ""
+    # How often a worker looks whether an operator changed plugins on the web (seconds); the
+    # worker that made the change applies it at once.
+    settings_refresh_seconds: float = 2.0
 
 
 class Security(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -93,6 +96,9 @@ class Country(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     # Supports a member's proposal needs to reach the operators' queue. None: not set here, so
     # the country's plugins (its track) decide, else DEFAULT_SUPPORT_THRESHOLD (core/rules.py).
     support_threshold: int | None = None
+    # true: the country's plugins and their options are read from this file only; the plugin
+    # page shows them read-only and says so.
+    locked: bool = False
 
 
 class EmailSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -149,6 +155,28 @@ class Notifications(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     webhook: WebhookSettings = WebhookSettings()
 
 
+class Retention(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """How long what is no longer needed is kept, in days; the server prunes it
+    (``sip maintenance prune`` too) and the privacy page lists these figures."""
+
+    sign_in_tokens_days: int = 7  # used or expired sign-in links
+    sign_in_failures_days: int = 30  # failed sign-in attempts and link requests
+    ended_sessions_days: int = 30  # sessions signed out or expired
+    outbox_sent_days: int = 90  # delivered notifications' outbox rows
+    outbox_failed_days: int = 180  # notifications given up on ("dead")
+    left_members_days: int = 730  # then a member who left the cooperative is anonymised
+    prune_every_hours: int = 24  # how often the server prunes
+
+
+class Privacy(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """Members' data: what erasure does with the texts they wrote."""
+
+    # "keep": proposals, comments and recommendations stay, signed "erased member";
+    # "remove": their wording is replaced by a note that it was removed.
+    erased_texts: str = "keep"
+    erasure_link_minutes: int = 60  # the self-service confirmation link is valid this long
+
+
 class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     platform: Platform = Platform()
     database: Database = Database()
@@ -156,6 +184,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     security: Security = Security()
     limits: Limits = Limits()
     notifications: Notifications = Notifications()
+    retention: Retention = Retention()
+    privacy: Privacy = Privacy()
     countries: dict[str, Country] = {}
     # Plugin options: [plugins.<name>] for every country, [plugins.<name>.<country>] for one.
     # Each plugin reads them typed through ``plugin_options``.
@@ -251,6 +281,23 @@ def _check(settings: Settings) -> None:
     if not settings.countries:
         fail("countries", "at least one country table ([countries.BE] or [countries.FR])", {})
     _check_notifications(settings, fail)
+    _at_least_one(
+        "retention", settings.retention, tuple(msgspec.structs.asdict(settings.retention)), fail
+    )
+    if settings.privacy.erased_texts not in ("keep", "remove"):
+        fail("privacy.erased_texts", '"keep" or "remove"', settings.privacy.erased_texts)
+    if settings.privacy.erasure_link_minutes < 1:
+        fail(
+            "privacy.erasure_link_minutes",
+            "a whole number of at least 1",
+            settings.privacy.erasure_link_minutes,
+        )
+    if settings.server.settings_refresh_seconds <= 0:
+        fail(
+            "server.settings_refresh_seconds",
+            "a number of seconds above 0",
+            settings.server.settings_refresh_seconds,
+        )
     for code, country in settings.countries.items():
         if code not in COUNTRIES:
             fail(f"countries.{code}", f"one of {', '.join(COUNTRIES)}", code)

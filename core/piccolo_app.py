@@ -19,8 +19,9 @@ from core.groups.tables import (
     SlotAnswer,
     WorkingGroup,
 )
-from core.members.tables import Member, MemberRole
+from core.members.tables import ErasureRequest, Member, MemberRole, RegisterImport
 from core.notifications.tables import (
+    DigestItem,
     Notification,
     NotificationEvent,
     NotificationPreference,
@@ -34,6 +35,7 @@ from core.polls.tables import (
     PollTeller,
     Presence,
     Proxy,
+    RollEntry,
     SealedBallot,
 )
 from core.recommendations.tables import (
@@ -47,11 +49,14 @@ from core.recommendations.tables import (
     Recommendation,
     RecommendationComment,
 )
+from core.runtime.tables import PluginSwitch, SettingsVersion
 from core.themes.tables import Support, Theme, ThemeText
 
 TABLES = [
     Member,
     MemberRole,
+    RegisterImport,
+    ErasureRequest,
     WebSession,
     SignInToken,
     SignInFailure,
@@ -69,10 +74,12 @@ TABLES = [
     PollTeller,
     Proxy,
     Presence,
+    RollEntry,
     NotificationEvent,
     OutboxMessage,
     Notification,
     NotificationPreference,
+    DigestItem,
     WorkingGroup,
     GroupFacilitator,
     GroupRegistration,
@@ -93,6 +100,8 @@ TABLES = [
     Milestone,
     ArchivedFigures,
     AuditEntry,
+    PluginSwitch,
+    SettingsVersion,
 ]
 
 APP_CONFIG = AppConfig(

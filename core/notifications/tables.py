@@ -78,3 +78,17 @@ class NotificationPreference(Table, tablename="notification_preference"):
     event_type = Varchar(length=40)
     channel = Varchar(length=40)
     enabled = Boolean(default=True)
+    # "immediate", "daily" or "weekly": a digest gathers the period's events in one message.
+    frequency = Varchar(length=10, default="immediate")
+
+
+class DigestItem(Table, tablename="digest_item"):
+    """An event held for a member's daily or weekly digest on one channel. ``digest_key`` is
+    set when a digest message took it (the digest's event key), so an item is sent once."""
+
+    member = ForeignKey(references=Member, on_delete=OnDelete.cascade)
+    channel = Varchar(length=40)
+    frequency = Varchar(length=10)
+    event = ForeignKey(references=NotificationEvent, on_delete=OnDelete.cascade)
+    created_at = Timestamptz(default=TimestamptzNow())
+    digest_key = Varchar(length=200, null=True, default=None)

@@ -52,6 +52,8 @@ class Poll(Table, tablename="poll"):
     # exists only as the tellers' shares, of which ``tellers_needed`` open the box.
     public_key = Varchar(length=64, default="")
     tellers_needed = Integer(default=1)
+    # The electoral roll's size, frozen when the poll opens (None: not opened yet).
+    roll_size = Integer(null=True, default=None)
 
 
 class PollCandidate(Table, tablename="poll_candidate"):
@@ -129,3 +131,12 @@ class Presence(Table, tablename="presence"):
     member = ForeignKey(references=Member, on_delete=OnDelete.cascade)
     checked_in_by = ForeignKey(references=Member, null=True, on_delete=OnDelete.set_null)
     checked_in_at = Timestamptz(default=TimestamptzNow())
+
+
+class RollEntry(Table, tablename="poll_roll"):
+    """The poll's electoral roll: the members eligible when it opened, frozen then.
+    Eligibility during the vote is read here, so a register change neither adds nor removes
+    voters; turnout is against the roll. (poll, member) is unique."""
+
+    poll = ForeignKey(references=Poll, on_delete=OnDelete.cascade)
+    member = ForeignKey(references=Member, on_delete=OnDelete.cascade)
