@@ -30,6 +30,7 @@ from core.notifications.relay import Relay, RelayTask
 from core.plugins import PluginRegistry, build_registry
 from core.polls import routes as polls_routes
 from core.recommendations import routes as recommendations_routes
+from core.runtime.live import Live
 from core.templating import make_environment
 from core.themes import routes as themes_routes
 from core.web import routes as web_routes
@@ -122,7 +123,7 @@ def create_app(
             InternalServerException: body_error_named_like_a_dependency,
         },
         before_send=[security_headers(hsts=settings.cookies_secure)],
-        before_request=_count_unread,
+        before_request=_before_request,
         # Whoever hands in an engine owns its connection pool (tests do).
         on_startup=([] if engine else [_start_database]) + ([_start_relay] if relay else []),
         on_shutdown=([_stop_relay] if relay else []) + ([] if engine else [_stop_database]),
@@ -131,6 +132,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.registry = registry
+    # The operators' plugin switches, read from the database before requests (core.runtime).
+    app.state.live = Live(settings, registry)
     _figures_any_of(app)
     return app
 
@@ -177,6 +180,12 @@ async def _stop_relay(app: Litestar) -> None:
     task = app.state.get("relay")
     if task is not None:
         await task.stop()
+
+
+async def _before_request(request: Any) -> None:
+    if not request.url.path.startswith("/static/"):
+        await request.app.state.live.refresh()
+    await _count_unread(request)
 
 
 async def _count_unread(request: Any) -> None:

@@ -298,6 +298,14 @@ def _check(settings: Settings) -> None:
             "a number of seconds above 0",
             settings.server.settings_refresh_seconds,
         )
+    for name, table in settings.plugins.items():
+        for key, value in [(f"plugins.{name}.locked", table.get("locked", False))] + [
+            (f"plugins.{name}.{c}.locked", table[c].get("locked", False))
+            for c in COUNTRIES
+            if isinstance(table.get(c), dict)
+        ]:
+            if not isinstance(value, bool):
+                fail(key, "true or false", value)
     for code, country in settings.countries.items():
         if code not in COUNTRIES:
             fail(f"countries.{code}", f"one of {', '.join(COUNTRIES)}", code)
@@ -446,13 +454,14 @@ def plugin_options(
     naming the key as written in the file.
     """
     table = settings.plugins.get(plugin, {})
-    shared = {k: v for k, v in table.items() if k not in COUNTRIES}
+    shared = {k: v for k, v in table.items() if k not in COUNTRIES and k != LOCKED}
     own = table.get(country, {})
     if not isinstance(own, dict):
         raise ConfigError(
             f"config.toml: `plugins.{plugin}.{country}` must be a table like "
             f"[plugins.{plugin}.{country}]"
         )
+    own = {k: v for k, v in own.items() if k != LOCKED}
     try:
         return msgspec.convert({**shared, **own}, options, strict=True)
     except msgspec.ValidationError as exc:
@@ -462,6 +471,24 @@ def plugin_options(
         written_for_country = (field or unknown) in own
         prefix = f"plugins.{plugin}.{country}" if written_for_country else f"plugins.{plugin}"
         raise ConfigError(f"config.toml: {_readable(message, prefix)}") from None
+
+
+LOCKED = "locked"  # in [plugins.<name>] or [plugins.<name>.<country>]: not changed on the web
+
+
+def lock_of(settings: Settings, plugin: str, country: str) -> str | None:
+    """The config.toml key that keeps ``plugin`` in ``country`` to the file (the page shows
+    it read-only), or None when operators may change it on the web."""
+    configured = settings.countries.get(country)
+    if configured is not None and configured.locked:
+        return f"countries.{country}.locked"
+    table = settings.plugins.get(plugin, {})
+    own = table.get(country, {})
+    if isinstance(own, dict) and own.get(LOCKED) is True:
+        return f"plugins.{plugin}.{country}.locked"
+    if table.get(LOCKED) is True:
+        return f"plugins.{plugin}.locked"
+    return None
 
 
 def _readable(message: str, prefix: str = "") -> str:

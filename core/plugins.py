@@ -92,22 +92,62 @@ class PluginRegistry:
     pm: pluggy.PluginManager
     installed: dict[str, InstalledPlugin]
     countries: dict[str, list[str]]  # country -> enabled non-core plugin names
+    #: What config.toml enables (``countries`` is this, changed by the operators' switches).
+    configured: dict[str, list[str]] = field(default_factory=dict)
+    #: The worker's view of the operators' switches, once the application runs
+    #: (``core.runtime.live.Live``, which sets it).
+    live: Any = None
     _by_country: dict[str, CountryHooks] = field(default_factory=dict)
     #: Answers of platform-wide hooks that only depend on which plugins are registered.
-    _answers: dict[tuple[str, frozenset[int]], Any] = field(default_factory=dict)
+    _answers: dict[tuple[str, frozenset[int], frozenset[str]], Any] = field(default_factory=dict)
 
     @property
     def hook(self) -> Any:
-        """Hooks called for the platform as a whole: every enabled plugin answers."""
+        """Hooks called once for the platform as it starts (routes, template folders): every
+        installed plugin answers, so that one enabled later has its pages ready (they check
+        the countries that enable them on every request)."""
         return self.pm.hook
 
+    def _enabled_anywhere(self) -> frozenset[str]:
+        return frozenset(name for names in self.countries.values() for name in names)
+
+    def platform_hook(self, name: str) -> Any:
+        """A hook called for the platform as a whole while it runs (voting methods): the
+        plugins enabled in at least one country answer, and the core's defaults."""
+        enabled = self._enabled_anywhere()
+        excluded = [
+            plugin
+            for plugin_name, plugin in self.pm.list_name_plugin()
+            if self.installed.get(plugin_name, InstalledPlugin(plugin_name, "", "")).source
+            != SOURCE_CORE
+            and plugin_name not in enabled
+        ]
+        return self.pm.subset_hook_caller(name, remove_plugins=excluded)
+
     def remembered(self, hook: str, compute: Callable[[], Any]) -> Any:
-        """``compute()``, once as long as the same plugins are registered (voting methods are
-        looked up on every ballot cast)."""
-        key = (hook, frozenset(id(plugin) for plugin in self.pm.get_plugins()))
+        """``compute()``, once as long as the same plugins are registered and enabled (voting
+        methods are looked up on every ballot cast)."""
+        key = (
+            hook,
+            frozenset(id(plugin) for plugin in self.pm.get_plugins()),
+            self._enabled_anywhere(),
+        )
         if key not in self._answers:
             self._answers[key] = compute()
         return self._answers[key]
+
+    def enable(self, countries: dict[str, list[str]]) -> None:
+        """Switch plugins per country while the platform runs (``core.runtime.live``): the
+        next hook call for a country reaches exactly its plugins in ``countries``."""
+        wanted = {n for names in countries.values() for n in names}
+        unknown = wanted - set(self.installed)
+        if unknown:
+            raise ValueError(f"not installed: {', '.join(sorted(unknown))}")
+        for name in sorted(wanted):
+            if self.pm.get_plugin(name) is None:  # an entry point's, enabled for the first time
+                self.pm.register(_load(self.installed[name]), name=name)
+        self.countries = {code: list(names) for code, names in countries.items()}
+        self._by_country = {}
 
     def for_country(self, country: str) -> CountryHooks:
         if country not in self._by_country:
@@ -169,8 +209,13 @@ def build_registry(settings: Settings, extra: dict[str, object] | None = None) -
 
     pm = pluggy.PluginManager(PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
+    # Every shipped plugin is registered, so that an operator can enable one for a country
+    # while the platform runs (a country's hooks still reach only its enabled plugins). An
+    # entry point's plugin is someone else's code: it is imported only once enabled.
     wanted = {name for names in countries.values() for name in names}
-    for name in sorted(wanted):
+    for name in sorted(
+        n for n, p in installed.items() if p.source == SOURCE_SHIPPED or n in wanted
+    ):
         plugin = (extra or {}).get(name) or _load(installed[name])
         pm.register(plugin, name=name)
         # A plugin that declares typed options (``OPTIONS``) has them checked at start-up.
@@ -184,7 +229,12 @@ def build_registry(settings: Settings, extra: dict[str, object] | None = None) -
     for name in DEFAULT_PLUGINS:
         pm.register(importlib.import_module(name), name=name)
     pm.check_pending()
-    return PluginRegistry(pm=pm, installed=installed, countries=countries)
+    return PluginRegistry(
+        pm=pm,
+        installed=installed,
+        countries=countries,
+        configured={code: list(names) for code, names in countries.items()},
+    )
 
 
 def hook_names() -> list[str]:

@@ -63,4 +63,5 @@ def make_environment(extra_dirs: Iterable[str | Path]) -> Environment:
 def _track(context: Any, code: str) -> Track:
     """A country's track in a page: ``track("BE").agm.method``, ``track("FR").localities``."""
     state = context["request"].app.state
-    return track_of(state.registry, state.settings, code)
+    live = state.get("live")  # the settings with the operators' plugin switches applied
+    return track_of(state.registry, live.settings if live is not None else state.settings, code)

@@ -392,6 +392,8 @@ async def targets(country: str, owner: int) -> dict[str, list[Any]]:
         "bundle_id": [bundle],
         "notification_id": [notification[0]["id"]],
         "message_id": [message[0]["id"]],
+        # A plugin the country enables, and one it does not (an operator's switch).
+        "name": ["extend_theme", "notify_email"],
     }
 
 
@@ -544,6 +546,7 @@ def await_names() -> set[str]:
         "slug", "country", "language", "theme_id", "poll_id", "grantor_id", "member_id",
         "group_id", "slot_id", "meeting_id", "session_id", "rec_id", "project_id",
         "milestone_id", "bundle_id", "notification_id", "message_id", "web_session_id",
+        "name",
     }  # fmt: skip
 
 

@@ -61,6 +61,10 @@ EXCEPTIONS = {
 
 # Pages that are not one view with their twin, each with the reason.
 HAND_WRITTEN = {
+    "/editions/{slug:str}/extensions": (
+        "a shipped plugin's page (plugins/extend_theme: a list and its extend form), mounted "
+        "for every country that may enable it; its twin is /api/editions/{slug:str}/extensions"
+    ),
     "/calendar/{feed:str}": "an iCalendar file at a capability address, not a page of the site",
     "/outbox": (
         "one page over the operator's countries (?country=, their first by default, failed "

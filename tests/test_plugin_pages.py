@@ -75,8 +75,16 @@ async def test_each_country_shows_only_what_it_enables(plugins_client):
     (fr,) = (await client.get("/api/plugins")).json()
     assert fr["country"] == "FR"
     assert [p["name"] for p in fr["plugins"]] == ["track_fr"]
+    # The others are installed, not enabled for France: listed apart, so that an operator can
+    # switch them on, and marked so.
+    available = {p["name"]: p for p in fr["available"]}
+    assert {"extend_theme", "notify_webhook", "track_be"} <= set(available)
+    assert not any(p["enabled"] for p in available.values())
     html = (await client.get("/operator/plugins")).text
-    assert "extend_theme" not in html and "notify_webhook" not in html
+    enabled_part, _sep, rest = html.partition("Installed, not enabled")
+    assert 'id="plugin-FR-track_fr"' in enabled_part
+    assert "extend_theme" not in enabled_part and "notify_webhook" not in enabled_part
+    assert 'id="plugin-FR-extend_theme"' in rest
 
     await sign_in(client, await add_member("board@example.org", roles=(("board", ""),)))
     countries = (await client.get("/api/plugins")).json()

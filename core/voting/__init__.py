@@ -40,7 +40,7 @@ def voting_methods(registry: PluginRegistry) -> dict[str, VotingMethod]:
 
     def collect() -> dict[str, VotingMethod]:
         found: dict[str, VotingMethod] = {}
-        for answer in reversed(registry.hook.register_voting_methods()):
+        for answer in reversed(registry.platform_hook("register_voting_methods")()):
             for method in answer or ():
                 found[check_method(method).name] = method
         return found

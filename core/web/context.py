@@ -24,7 +24,9 @@ LANGUAGE_COOKIE = "sip_lang"
 
 
 def settings_of(request: Request[Any, Any, Any]) -> Settings:
-    return request.app.state.settings
+    """The settings in force: config.toml's with the operators' plugin switches applied."""
+    live = request.app.state.get("live")
+    return live.settings if live is not None else request.app.state.settings
 
 
 def session_cookie_name(settings: Settings) -> str:

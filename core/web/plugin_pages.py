@@ -1,5 +1,7 @@
-"""The operators' plugin page: per country, the enabled plugins, their configuration (secrets
-masked) and what each adds to the platform. JSON twin at ``/api/plugins``.
+"""The operators' plugin page: per country, the installed plugins, which are enabled, their
+configuration (secrets masked) and what each adds to the platform. JSON twin at
+``/api/plugins``. An operator switches a plugin for their country and sets its typed options
+here (``core.runtime``); config.toml can lock a country or a plugin to the file.
 
 An operator sees the countries they operate; a board member sees every country. A plugin's
 configuration is what it reads: its typed ``OPTIONS`` for the country (``[plugins.<name>]``
@@ -12,16 +14,23 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 import msgspec
-from litestar import Request
+from litestar import Controller, Request, post, put
+from litestar.params import FromPath, JSONBody
+from litestar.response import Redirect, Template
 
-from core.config import Settings, plugin_options
-from core.errors import Forbidden
+from core.config import ConfigError, Settings, lock_of, plugin_options
+from core.errors import DomainError, Forbidden
 from core.i18n import N_, _
 from core.members.model import CurrentMember
 from core.plugins import SOURCE_CORE, PluginRegistry
+from core.runtime import services
+from core.runtime.live import Live
+from core.runtime.services import OptionField, option_fields, options_type
+from core.web.context import page
 from core.web.deps import MemberDep, RulesDep
 from core.web.guards import signed_in
 from core.web.twins import twin
@@ -54,18 +63,34 @@ class PluginSetting(msgspec.Struct, frozen=True):
     secret: bool = False
 
 
-class PluginInfo(msgspec.Struct, frozen=True):
+class PluginInfo(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     source: str  # "shipped" or "entry point"
     description: str
     adds: list[str]  # hook names, in HOOK_LABELS order
     settings: list[PluginSetting]
+    enabled: bool = True
+    # "config.toml", or "web": an operator's switch (when, in the audit log: who and what)
+    decided_by: str = "config.toml"
+    changed_at: datetime | None = None
+    locked_by: str = ""  # the config.toml key that locks it ("" : operators may change it)
+    editable: bool = False  # the viewer may switch it (an operator of the country, not locked)
+    options: list[OptionField] = []  # the typed options an operator may set here
 
 
-class CountryPlugins(msgspec.Struct, frozen=True):
+class CountryPlugins(msgspec.Struct, frozen=True, kw_only=True):
     country: str
     name: str
-    plugins: list[PluginInfo]
+    plugins: list[PluginInfo]  # enabled
+    available: list[PluginInfo] = []  # installed, not enabled
+    locked_by: str = ""  # "countries.<C>.locked" when the whole country is locked
+
+
+class SwitchIn(msgspec.Struct, forbid_unknown_fields=True):
+    """An operator's switch for one plugin in one country (``PUT /api/plugins/{c}/{name}``)."""
+
+    enabled: bool
+    options: dict[str, Any] = {}
 
 
 def is_secret(key: str) -> bool:
@@ -125,27 +150,78 @@ def describe(plugin: object) -> str:
     return doc.strip().split("\n\n")[0].replace("\n", " ")
 
 
-def country_plugins(registry: PluginRegistry, settings: Settings, country: str) -> CountryPlugins:
-    """The plugins config.toml enables for ``country``, with what each adds and reads."""
-    plugins = []
-    for name in registry.countries.get(country, []):
-        installed = registry.installed.get(name)
-        plugin = registry.pm.get_plugin(name)
-        if installed is None or plugin is None or installed.source == SOURCE_CORE:
-            continue
-        hooks = {caller.name for caller in registry.pm.get_hookcallers(plugin) or []}
-        plugins.append(
-            PluginInfo(
-                name=name,
-                source=installed.source,
-                description=describe(plugin),
-                adds=[hook for hook in HOOK_LABELS if hook in hooks]
-                + sorted(hooks - HOOK_LABELS.keys()),
-                settings=plugin_settings(plugin, name, settings, country),
-            )
-        )
+def plugin_info(
+    registry: PluginRegistry,
+    settings: Settings,
+    country: str,
+    name: str,
+    *,
+    viewer: CurrentMember | None = None,
+    live: Live | None = None,
+) -> PluginInfo | None:
+    installed = registry.installed.get(name)
+    plugin = registry.pm.get_plugin(name)
+    if installed is None or installed.source == SOURCE_CORE:
+        return None
+    hooks = (
+        {caller.name for caller in registry.pm.get_hookcallers(plugin) or []}
+        if plugin is not None
+        else set()
+    )
+    base = live.base if live is not None else settings
+    locked = lock_of(base, name, country) or ""
+    switch = live.switches.get((country, name)) if live is not None else None
+    if locked:
+        switch = None  # the file decides
+    kind = options_type(plugin) if plugin is not None else None
+    fields: list[OptionField] = []
+    if kind is not None:
+        try:
+            fields = option_fields(kind, plugin_options(settings, name, country, kind))
+        except ConfigError:
+            fields = []
+    return PluginInfo(
+        name=name,
+        source=installed.source,
+        description=describe(plugin) if plugin is not None else "",
+        adds=[hook for hook in HOOK_LABELS if hook in hooks] + sorted(hooks - HOOK_LABELS.keys()),
+        settings=plugin_settings(plugin, name, settings, country) if plugin is not None else [],
+        enabled=name in registry.countries.get(country, []),
+        decided_by="web" if switch is not None else "config.toml",
+        changed_at=switch.updated_at if switch is not None else None,
+        locked_by=locked,
+        editable=bool(viewer is not None and viewer.is_operator(country) and not locked),
+        options=fields,
+    )
+
+
+def country_plugins(
+    registry: PluginRegistry,
+    settings: Settings,
+    country: str,
+    *,
+    viewer: CurrentMember | None = None,
+    live: Live | None = None,
+) -> CountryPlugins:
+    """The plugins enabled for ``country`` (and, apart, the others installed), with what each
+    adds and reads."""
+    enabled: list[PluginInfo] = []
+    available: list[PluginInfo] = []
+    names = list(registry.countries.get(country, []))  # config.toml's order, then the rest
+    for name in names + sorted(set(registry.installed) - set(names)):
+        info = plugin_info(registry, settings, country, name, viewer=viewer, live=live)
+        if info is not None:
+            (enabled if info.enabled else available).append(info)
+    base = live.base if live is not None else settings
     configured = settings.countries[country].name if country in settings.countries else ""
-    return CountryPlugins(country=country, name=configured or country, plugins=plugins)
+    locked = base.countries.get(country)
+    return CountryPlugins(
+        country=country,
+        name=configured or country,
+        plugins=enabled,
+        available=available,
+        locked_by=f"countries.{country}.locked" if locked is not None and locked.locked else "",
+    )
 
 
 def visible_countries(member: CurrentMember, settings: Settings) -> list[str]:
@@ -158,18 +234,95 @@ def visible_countries(member: CurrentMember, settings: Settings) -> list[str]:
     return countries
 
 
+def live_of(request: Req) -> Live:
+    return request.app.state.live
+
+
+def plugins_context(request: Req, found: list[CountryPlugins]) -> dict[str, Any]:
+    return {"countries": found, "labels": HOOK_LABELS, "errors": {}, "given": {}, "problem": {}}
+
+
 @twin(
     "/operator/plugins",
     api_path="/api/plugins",
     name="operator_plugins",
     template="plugins.html",
     tags=["plugins"],
-    summary="The plugins enabled per country (operators: theirs; board: all)",
-    context=lambda request, found: {"countries": found, "labels": HOOK_LABELS},
+    summary="The plugins per country: enabled or not, options (operators: theirs; board: all)",
+    context=plugins_context,
     guards=[signed_in],
 )
 async def plugin_list(member: MemberDep, rules: RulesDep) -> list[CountryPlugins]:
+    live = rules.registry.live
     return [
-        country_plugins(rules.registry, rules.settings, c)
+        country_plugins(rules.registry, rules.settings, c, viewer=member, live=live)
         for c in visible_countries(member, rules.settings)
     ]
+
+
+class PluginSwitchPages(Controller):
+    include_in_schema = False
+
+    @post(
+        "/operator/plugins/{country:str}/{name:str}",
+        name="operator_plugin_switch",
+        guards=[signed_in],
+    )
+    async def switch(
+        self, request: Req, member: MemberDep, country: FromPath[str], name: FromPath[str]
+    ) -> Template | Redirect:
+        form = await request.form()
+        enabled = str(form.get("enabled", "")) in ("1", "on", "true", "yes")
+        given = {
+            key.removeprefix("option."): str(value)
+            for key, value in form.items()
+            if key.startswith("option.")
+        }
+        live = live_of(request)
+        try:
+            await services.set_switch(
+                live, member, country, name, enabled=enabled, given=given, typed=False
+            )
+        except DomainError as exc:
+            found = [
+                country_plugins(live.registry, live.settings, c, viewer=member, live=live)
+                for c in visible_countries(member, live.settings)
+            ]
+            return page(
+                request,
+                "plugins.html",
+                {
+                    **plugins_context(request, found),
+                    "errors": {(country, name): {e["key"]: e["message"] for e in exc.errors}},
+                    "given": {(country, name): {**given, "enabled": enabled}},
+                    "problem": {(country, name): exc.message},
+                },
+                status_code=exc.status_code,
+            )
+        return Redirect(f"/operator/plugins#plugin-{country}-{name}", status_code=303)
+
+
+class PluginSwitchAPI(Controller):
+    path = "/api"
+    tags = ["plugins"]
+
+    @put(
+        "/plugins/{country:str}/{name:str}",
+        summary="Enable or disable a plugin for a country and set its options (its operators)",
+        guards=[signed_in],
+    )
+    async def switch(
+        self,
+        request: Req,
+        member: MemberDep,
+        country: FromPath[str],
+        name: FromPath[str],
+        data: JSONBody[SwitchIn],
+    ) -> PluginInfo:
+        live = live_of(request)
+        await services.set_switch(
+            live, member, country, name, enabled=data.enabled, given=data.options, typed=True
+        )
+        info = plugin_info(live.registry, live.settings, country, name, viewer=member, live=live)
+        assert info is not None  # set_switch refused an unknown plugin
+        return info

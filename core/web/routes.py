@@ -13,7 +13,7 @@ from litestar import Response, Router, get
 from litestar.static_files import create_static_files_router
 
 from core.web.pages import PlatformAPI, PlatformPages, healthz, home
-from core.web.plugin_pages import plugin_list
+from core.web.plugin_pages import PluginSwitchAPI, PluginSwitchPages, plugin_list
 from core.web.statement import accessibility
 
 STATIC_DIR = Path(__file__).parent.parent / "static"
@@ -35,6 +35,8 @@ router = Router(
         PlatformAPI,
         *home.handlers,
         *plugin_list.handlers,
+        PluginSwitchPages,
+        PluginSwitchAPI,
         *accessibility.handlers,
         healthz,
         favicon,

@@ -17,7 +17,7 @@ from core import i18n
 from core.config import COUNTRIES
 from core.editions import services as editions
 from core.editions.services import EditionInfo
-from core.errors import DomainError, Forbidden, InvalidInput
+from core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from core.i18n import _, country_name
 from core.members.model import CurrentMember
 from core.themes import queries
@@ -44,6 +44,9 @@ def reviewer_countries(
 ) -> list[str]:
     """The countries ``member`` reviews extensions for (one, when ``country`` is given); a
     member who may review none is refused with the reason."""
+    if not services.enabled_countries(request.app.state.registry):
+        # Installed, enabled nowhere: its pages are not there (an operator may enable it).
+        raise NotFound(_("Extending themes is not enabled in any country."))
     if not (member.is_board or member.is_operator()):
         raise Forbidden(_("Only the board and operators extend themes."))
     allowed = services.countries_of(request.app.state.registry, member)

@@ -20,7 +20,7 @@ import httpx
 import msgspec
 
 from core import hookimpl
-from core.i18n import N_
+from core.i18n import N_, _
 from core.notifications import Delivery, Notifier, PermanentFailure
 
 # What the operators' plugin page says of this plugin, in their language.
@@ -83,6 +83,18 @@ class WebhookNotifier(Notifier):
             response = await client.post(self.url, content=body, headers=headers)
         if not 200 <= response.status_code < 300:
             raise RuntimeError(f"the receiver answered HTTP {response.status_code}")
+
+
+def unavailable(settings: Settings) -> str | None:
+    """Why this channel cannot be enabled from the plugin page: it needs its address in
+    config.toml and its secret in the environment (``core.runtime.services``)."""
+    webhook = settings.notifications.webhook
+    if webhook.url and webhook.secret:
+        return None
+    return _(
+        "This channel needs notifications.webhook.url in config.toml and the "
+        "SIP_WEBHOOK_SECRET environment variable; ask whoever runs the server."
+    )
 
 
 @hookimpl

@@ -10,6 +10,7 @@ test server on 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -18,7 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,12 +136,15 @@ def _healthy(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """``sip serve --demo`` on a free port with its own config and SQLite file."""
-    folder = tmp_path_factory.mktemp("browser-server")
+@contextlib.contextmanager
+def serving(
+    folder: Path, edit_config: Callable[[str], str] = lambda text: text
+) -> Iterator[Server]:
+    """``sip serve --demo`` on a free port with its own config (``edit_config`` may change the
+    file's text) and SQLite file in ``folder``, until the block ends."""
     port = _free_port()
     config = _config(folder, port)
+    config.write_text(edit_config(config.read_text(encoding="utf-8")), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "SIP_DATABASE_URL"}
     env.update(SIP_CONFIG=str(config), SIP_SECRET_KEY=SECRET, PYTHONUNBUFFERED="1")
     url = f"http://127.0.0.1:{port}"
@@ -176,6 +180,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """``sip serve --demo`` on a free port with its own config and SQLite file."""
+    with serving(tmp_path_factory.mktemp("browser-server")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
