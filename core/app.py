@@ -125,8 +125,10 @@ def create_app(
         before_send=[security_headers(hsts=settings.cookies_secure)],
         before_request=_before_request,
         # Whoever hands in an engine owns its connection pool (tests do).
-        on_startup=([] if engine else [_start_database]) + ([_start_relay] if relay else []),
-        on_shutdown=([_stop_relay] if relay else []) + ([] if engine else [_stop_database]),
+        on_startup=([] if engine else [_start_database, _start_pruner])
+        + ([_start_relay] if relay else []),
+        on_shutdown=([_stop_relay] if relay else [])
+        + ([] if engine else [_stop_pruner, _stop_database]),
         debug=False,
         logging_config=None,  # logging is the process's (sip serve configures it), not the app's
     )
@@ -186,6 +188,22 @@ async def _before_request(request: Any) -> None:
     if not request.url.path.startswith("/static/"):
         await request.app.state.live.refresh()
     await _count_unread(request)
+
+
+async def _start_pruner(app: Litestar) -> None:
+    """Prune what the retention periods no longer keep, every ``retention.prune_every_hours``
+    (only when the application owns its database, like the relay)."""
+    from core.maintenance import PrunerTask
+
+    task = PrunerTask(app.state.settings)
+    task.start()
+    app.state.pruner = task
+
+
+async def _stop_pruner(app: Litestar) -> None:
+    task = app.state.get("pruner")
+    if task is not None:
+        await task.stop()
 
 
 async def _count_unread(request: Any) -> None:

@@ -189,9 +189,18 @@ def members_group() -> None:
 
 @members_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--full",
+    is_flag=True,
+    help="the file is the full register: members it does not list are marked as having left "
+    "(a preview is shown first)",
+)
+@click.option("--yes", is_flag=True, help="with --full: confirm the preview without asking")
 @click.pass_context
-def members_import(ctx: click.Context, file: str) -> None:
-    """Import members from a CSV file (all rows or none; re-importing changes nothing)."""
+def members_import(ctx: click.Context, file: str, full: bool, yes: bool) -> None:
+    """Import members from a CSV file (all rows or none; re-importing changes nothing).
+
+    Without --full it is a partial import: additions and updates only, nobody leaves."""
     from core.errors import DomainError
     from core.events import MembersImported
     from core.members import importer
@@ -202,6 +211,20 @@ def members_import(ctx: click.Context, file: str) -> None:
         text = importer.decode(Path(file).read_bytes())
     except ValueError as exc:
         errors.print(f"[bold red]{file}:[/] {exc}", highlight=False)
+        sys.exit(1)
+
+    def refused(report: importer.ImportReport) -> None:
+        errors.print(
+            f"[bold red]Nothing imported:[/] {report.error_count} bad row(s) in {file}",
+            highlight=False,
+        )
+        for error in report.errors:  # the first importer.MAX_ERRORS, by line
+            errors.print(f"  line {error.line}: {error.reason}", highlight=False)
+        if report.more_errors:
+            errors.print(
+                f"  … and {report.more_errors} more (the first {len(report.errors)} are listed)",
+                highlight=False,
+            )
         sys.exit(1)
 
     with Progress(
@@ -231,34 +254,83 @@ def members_import(ctx: click.Context, file: str) -> None:
                 settings=settings,
             )
 
+        async def preview() -> tuple[importer.ImportReport, importer.RegisterImportInfo | None]:
+            if settings.is_sqlite:
+                await db.upgrade()
+            from core.audit.services import CLI
+
+            return await importer.preview_import(text, full=True, actor=CLI)
+
         try:
-            report = _run(settings, work)
+            if full:
+                report, info = _run(settings, preview)
+            else:
+                report, info = _run(settings, work), None
         except DomainError as exc:
             errors.print(f"[bold red]Nothing imported:[/] {exc.message}", highlight=False)
             sys.exit(1)
     if not report.ok:
-        errors.print(
-            f"[bold red]Nothing imported:[/] {report.error_count} bad row(s) in {file}",
+        refused(report)
+    if info is not None:
+        figures = info.figures
+        console.print(
+            f"Full register {file} (countries {', '.join(info.countries)}): "
+            f"{figures['new']} new, {figures['changed']} changed, "
+            f"{figures['unchanged']} unchanged, {figures['left']} no longer in the register "
+            f"(they will be marked as having left), {figures['returning']} returning; "
+            f"{info.summary.get('roles_affected_count', 0)} role holder(s) affected.",
             highlight=False,
         )
-        for error in report.errors:  # the first importer.MAX_ERRORS, by line
-            errors.print(f"  line {error.line}: {error.reason}", highlight=False)
-        if report.more_errors:
-            errors.print(
-                f"  … and {report.more_errors} more (the first {len(report.errors)} are listed)",
-                highlight=False,
+        for m in info.summary.get("changed_members", []):
+            console.print(f"  changed {m['member_number']}: {', '.join(m['fields'])}")
+        for m in info.summary.get("leaving_members", []):
+            console.print(f"  leaves {m['member_number']} ({m['name']})", highlight=False)
+        for r in info.summary.get("roles_affected", []):
+            roles = ", ".join(f"{role} {c}".strip() for role, c in r["roles"])
+            why = "leaves" if r["why"] == "leaves" else "email address changes"
+            console.print(f"  role holder {r['member_number']} ({roles}): {why}")
+        if not yes and not click.confirm("Apply this import?", default=False):
+
+            async def cancel() -> None:
+                from core.audit.services import CLI
+
+                await importer.cancel_import(info.id, actor=CLI)
+
+            _run(settings, cancel)
+            console.print("Cancelled: nothing imported.")
+            return
+
+        async def confirm() -> importer.ImportReport:
+            from core.audit.services import CLI
+
+            report, _info = await importer.confirm_import(
+                info.id, actor=CLI, registry=_registry(ctx), settings=settings
             )
-        sys.exit(1)
+            return report
+
+        try:
+            report = _run(settings, confirm)
+        except DomainError as exc:
+            errors.print(f"[bold red]Nothing imported:[/] {exc.message}", highlight=False)
+            sys.exit(1)
     # Like an import on the web page, tell each country's plugins what changed (no actor).
     for country, (created, updated) in report.by_country.items():
         Rules(_registry(ctx), _settings(ctx)).emit(
             MembersImported(country=country, created=created, updated=updated)
         )
-    console.print(
-        f"Imported {file}: {report.created} new, {report.updated} updated, "
-        f"{report.unchanged} unchanged.",
-        highlight=False,
-    )
+    if full:
+        console.print(
+            f"Imported the full register {file}: {report.created} new, {report.updated} "
+            f"updated, {report.unchanged} unchanged, {report.left} marked as having left, "
+            f"{report.returned} returning.",
+            highlight=False,
+        )
+    else:
+        console.print(
+            f"Imported {file} (partial: additions and updates only): {report.created} new, "
+            f"{report.updated} updated, {report.unchanged} unchanged.",
+            highlight=False,
+        )
 
 
 @members_group.command("link")
@@ -288,7 +360,7 @@ def members_link(ctx: click.Context, email: str) -> None:
                 country=member.country,
                 object_type="member",
                 object_id=member.id,
-                details={"member_number": member.member_number},
+                personal={member.id: {"member_number": member.member_number}},
             )
         return token
 
@@ -337,6 +409,46 @@ def members_role(
         sys.exit(1)
     scope = f" {country}" if country else ""
     console.print(f"{email}: {role}{scope} {'removed' if remove else 'granted'}.", highlight=False)
+
+
+@members_group.command("erase")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="confirm: the erasure cannot be undone")
+@click.pass_context
+def members_erase(ctx: click.Context, email: str, yes: bool) -> None:
+    """Erase a member's personal data by anonymisation (counts stay true; refused while an
+    open poll counts the member as a voter)."""
+    from core.errors import DomainError
+    from core.members import privacy
+    from core.members.services import member_by_email
+    from core.rules import Rules
+
+    if not yes:
+        errors.print("Erasure cannot be undone: add --yes to confirm.", highlight=False)
+        sys.exit(2)
+    settings = _settings(ctx)
+    rules = Rules(_registry(ctx), settings)
+
+    async def work() -> int | None:
+        if settings.is_sqlite:
+            await db.upgrade()
+        from core.audit.services import CLI
+
+        member = await member_by_email(email)
+        if member is None:
+            return None
+        await privacy.erase(member.id, CLI, settings, rules=rules)
+        return member.id
+
+    try:
+        erased = _run(settings, work)
+    except DomainError as exc:
+        errors.print(exc.message, highlight=False)
+        sys.exit(1)
+    if erased is None:
+        errors.print(f"No member with the email address {email}.", highlight=False)
+        sys.exit(1)
+    console.print(f"Member {erased}: personal data erased.", highlight=False)
 
 
 @main.group("poll")
@@ -581,6 +693,38 @@ def notify_run(ctx: click.Context, once: bool) -> None:
         console.print(
             f"Outbox: {done.sent} sent, {done.retrying} to retry later, {done.failed} failed "
             f"({done.reminders} closing reminder message(s) written).",
+            highlight=False,
+        )
+
+
+@main.group("maintenance")
+def maintenance_group() -> None:
+    """Maintenance: pruning what the retention periods no longer keep."""
+
+
+@maintenance_group.command("prune")
+@click.pass_context
+def maintenance_prune(ctx: click.Context) -> None:
+    """Delete what [retention] in config.toml no longer keeps (the server does it too, every
+    retention.prune_every_hours) and print the counts per kind."""
+    from core.maintenance import PruneReport, prune
+
+    settings = _settings(ctx)
+
+    async def work() -> PruneReport:
+        if settings.is_sqlite:
+            await db.upgrade()
+        return await prune(settings)
+
+    report = _run(settings, work)
+    table = Table("What", "Count", title="Pruned")
+    for name, count in report.counts().items():
+        table.add_row(name.replace("_", " "), str(count))
+    console.print(table)
+    if report.left_members_due:
+        console.print(
+            f"{report.left_members_due} member(s) who left longer ago than "
+            f"{settings.retention.left_members_days} days are not erased yet.",
             highlight=False,
         )
 

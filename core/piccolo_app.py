@@ -4,7 +4,7 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from core.audit.tables import AuditEntry
+from core.audit.tables import AuditEntry, AuditPersonal
 from core.auth.tables import SignInFailure, SignInLinkRequest, SignInToken, WebSession
 from core.editions.tables import Edition, EditionPhase
 from core.groups.tables import (
@@ -100,6 +100,7 @@ TABLES = [
     Milestone,
     ArchivedFigures,
     AuditEntry,
+    AuditPersonal,
     PluginSwitch,
     SettingsVersion,
 ]

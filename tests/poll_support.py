@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
+
 from core.members.model import CurrentMember
 from core.members.services import load_member
 from core.polls import services as polls
@@ -76,3 +78,12 @@ async def open_box(
 async def close_and_count(rules: Rules, operator: CurrentMember, box: Box) -> Tally:
     await polls.close_poll(rules, operator, box.poll_id)
     return await box.count()
+
+
+@pytest.fixture(autouse=True)
+def voters_added_after_opening(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For test modules that add their voters after the poll opened (imported there, it
+    applies to the whole module): eligibility is the country's live rule, as before polls had
+    electoral rolls. The roll is still written at opening; the roll's own rules (frozen at
+    opening, turnout against it) are tested in tests/test_electoral_roll.py."""
+    monkeypatch.setattr(polls, "has_roll", lambda poll: False)

@@ -21,7 +21,9 @@ UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PARAM = re.compile(r"\{(\w+):(\w+)\}")
 # Tables a refused request may write to: the session and attempt bookkeeping, and an audit
 # trail of refusals (kept by core/audit when present).
-BOOKKEEPING = frozenset({"web_session", "sign_in_token", "sign_in_failure", "audit_entry"})
+BOOKKEEPING = frozenset(
+    {"web_session", "sign_in_token", "sign_in_failure", "audit_entry", "audit_personal"}
+)
 
 
 @dataclass(frozen=True)

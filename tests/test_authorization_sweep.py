@@ -16,6 +16,7 @@ Two sweeps run on the demo data (both countries, every kind of object):
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -34,7 +35,7 @@ from core.groups.tables import (
     Meeting,
     MeetingSlot,
 )
-from core.members.tables import Member
+from core.members.tables import Member, RegisterImport
 from core.notifications.tables import Notification, NotificationEvent, OutboxMessage
 from core.polls.tables import Poll, Proxy
 from core.recommendations.outcomes import ADOPTED
@@ -58,6 +59,12 @@ from tests.security_support import (
 # -- routes that are not swept, each with the reason ---------------------------------------------
 
 PUBLIC = {
+    "GET /privacy": "what the platform keeps and for how long (from config.toml)",
+    "GET /api/privacy": "what the platform keeps and for how long (from config.toml)",
+    "GET /account/erase/{token:str}": "the erasure link is the secret",
+    "GET /api/account/erase/{token:str}": "the erasure link is the secret",
+    "POST /account/erase/{token:str}": "the erasure link is the secret",
+    "POST /api/account/erase/{token:str}": "the erasure link is the secret",
     # The cooperative's process is public: editions, themes, polls and their published results,
     # groups, recommendations, projects and the record are read by anyone, members or not.
     "GET /": "home page",
@@ -132,6 +139,10 @@ PUBLIC = {
 }
 
 SELF = {
+    "GET /account/data": "the caller's own data",
+    "GET /api/account/data": "the caller's own data",
+    "POST /account/erase": "the caller's own erasure request",
+    "POST /api/account/erase": "the caller's own erasure request",
     # These name no object: they act on, or show, the signed-in member only.
     "GET /account": "the caller's account",
     "POST /account/password": "the caller's password",
@@ -194,12 +205,16 @@ SELF = {
 # cooperative, and lists that show an operator their own countries only. Swept for a member
 # with no role; an operator of either country may use them.
 SHARED = {
+    "GET /operator/members/erase": "the erasure form (the member's country is checked)",
+    "GET /api/operator/members/erase": "the countries whose members the caller may erase",
     "GET /editions/new": "editions are the cooperative's, not a country's",
     "POST /editions": "editions are the cooperative's, not a country's",
     "POST /api/editions": "editions are the cooperative's, not a country's",
     "GET /editions/{slug:str}/board-theme": "the board-theme form (countries chosen inside)",
     "GET /members/import": "the import form (each row's country is checked)",
     "GET /operator/plugins": "which plugins run where, secrets masked",
+    "GET /operator/roles": "the roles of the operator's own countries (or the board's)",
+    "GET /api/roles": "the roles of the operator's own countries (or the board's)",
     "GET /bundles": "the bundles of the operator's own countries",
     "GET /api/bundles": "the bundles of the operator's own countries",
     "GET /operator/audit": "the audit log of the operator's own countries",
@@ -369,6 +384,12 @@ async def targets(country: str, owner: int) -> dict[str, list[Any]]:
             pledged_at=clock.now() - timedelta(days=1),
         )
     )
+    # A member import of the country, previewed and waiting (only its operators decide it).
+    register_import = await RegisterImport.insert(
+        RegisterImport(
+            country=country, summary=json.dumps({"countries": [country], "allowed": [country]})
+        )
+    ).returning(RegisterImport.id)
     owner_session = await auth.start_session(owner, 14)
     web_session = await WebSession.select(WebSession.id).where(
         WebSession.token_hash == auth.token_hash(owner_session)
@@ -392,6 +413,7 @@ async def targets(country: str, owner: int) -> dict[str, list[Any]]:
         "bundle_id": [bundle],
         "notification_id": [notification[0]["id"]],
         "message_id": [message[0]["id"]],
+        "import_id": [register_import[0]["id"]],
         # A plugin the country enables, and one it does not (an operator's switch).
         "name": ["extend_theme", "notify_email"],
     }
@@ -546,6 +568,7 @@ def await_names() -> set[str]:
         "slug", "country", "language", "theme_id", "poll_id", "grantor_id", "member_id",
         "group_id", "slot_id", "meeting_id", "session_id", "rec_id", "project_id",
         "milestone_id", "bundle_id", "notification_id", "message_id", "web_session_id",
+        "import_id",
         "name",
     }  # fmt: skip
 

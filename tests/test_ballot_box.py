@@ -25,7 +25,13 @@ from core.polls.tables import ClearBallot, Participation, Poll, SealedBallot
 from core.rules import Rules
 from core.themes import services as themes
 from tests.conftest import add_member
-from tests.poll_support import make_tellers, name_tellers, open_box, open_with_tellers
+from tests.poll_support import (
+    make_tellers,
+    name_tellers,
+    open_box,
+    open_with_tellers,
+    voters_added_after_opening,  # noqa: F401 (the fixture)
+)
 from tests.secrecy_support import found_in, raw_files, table_dump
 
 CANDIDATES = 6

@@ -21,7 +21,10 @@ from core.polls.tables import ClearBallot, Poll, PollTeller, SealedBallot
 from core.rules import Rules
 from core.themes import services as themes
 from tests.conftest import add_member, csrf_token, sign_in
-from tests.poll_support import make_tellers
+from tests.poll_support import (
+    make_tellers,
+    voters_added_after_opening,  # noqa: F401 (the fixture)
+)
 
 
 async def make_edition(client) -> None:

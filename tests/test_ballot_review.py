@@ -21,7 +21,10 @@ from core.polls.controllers import candidates_of
 from core.polls.tables import Participation, SealedBallot
 from core.rules import Rules
 from tests.conftest import add_member, csrf_token, sign_in
-from tests.poll_support import open_with_tellers
+from tests.poll_support import (
+    open_with_tellers,
+    voters_added_after_opening,  # noqa: F401 (the fixture)
+)
 from tests.test_ballot_pages import make_edition
 
 

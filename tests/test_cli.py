@@ -448,11 +448,13 @@ def test_members_role_grants_and_removes_an_operator_role(site):
     assert "granted" in granted.stdout and "granted" in twice.stdout
     assert roles(site) == [("anna@example.org", "operator", "BE")]  # granted once
 
+    # The last operator of a country keeps the role: a second one first.
+    ok(site.sip("members", "role", "bert@example.org", "operator", "--country", "BE"))
     removed = ok(
         site.sip("members", "role", "anna@example.org", "operator", "--country", "BE", "--remove")
     )
     assert "removed" in removed.stdout
-    assert roles(site) == []
+    assert roles(site) == [("bert@example.org", "operator", "BE")]
 
 
 def test_members_role_grants_and_removes_a_role_without_a_country(site):
@@ -466,8 +468,12 @@ def test_members_role_grants_and_removes_a_role_without_a_country(site):
         ("chloe@example.org", "facilitator", ""),
     ]
 
+    ok(site.sip("members", "role", "chloe@example.org", "facilitator", "--remove"))
+    assert roles(site) == [("bert@example.org", "board", "")]
+    # The last board member keeps the role: a second one first.
+    ok(site.sip("members", "role", "anna@example.org", "board"))
     ok(site.sip("members", "role", "bert@example.org", "board", "--remove"))
-    assert roles(site) == [("chloe@example.org", "facilitator", "")]
+    assert roles(site) == [("anna@example.org", "board", "")]
 
 
 def test_members_role_refuses_an_operator_without_a_country_or_an_unknown_member(site):

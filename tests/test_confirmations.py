@@ -16,7 +16,11 @@ from core.polls import services as polls
 from core.polls.tables import ClearBallot, SealedBallot
 from core.rules import Rules
 from tests.conftest import add_member, csrf_token, sign_in
-from tests.poll_support import name_tellers, open_with_tellers
+from tests.poll_support import (
+    name_tellers,
+    open_with_tellers,
+    voters_added_after_opening,  # noqa: F401 (the fixture)
+)
 from tests.test_ballot_pages import make_edition
 from tests.test_themes_api import admin, person, snapshot, status_of, submitted, supported, visit
 

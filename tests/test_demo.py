@@ -50,6 +50,7 @@ from core.voting.files import Export, published_problems
 from plugins import demo
 from plugins.demo import ACCOUNTS, EARLIER_EDITIONS, EXTRA_MEMBERS_PER_COUNTRY, seed_demo
 from tests.demo_helpers import open_agm_poll, open_slug
+from tests.poll_support import voters_added_after_opening  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.usefixtures("database")
 

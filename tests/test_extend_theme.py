@@ -36,7 +36,11 @@ from core.themes.tables import Theme, ThemeText
 from plugins.extend_theme import services as extension
 from plugins.extend_theme.services import ExtensionRefused, NotEnabled
 from tests.conftest import add_member, csrf_token, make_settings, sign_in
-from tests.poll_support import close_and_count, open_box
+from tests.poll_support import (
+    close_and_count,
+    open_box,
+    voters_added_after_opening,  # noqa: F401 (the fixture)
+)
 
 BOTH = ("BE", "FR")
 RATIONALE = "Needs a deeper debate: the groups asked for a second year."

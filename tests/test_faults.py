@@ -99,8 +99,9 @@ async def test_sigkill_during_a_vote_load_loses_no_acknowledged_ballot(
     database,
     tmp_path,
 ):
-    poll_id, _operator = await setup_poll(rules)
+    # The voters are members before the poll opens: its electoral roll is frozen then.
     waiting = list(reversed(await voters_with_sessions(VOTERS)))
+    poll_id, _operator = await setup_poll(rules)
     acknowledged: list[str] = []  # receipts of ballots answered 201
     cut_off = 0
 

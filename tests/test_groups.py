@@ -136,6 +136,7 @@ async def test_bad_registrations_are_refused_and_change_nothing(cycle):
         "working_group": before["working_group"] + 1,
         "group_facilitator": before["group_facilitator"] + 1,
         "audit_entry": before["audit_entry"] + 1,  # the group's creation
+        "audit_personal": before["audit_personal"] + 1,  # its actor's label, kept apart
     }
 
 

@@ -18,7 +18,10 @@ from core.polls import services as polls
 from core.rules import Rules
 from core.themes import services as themes
 from tests.conftest import add_member, sign_in
-from tests.poll_support import open_with_tellers
+from tests.poll_support import (
+    open_with_tellers,
+    voters_added_after_opening,  # noqa: F401 (the fixture)
+)
 from tests.recommendations_support import build_cycle
 
 SLUG = "2020-2021"

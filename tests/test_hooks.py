@@ -17,6 +17,7 @@ from core.plugins import build_registry
 from core.rules import Rules
 from core.tracks import Track
 from tests.conftest import add_member, csrf_token, sign_in
+from tests.poll_support import voters_added_after_opening  # noqa: F401 (the fixture)
 
 
 def with_plugins(settings, be: list[str], fr: list[str]):

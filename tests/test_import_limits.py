@@ -48,7 +48,7 @@ async def register() -> dict[str, dict[str, Any]]:
 
 async def audited(action: str) -> list[dict[str, Any]]:
     rows = await AuditEntry.select().where(AuditEntry.action == action).order_by(AuditEntry.seq)
-    return [{**row, "details": json.loads(row["details"])} for row in rows]
+    return await audit.as_shown(rows)  # personal values (member numbers) merged back
 
 
 def on_event_loop() -> bool:

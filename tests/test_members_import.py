@@ -449,10 +449,17 @@ async def test_operator_uploads_a_good_file_and_sees_the_counts(client):
     csrf = await signed_in(client, roles=OPERATOR_BE)
 
     form = await client.get("/members/import")
-    response = await client.post("/members/import", **upload(GOOD, csrf))
+    preview = await client.post("/members/import", **upload(GOOD, csrf))
+    previewed = set(await register())
+    # The upload shows a preview (a partial import, said so); confirming it imports.
+    import_id = int(str(preview.url).rstrip("/").split("/")[-1])
+    response = await client.post(f"/members/import/{import_id}/confirm", data={"_csrf_token": csrf})
 
     assert form.status_code == 200
     assert 'enctype="multipart/form-data"' in form.text
+    assert preview.status_code == 200
+    assert "Partial import: additions and updates only" in preview.text
+    assert previewed == {"OP-1"}
     assert response.status_code == 200
     assert "Import done: 2 new, 0 updated, 0 unchanged." in response.text
     assert {"P1", "P2"} <= set(await register())
@@ -728,7 +735,7 @@ async def me_with(client: AsyncTestClient[Any], session: str) -> int:
 
 async def audited(action: str) -> list[dict[str, Any]]:
     rows = await AuditEntry.select().where(AuditEntry.action == action).order_by(AuditEntry.seq)
-    return [{**row, "details": json.loads(row["details"])} for row in rows]
+    return await audit.as_shown(rows)  # personal values (numbers, addresses) merged back
 
 
 async def role_holders() -> dict[str, int]:

@@ -34,6 +34,7 @@ from tests.notify_support import (
     open_poll,
     rules_for,
 )
+from tests.poll_support import voters_added_after_opening  # noqa: F401 (the fixture)
 
 
 @pytest.fixture

@@ -45,6 +45,7 @@ from tests.notify_support import (
     rules_for,
     submitted,
 )
+from tests.poll_support import voters_added_after_opening  # noqa: F401 (the fixture)
 
 
 class Recorder(Notifier):

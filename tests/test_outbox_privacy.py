@@ -21,6 +21,7 @@ from tests.notify_support import (
     open_poll,
     rules_for,
 )
+from tests.poll_support import voters_added_after_opening  # noqa: F401 (the fixture)
 from tests.test_notifications_pages import BrokenPlugin, client_for
 
 LATE_NAME, LATE_EMAIL = "Lena Late", "lena.late@example.org"

@@ -34,6 +34,7 @@ EXCEPTIONS = {
     "/my/proposals": "the caller's proposals: /api/me/proposals",
     "/operator/audit": "the audit log: /api/audit (its search: POST /api/audit/search)",
     "/operator/plugins": "which plugins run where: /api/plugins",
+    "/operator/roles": "roles one manages: /api/roles (POST /api/roles, POST /api/roles/revoke)",
     "/outbox": "the outbox of one country: /api/outbox/{country:str}",
     "/polls/{poll_id:int}/results": "the published result: /api/polls/{poll_id:int}/result",
     "/polls/{poll_id:int}/room": "the AGM room's figures: /api/polls/{poll_id:int}/turnout",

@@ -8,6 +8,7 @@ from datetime import timedelta
 from core import clock
 from core.polls.tables import Participation, Presence, Proxy, SealedBallot
 from tests.conftest import add_member, csrf_token, sign_in
+from tests.poll_support import voters_added_after_opening  # noqa: F401 (the fixture)
 from tests.test_poll_pages import make_edition
 
 

@@ -29,7 +29,11 @@ from core.recommendations.record import edition_record
 from core.rules import Rules
 from core.themes import services as themes
 from tests.conftest import add_member, csrf_token, sign_in
-from tests.poll_support import name_tellers, open_box
+from tests.poll_support import (
+    name_tellers,
+    open_box,
+    voters_added_after_opening,  # noqa: F401 (the fixture)
+)
 
 SLUG = "2020-2021"
 TITLES = ("Accompaniment", "New prospects", "Gender equality", "Sharing economy")

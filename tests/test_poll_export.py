@@ -17,6 +17,7 @@ from core.errors import Conflict
 from core.polls import export
 from core.polls import services as polls
 from core.polls.tables import Poll
+from tests.poll_support import voters_added_after_opening  # noqa: F401 (the fixture)
 from tests.test_polls import count, rules, setup_poll, shareholder  # noqa: F401 - the fixture
 
 RANKINGS = [[1, 2, 3, 4], [2, 1], [2, 3, 1], [4], [2, 4, 1, 3], [3, 2]]

@@ -11,6 +11,7 @@ from core import clock
 from core.polls.tables import ClearBallot, Participation, SealedBallot
 from core.rules import Rules
 from tests.conftest import add_member, csrf_token, sign_in
+from tests.poll_support import voters_added_after_opening  # noqa: F401 (the fixture)
 from tests.test_polls import CANDIDATES
 
 

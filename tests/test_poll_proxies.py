@@ -25,7 +25,10 @@ from core.polls.tables import Participation, Poll, Proxy, SealedBallot
 from core.rules import Rules
 from core.themes import services as themes
 from tests.conftest import add_member, make_settings
-from tests.poll_support import name_tellers
+from tests.poll_support import (
+    name_tellers,
+    voters_added_after_opening,  # noqa: F401 (the fixture)
+)
 
 
 @pytest.fixture

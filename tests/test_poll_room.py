@@ -20,6 +20,7 @@ from core.polls import services as polls
 from core.polls.tables import Participation, Poll, Presence, Proxy, SealedBallot
 from core.rules import Rules
 from tests.conftest import add_member
+from tests.poll_support import voters_added_after_opening  # noqa: F401 (the fixture)
 from tests.test_polls import BOXES, count, setup_poll, shareholder
 
 

@@ -26,7 +26,11 @@ from core.themes import services as themes
 from core.themes.tables import Theme
 from core.voting import voting_method
 from tests.conftest import add_member
-from tests.poll_support import Box, open_box
+from tests.poll_support import (
+    Box,
+    open_box,
+    voters_added_after_opening,  # noqa: F401 (the fixture)
+)
 
 CANDIDATES = ("Accompaniment", "New prospects", "Gender equality", "Sharing economy")
 

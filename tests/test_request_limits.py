@@ -424,11 +424,16 @@ async def test_a_large_csv_file_is_imported_through_the_page(client):
     await sign_in(client, member_id)
     file = large_register()
 
-    page = await client.post(
+    preview = await client.post(
         "/members/import",
         files={"file": ("members.csv", file, "text/csv")},
         data={"_csrf_token": await csrf_token(client)},
     )
+    import_id = str(preview.url).rstrip("/").split("/")[-1]
+    page = await client.post(
+        f"/members/import/{import_id}/confirm", data={"_csrf_token": await csrf_token(client)}
+    )
 
+    assert preview.status_code == 200, preview.text[:500]
     assert page.status_code == 200, page.text[:500]
     assert await Member.count() == 2001

@@ -11,6 +11,7 @@ from typing import Any
 
 from core import clock
 from tests.conftest import add_member, csrf_token, sign_in
+from tests.poll_support import voters_added_after_opening  # noqa: F401 (the fixture)
 from tests.test_poll_pages import make_edition
 
 

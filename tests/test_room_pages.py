@@ -5,11 +5,11 @@ member has already voted (that member, never a choice)."""
 
 from __future__ import annotations
 
-import json
-
+from core.audit import services as audit
 from core.audit.tables import AuditEntry
 from core.polls.tables import Participation, Presence, Proxy
 from tests.conftest import add_member, csrf_token, sign_in
+from tests.poll_support import voters_added_after_opening  # noqa: F401 (the fixture)
 from tests.test_poll_agm_pages import draft_poll, open_poll
 
 
@@ -28,7 +28,7 @@ async def room_with_members(client) -> tuple[int, int, dict[str, int]]:
 
 async def entries(action: str) -> list[dict]:
     rows = await AuditEntry.select().where(AuditEntry.action == action).order_by(AuditEntry.seq)
-    return [{**row, "details": json.loads(row["details"])} for row in rows]
+    return await audit.as_shown(rows)  # personal values (member numbers) merged back
 
 
 async def state() -> tuple:

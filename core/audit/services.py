@@ -6,6 +6,12 @@ SQLite the write transaction (IMMEDIATE) already excludes every other writer; on
 transaction-scoped advisory lock is taken before the last entry is read, and held to the
 commit. ``seq`` is unique besides, so a fork would fail rather than be written.
 
+Personal values (the actor's name and member number, a member number or an email address
+in the details) are passed apart (``personal=``, ``by_member_number=``) and kept in
+``audit_personal``, one salted row per data subject; the entry commits to each row by its
+digest and names the actor by a pseudonym. ``forget_member`` deletes a member's rows: the
+chain still verifies, the counts stay true, the page shows "erased member".
+
 What is never recorded: how anyone voted. A member casting a ballot is not an audited action;
 an operator entering a paper ballot is recorded without the ballot (``details`` refuses the
 keys that would carry one).
@@ -15,19 +21,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+import secrets
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
+from piccolo.querystring import QueryString
 
 from core import clock, db
-from core.audit.tables import AuditEntry
+from core.audit.tables import AuditEntry, AuditPersonal
 from core.errors import Forbidden, InvalidInput
 from core.i18n import N_, _
 from core.members.model import CurrentMember
-from core.members.tables import ROLE_BOARD, ROLE_FACILITATOR, ROLE_OPERATOR, ROLE_TELLER
+from core.members.tables import ROLE_BOARD, ROLE_FACILITATOR, ROLE_OPERATOR, ROLE_TELLER, Member
 
 GENESIS = "0" * 64  # the previous hash of entry 1
 ROLE_CLI = "cli"  # the command line acted: an operator at the server, no member
@@ -47,6 +55,8 @@ BALLOT_KEYS = frozenset(
 
 # What each action means, in the operators' words (the page shows the stable name beside it).
 ACTIONS = {
+    "member.erase": N_("member's personal data erased"),
+    "plugin.switch": N_("plugin switched or its options set"),
     "edition.create": N_("edition created"),
     "edition.calendar": N_("phase calendar set"),
     "theme.add": N_("board theme added"),
@@ -94,6 +104,7 @@ ACTIONS = {
     "milestone.done": N_("milestone done"),
     "outbox.retry": N_("notification retried"),
     "outbox.retry_failed": N_("failed notifications retried"),
+    "audit.resealed": N_("audit log re-sealed without personal values"),
 }
 
 # What an actor acted as, in the operators' words.
@@ -122,6 +133,8 @@ class AuditEntryOut(msgspec.Struct, frozen=True):
     details: dict[str, Any]
     prev_hash: str
     hash: str
+    # The members whose personal values in this entry were erased (their label, numbers...).
+    erased: list[int] = msgspec.field(default_factory=list)
 
 
 class AuditPage(msgspec.Struct, frozen=True):
@@ -183,6 +196,7 @@ def canonical(row: dict[str, Any]) -> bytes:
         "object_type": row["object_type"],
         "object_id": row["object_id"],
         "details": row["details"],
+        "personal": row["personal"],
         "prev_hash": row["prev_hash"],
     }
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
@@ -190,6 +204,16 @@ def canonical(row: dict[str, Any]) -> bytes:
 
 def entry_hash(row: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(row)).hexdigest()
+
+
+def personal_digest(salt: str, content: str) -> str:
+    """What an entry keeps of one ``audit_personal`` row: SHA-256 of its salt and content."""
+    return hashlib.sha256((salt + content).encode()).hexdigest()
+
+
+def pseudonym(actor_id: int) -> str:
+    """How an entry names a member who acted: by id, never by name or member number."""
+    return f"member {actor_id}"
 
 
 class CommandLine:
@@ -236,6 +260,8 @@ async def record(
     object_id: int | str | None = None,
     details: dict[str, Any] | None = None,
     role: str | None = None,
+    personal: Mapping[int, Mapping[str, Any]] | None = None,
+    by_member_number: Iterable[str] = (),
 ) -> int:
     """Append one entry; returns its sequence number.
 
@@ -243,12 +269,23 @@ async def record(
     PostgreSQL the chain's lock is held from here to the commit). Outside a transaction it
     opens one of its own. ``actor`` is a member or ``CLI``. ``country`` is "" for a
     platform-wide action, or the country codes the action concerns, space-separated.
+
+    ``details`` hold no personal value: those go in ``personal``, by the member they are
+    about (``{member_id: {"member_number": ...}}``), and are merged back into the details
+    when the entry is shown, until that member is erased. ``by_member_number`` names detail
+    keys whose value lists member numbers (or maps them to something): each number's part
+    moves to its member's personal values. The actor's label is kept the same way.
     """
     country = " ".join(sorted(set(country.split())))
+    subjects: dict[int | None, dict[str, Any]] = {}
     if isinstance(actor, CommandLine):
         actor_id, name, role = None, actor.role, role or actor.role
     else:
-        actor_id, name, role = actor.id, actor_label(actor), role or acting_role(actor, country)
+        actor_id, name, role = actor.id, pseudonym(actor.id), role or acting_role(actor, country)
+        subjects[actor.id] = {"actor_name": actor_label(actor)[:250]}
+    details = dict(details or {})
+    for member_id, values in (personal or {}).items():
+        _merge(subjects.setdefault(member_id, {}).setdefault("details", {}), dict(values))
     row: dict[str, Any] = {
         "actor": actor_id,
         "actor_name": name[:250],
@@ -257,15 +294,54 @@ async def record(
         "action": action,
         "object_type": object_type,
         "object_id": "" if object_id is None else str(object_id),
-        "details": encode_details(details),
     }
     if db.engine().transaction_exists():
-        return await _append(row)
+        return await _append(row, details, subjects, tuple(by_member_number))
     async with db.write_transaction():
-        return await _append(row)
+        return await _append(row, details, subjects, tuple(by_member_number))
 
 
-async def _append(row: dict[str, Any]) -> int:
+def _merge(into: dict[str, Any], values: dict[str, Any]) -> None:
+    """Put personal detail values back: lists grow, mappings gain keys, the rest is set."""
+    for key, value in values.items():
+        present = into.get(key)
+        if isinstance(present, list) and isinstance(value, list):
+            present.extend(value)
+        elif isinstance(present, dict) and isinstance(value, dict):
+            present.update(value)
+        elif isinstance(value, list | dict):
+            into[key] = value.copy()  # grown by later values, never the caller's own
+        else:
+            into[key] = value
+
+
+async def _by_member_number(
+    details: dict[str, Any], keys: tuple[str, ...], subjects: dict[int | None, dict[str, Any]]
+) -> None:
+    """Move the member numbers under ``keys`` out of ``details``, each to its member's values."""
+    numbered = {key: details.pop(key) for key in keys if key in details}
+    numbers = {str(n) for value in numbered.values() for n in value}
+    ids: dict[str, int] = {}
+    listed = sorted(numbers)
+    for start in range(0, len(listed), 500):
+        rows = await Member.select(Member.id, Member.member_number).where(
+            Member.member_number.is_in(listed[start : start + 500])
+        )
+        ids.update({r["member_number"]: int(r["id"]) for r in rows})
+    for key, value in numbered.items():
+        for number in value:
+            part = value[number] if isinstance(value, dict) else None
+            fragment = {key: {number: part}} if isinstance(value, dict) else {key: [number]}
+            subject = subjects.setdefault(ids.get(str(number)), {})
+            _merge(subject.setdefault("details", {}), fragment)
+
+
+async def _append(
+    row: dict[str, Any],
+    details: dict[str, Any],
+    subjects: dict[int | None, dict[str, Any]],
+    by_member_number: tuple[str, ...],
+) -> int:
     if not db.is_sqlite():
         # Held to the commit: the next appender reads the last entry after this one is in.
         await AuditEntry.raw("SELECT pg_advisory_xact_lock({})", ADVISORY_LOCK_KEY)
@@ -274,13 +350,37 @@ async def _append(row: dict[str, Any]) -> int:
         .order_by(AuditEntry.seq, ascending=False)
         .first()
     )
+    if by_member_number:
+        await _by_member_number(details, by_member_number, subjects)
+    row["details"] = encode_details(details)
     row["seq"] = last["seq"] + 1 if last else 1
     row["prev_hash"] = last["hash"] if last else GENESIS
     now = clock.now()
     row["at"] = now if now.tzinfo else now.replace(tzinfo=UTC)
+    kept, commitments = [], []
+    for member_id, values in subjects.items():
+        if "details" in values:
+            encode_details(values["details"])  # no ballot among personal values either
+        content = encode_details(values)
+        salt = secrets.token_hex(16)
+        kept.append(AuditPersonal(seq=row["seq"], member=member_id, content=content, salt=salt))
+        commitments.append([member_id, personal_digest(salt, content)])
+    row["personal"] = json.dumps(commitments, separators=(",", ":"))
     row["hash"] = entry_hash(row)
     await AuditEntry.insert(AuditEntry(**row))
+    if kept:
+        await AuditPersonal.insert(*kept)
     return row["seq"]
+
+
+async def forget_member(member_id: int) -> int:
+    """Erase what the audit log holds of a member: their ``audit_personal`` rows (their label
+    as an actor, their member number, their addresses). The entries stay and still verify.
+    Call it inside the erasure's write transaction; returns how many rows went."""
+    gone = await (
+        AuditPersonal.delete().where(AuditPersonal.member == member_id).returning(AuditPersonal.id)
+    )
+    return len(gone)
 
 
 async def verify(expect: tuple[int, str] | None = None) -> Verification:
@@ -290,6 +390,10 @@ async def verify(expect: tuple[int, str] | None = None) -> Verification:
     sequence, or the next entry's previous hash does not match) or put in place of another.
     A cut-off tail leaves a shorter chain that holds: ``expect`` (a sequence number and the
     hash noted from an earlier run) catches that, and a chain rewritten from some entry on.
+
+    Each entry's personal values (``audit_personal``) must be ones it committed to: a row
+    changed, added or moved to another member is found; a row deleted (a member erased) is
+    not a fault.
     """
     count = 0
     previous_seq, previous_hash = 0, GENESIS
@@ -303,6 +407,7 @@ async def verify(expect: tuple[int, str] | None = None) -> Verification:
         )
         if not rows:
             break
+        kept = await _personal_rows(previous_seq, int(rows[-1]["seq"]))
         for row in rows:
             seq = int(row["seq"])
             if seq != previous_seq + 1:
@@ -326,6 +431,14 @@ async def verify(expect: tuple[int, str] | None = None) -> Verification:
                 return Verification(
                     count, previous_seq, previous_hash, seq, f"entry {seq} was changed"
                 )
+            if not _personal_holds(row, kept.get(seq, [])):
+                return Verification(
+                    count,
+                    previous_seq,
+                    previous_hash,
+                    seq,
+                    f"the personal values of entry {seq} were changed",
+                )
             if expect is not None and seq == expect[0]:
                 if row["hash"] != expect[1]:
                     return Verification(
@@ -339,6 +452,20 @@ async def verify(expect: tuple[int, str] | None = None) -> Verification:
                 expected_found = True
             count += 1
             previous_seq, previous_hash = seq, row["hash"]
+    stray = await (
+        AuditPersonal.select(AuditPersonal.seq)
+        .where(AuditPersonal.seq > previous_seq)
+        .order_by(AuditPersonal.seq)
+        .first()
+    )
+    if stray:
+        return Verification(
+            count,
+            previous_seq,
+            previous_hash,
+            int(stray["seq"]),
+            f"personal values were added for entry {stray['seq']}, which does not exist",
+        )
     if not expected_found:
         assert expect is not None
         return Verification(
@@ -350,6 +477,37 @@ async def verify(expect: tuple[int, str] | None = None) -> Verification:
             "(entries were cut off)",
         )
     return Verification(count, previous_seq, previous_hash)
+
+
+async def _personal_rows(after: int, upto: int) -> dict[int, list[dict[str, Any]]]:
+    rows = await AuditPersonal.select().where(
+        (AuditPersonal.seq > after) & (AuditPersonal.seq <= upto)
+    )
+    found: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        found.setdefault(int(row["seq"]), []).append(row)
+    return found
+
+
+def _commitments(entry: dict[str, Any]) -> list[tuple[int | None, str]]:
+    try:
+        pairs = json.loads(entry.get("personal") or "[]")
+        return [(None if m is None else int(m), str(d)) for m, d in pairs]
+    except (ValueError, TypeError):
+        return []
+
+
+def _personal_holds(entry: dict[str, Any], rows: list[dict[str, Any]]) -> bool:
+    """Every personal row of ``entry`` is one it committed to, for the same member, once."""
+    committed = _commitments(entry)
+    seen: set[tuple[int | None, str]] = set()
+    for row in rows:
+        member = None if row["member"] is None else int(row["member"])
+        pair = (member, personal_digest(row["salt"], row["content"]))
+        if pair not in committed or pair in seen:
+            return False
+        seen.add(pair)
+    return True
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -381,10 +539,17 @@ def _where(countries: list[str] | None, action: str, actor: str) -> list[Any]:
         elif actor.lower() in (ROLE_CLI, ROLE_CLOCK, ROLE_VISITOR):
             conditions.append(AuditEntry.actor.is_null() & (AuditEntry.role == actor.lower()))
         else:
+            # The actor's label is among the entry's personal values (gone once erased).
             # SQLite's LIKE ignores the case of ASCII letters already; PostgreSQL needs ILIKE.
-            name = AuditEntry.actor_name
-            match = name.like if db.is_sqlite() else name.ilike
-            conditions.append(match(f"%{actor}%"))
+            if db.is_sqlite():
+                labelled = "json_extract(content, '$.actor_name') LIKE {}"
+            else:
+                labelled = "(content::jsonb ->> 'actor_name') ILIKE {}"
+            conditions.append(
+                AuditEntry.seq.is_in(
+                    QueryString(f"SELECT seq FROM audit_personal WHERE {labelled}", f"%{actor}%")
+                )
+            )
     return conditions
 
 
@@ -422,8 +587,12 @@ async def list_entries(
         .limit(PER_PAGE)
         .offset((page - 1) * PER_PAGE)
     )
+    shown = await _personal_rows(
+        min((int(r["seq"]) for r in rows), default=0) - 1,
+        max((int(r["seq"]) for r in rows), default=0),
+    )
     return AuditPage(
-        entries=[_out(r) for r in rows],
+        entries=[_out(r, shown.get(int(r["seq"]), [])) for r in rows],
         page=page,
         per_page=PER_PAGE,
         total=total,
@@ -432,19 +601,59 @@ async def list_entries(
     )
 
 
-def _out(row: dict[str, Any]) -> AuditEntryOut:
+def _out(row: dict[str, Any], personal: list[dict[str, Any]]) -> AuditEntryOut:
+    """An entry as shown: its personal values merged back in, the actor named by their label,
+    and the members whose values were erased listed (the actor shown as "erased member")."""
     at = row["at"]
+    details = json.loads(row["details"] or "{}")
+    actor_name = row["actor_name"]
+    by_member: dict[int | None, dict[str, Any]] = {}
+    for kept in personal:
+        member = None if kept["member"] is None else int(kept["member"])
+        by_member[member] = json.loads(kept["content"] or "{}")
+    erased = []
+    for member, _digest in _commitments(row):
+        values = by_member.get(member)
+        if values is None:
+            if member is not None and member not in erased:
+                erased.append(member)
+            continue
+        if "actor_name" in values and member == row["actor"]:
+            actor_name = values["actor_name"]
+        _merge(details, values.get("details", {}))
+    if row["actor"] is not None and row["actor"] in erased:
+        actor_name = _("erased member")
     return AuditEntryOut(
         seq=int(row["seq"]),
         at=at if at.tzinfo else at.replace(tzinfo=UTC),
         actor=row["actor"],
-        actor_name=row["actor_name"],
+        actor_name=actor_name,
         role=row["role"],
         country=row["country"],
         action=row["action"],
         object_type=row["object_type"],
         object_id=row["object_id"],
-        details=json.loads(row["details"] or "{}"),
+        details=details,
         prev_hash=row["prev_hash"],
         hash=row["hash"],
+        erased=erased,
     )
+
+
+async def as_shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Entries read straight from ``audit_entry``, as the page shows them: ``actor_name`` and
+    ``details`` (parsed) with their personal values merged back in, ``erased`` the members
+    whose values are gone. For the command line and tests."""
+    seqs = sorted(int(r["seq"]) for r in rows)
+    kept: dict[int, list[dict[str, Any]]] = {}
+    for start in range(0, len(seqs), 500):
+        chunk = seqs[start : start + 500]
+        for personal in await AuditPersonal.select().where(AuditPersonal.seq.is_in(chunk)):
+            kept.setdefault(int(personal["seq"]), []).append(personal)
+    shown = []
+    for row in rows:
+        out = _out(row, kept.get(int(row["seq"]), []))
+        shown.append(
+            {**row, "actor_name": out.actor_name, "details": out.details, "erased": out.erased}
+        )
+    return shown

@@ -99,6 +99,8 @@ async def issue_sign_in_link(
     The link and its audit entry (the member and how many links they were sent within the
     window; never the address typed, nor the link) are written in one transaction.
     """
+    if await has_left(member.id):
+        return None  # a member who left signs in no more: the same answer, no link
     counted = await count_link_request(member_key(member.id), limit, window_minutes)
     if counted is None:
         return None
@@ -118,11 +120,8 @@ async def issue_sign_in_link(
             country=member.country,
             object_type="member",
             object_id=member.id,
-            details={
-                "member_number": member.member_number,
-                "count": counted,
-                "window_minutes": window_minutes,
-            },
+            details={"count": counted, "window_minutes": window_minutes},
+            personal={member.id: {"member_number": member.member_number}},
         )
     return token
 
@@ -143,7 +142,10 @@ async def redeem_sign_in_link(token: str) -> int:
         .returning(SignInToken.member)
     )
     if used:
-        return int(used[0]["member"])
+        member_id = int(used[0]["member"])
+        if await has_left(member_id):  # a link sent before the member left: not valid now
+            raise NotFound(_("This sign-in link is not valid. Ask for a new one."))
+        return member_id
     row = (
         await SignInToken.select(SignInToken.used_at, SignInToken.expires_at)
         .where(SignInToken.token_hash == token_hash(token))
@@ -154,6 +156,13 @@ async def redeem_sign_in_link(token: str) -> int:
     if row["used_at"] is not None:
         raise Gone(_("This sign-in link has already been used. Ask for a new one."))
     raise Gone(_("This sign-in link has expired. Ask for a new one."))
+
+
+async def has_left(member_id: int) -> bool:
+    """Whether the member left the cooperative (a confirmed full register no longer lists
+    them): they sign in no more, by any means."""
+    row = await Member.select(Member.left_at).where(Member.id == member_id).first()
+    return row is not None and row["left_at"] is not None
 
 
 async def link_status(token: str) -> str:
@@ -210,7 +219,8 @@ async def set_password(
                 country=actor.country,
                 object_type="member",
                 object_id=member_id,
-                details={"member_number": actor.member_number, "sessions_ended": len(ended)},
+                details={"sessions_ended": len(ended)},
+                personal={actor.id: {"member_number": actor.member_number}},
             )
     return len(ended)
 
@@ -218,7 +228,7 @@ async def set_password(
 async def check_password(email: str, password: str) -> int | None:
     """The member id when the password is right, else None (same work either way)."""
     row = (
-        await Member.select(Member.id, Member.password_hash)
+        await Member.select(Member.id, Member.password_hash, Member.left_at)
         .where(Member.email == email.strip().lower())
         .first()
     )
@@ -227,7 +237,7 @@ async def check_password(email: str, password: str) -> int | None:
         _hasher.verify(stored or _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         return None
-    if row is None or stored is None:
+    if row is None or stored is None or row["left_at"] is not None:
         return None
     if _hasher.check_needs_rehash(stored):
         await Member.update({Member.password_hash: hash_password(password)}).where(
@@ -301,11 +311,8 @@ async def _audit_refused_password(email: str) -> None:
         country=member.country,
         object_type="member",
         object_id=member.id,
-        details={
-            "member_number": member.member_number,
-            "method": SIGN_IN_PASSWORD,
-            "result": "wrong password",
-        },
+        details={"method": SIGN_IN_PASSWORD, "result": "wrong password"},
+        personal={member.id: {"member_number": member.member_number}},
     )
 
 
@@ -363,11 +370,8 @@ async def start_session(
                 country=member.country,
                 object_type="member",
                 object_id=member.id,
-                details={
-                    "member_number": member.member_number,
-                    "method": method,
-                    "result": "signed in",
-                },
+                details={"method": method, "result": "signed in"},
+                personal={member.id: {"member_number": member.member_number}},
             )
     _seen[token_hash(token)] = moment
     return token
@@ -384,7 +388,8 @@ async def session_member(token: str) -> CurrentMember | None:
 
     hashed = token_hash(token)
     member = await member_where(
-        "JOIN web_session s ON s.member = m.id WHERE s.token_hash = {} AND s.expires_at > {}",
+        "JOIN web_session s ON s.member = m.id "
+        "WHERE s.token_hash = {} AND s.expires_at > {} AND m.left_at IS NULL",
         hashed,
         now(),
     )

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import UploadFile
-from litestar.params import FromPath, JSONBody, MultipartBody, URLEncodedBody
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from core.auth import devices
@@ -42,6 +42,46 @@ class PasswordChange(msgspec.Struct):
 
 class ImportForm(msgspec.Struct):
     file: UploadFile | None = None
+    mode: str = "partial"  # "full": a full register (its absent members leave)
+
+
+class ChangedMemberOut(msgspec.Struct):
+    member_number: str
+    name: str
+    fields: list[str] = []
+
+
+class RoleAffectedOut(msgspec.Struct):
+    member_number: str
+    name: str
+    roles: list[tuple[str, str]]
+    why: str  # "leaves" or "email"
+
+
+class ImportPreview(msgspec.Struct):
+    """A checked file compared with the register, waiting to be confirmed or cancelled.
+
+    ``full``: a full register (members of ``countries`` it does not list leave); else a
+    partial import (additions and updates only). The lists hold the first
+    ``importer.PREVIEW_LISTED`` members; the figures count them all."""
+
+    id: int
+    state: str
+    full: bool
+    mode: str  # the mode in words, in the reader's language
+    countries: list[str]
+    rows: int
+    new: int
+    changed: int
+    unchanged: int
+    left: int
+    returning: int
+    roles_affected_count: int
+    new_members: list[ChangedMemberOut]
+    changed_members: list[ChangedMemberOut]
+    leaving_members: list[ChangedMemberOut]
+    returning_members: list[ChangedMemberOut]
+    roles_affected: list[RoleAffectedOut]
 
 
 class RowErrorOut(msgspec.Struct):
@@ -174,6 +214,112 @@ async def run_import(request: Req, operator: CurrentMember, data: bytes) -> Impo
     return result
 
 
+def mode_words(full: bool) -> str:
+    if full:
+        return _(
+            "Full register: members of %(countries)s it does not list are marked as having left."
+        )
+    return _("Partial import: additions and updates only; nobody is marked as having left.")
+
+
+def preview_out(info: importer.RegisterImportInfo) -> ImportPreview:
+    summary = info.summary
+
+    def members(key: str) -> list[ChangedMemberOut]:
+        return [
+            ChangedMemberOut(m["member_number"], m["name"], list(m.get("fields", [])))
+            for m in summary.get(key, [])
+        ]
+
+    return ImportPreview(
+        id=info.id,
+        state=info.state,
+        full=info.full,
+        mode=mode_words(info.full) % {"countries": ", ".join(info.countries)}
+        if info.full
+        else mode_words(False),
+        countries=info.countries,
+        rows=int(summary.get("rows", 0)),
+        new=info.figures["new"],
+        changed=info.figures["changed"],
+        unchanged=info.figures["unchanged"],
+        left=info.figures["left"],
+        returning=info.figures["returning"],
+        roles_affected_count=int(summary.get("roles_affected_count", 0)),
+        new_members=members("new_members"),
+        changed_members=members("changed_members"),
+        leaving_members=members("leaving_members"),
+        returning_members=members("returning_members"),
+        roles_affected=[
+            RoleAffectedOut(r["member_number"], r["name"], [tuple(x) for x in r["roles"]], r["why"])
+            for r in summary.get("roles_affected", [])
+        ],
+    )
+
+
+async def run_preview(
+    request: Req, operator: CurrentMember, data: bytes, *, full: bool
+) -> ImportPreview:
+    """Check ``data`` and store a preview; raises ``ImportRefused`` listing the first
+    problems when there are any (nothing is stored then)."""
+    try:
+        text = await asyncio.to_thread(importer.decode, data)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    report, info = await importer.preview_import(
+        text, full=full, allowed_countries=operator.operator_countries, actor=operator
+    )
+    if info is None:
+        n = report.error_count
+        raise ImportRefused(
+            ngettext(
+                "Nothing was imported: %(n)d row needs correcting.",
+                "Nothing was imported: %(n)d rows need correcting.",
+                n,
+            )
+            % {"n": n},
+            errors=[{"line": e.line, "reason": e.reason} for e in report.errors],
+            error_count=n,
+        )
+    return preview_out(info)
+
+
+async def run_confirm(request: Req, operator: CurrentMember, import_id: int) -> ImportPreview:
+    """Apply a preview, once (a second confirmation: 409, nothing changed), and tell each
+    country's plugins what changed."""
+    report, info = await importer.confirm_import(
+        import_id,
+        actor=operator,
+        registry=request.app.state.registry,
+        settings=settings_of(request),
+    )
+    for country, (created, updated) in report.by_country.items():
+        Rules(request.app.state.registry, settings_of(request)).emit(
+            MembersImported(
+                country=country, created=created, updated=updated, actor_id=operator.id
+            ),
+        )
+    return preview_out(info)
+
+
+async def preview_page(
+    request: Req,
+    import_id: int,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+) -> Template:
+    operator = require_operator(request)
+    info = await importer.load_import(import_id)
+    importer.require_scope(info, operator)
+    return page(
+        request,
+        "members_import_preview.html",
+        {"preview": preview_out(info), "listed": importer.PREVIEW_LISTED, **(context or {})},
+        status_code=status_code,
+    )
+
+
 async def account_shown(request: Req, member: CurrentMember) -> dict[str, Any]:
     """The account page: the member, their sessions (``/api/account/sessions``), and a notice
     after a device's "sign out"."""
@@ -197,6 +343,26 @@ async def account_shown(request: Req, member: CurrentMember) -> dict[str, Any]:
 )
 async def account(member: MemberDep) -> CurrentMember:
     return member
+
+
+async def import_preview_shown(request: Req, found: ImportPreview) -> dict[str, Any]:
+    return {"preview": found, "listed": importer.PREVIEW_LISTED}
+
+
+@twin(
+    "/members/import/{import_id:int}",
+    api_path="/api/members/import/{import_id:int}",
+    name="members_import_preview",
+    template="members_import_preview.html",
+    tags=["members"],
+    summary="A member import's preview (or what became of it: its state)",
+    context=import_preview_shown,
+    guards=[operator],
+)
+async def import_preview(member: MemberDep, import_id: FromPath[int]) -> ImportPreview:
+    info = await importer.load_import(import_id)
+    importer.require_scope(info, member)
+    return preview_out(info)
 
 
 class AccountPages(Controller):
@@ -260,20 +426,52 @@ class AccountPages(Controller):
         request: Req,
         member: MemberDep,
         data: MultipartBody[ImportForm],
-    ) -> Template:
-        context: dict[str, Any] = {"columns": importer.COLUMNS}
+    ) -> Response[Any]:
+        full = data.mode == "full"
+        context: dict[str, Any] = {"columns": importer.COLUMNS, "full": full}
         if data.file is None or not data.file.filename:
             context["error"] = _("Choose a CSV file to import.")
             return page(request, "members_import.html", context, status_code=400)
         try:
-            result = await run_import(request, member, await data.file.read())
+            preview = await run_preview(request, member, await data.file.read(), full=full)
         except DomainError as exc:
             context.update(error=exc.message, row_errors=exc.errors)
             if isinstance(exc, ImportRefused):
                 context["more_errors"] = exc.error_count - len(exc.errors)
             return page(request, "members_import.html", context, status_code=exc.status_code)
-        context["result"] = result
-        return page(request, "members_import.html", context)
+        return Redirect(f"/members/import/{preview.id}", status_code=303)
+
+    @post(
+        "/members/import/{import_id:int}/confirm",
+        name="members_import_confirm",
+        guards=[operator],
+    )
+    async def import_confirm(
+        self, request: Req, member: MemberDep, import_id: FromPath[int]
+    ) -> Response[Any]:
+        try:
+            await run_confirm(request, member, import_id)
+        except DomainError as exc:
+            return await preview_page(
+                request, import_id, {"error": exc.message}, status_code=exc.status_code
+            )
+        return Redirect(f"/members/import/{import_id}", status_code=303)
+
+    @post(
+        "/members/import/{import_id:int}/cancel",
+        name="members_import_cancel",
+        guards=[operator],
+    )
+    async def import_cancel(
+        self, request: Req, member: MemberDep, import_id: FromPath[int]
+    ) -> Response[Any]:
+        try:
+            await importer.cancel_import(import_id, actor=member)
+        except DomainError as exc:
+            return await preview_page(
+                request, import_id, {"error": exc.message}, status_code=exc.status_code
+            )
+        return Redirect(f"/members/import/{import_id}", status_code=303)
 
 
 class MembersAPI(Controller):
@@ -349,11 +547,26 @@ class MembersAPI(Controller):
         status_code=200,
         summary="Import members from CSV (operators; all rows or none)",
         description="Send the CSV as the request body (text/csv). Columns: "
-        + ",".join(importer.COLUMNS),
+        + ",".join(importer.COLUMNS)
+        + ". With full=true the file is the full register: the answer is a preview (its id "
+        "and figures: new, changed, leaving, returning, roles affected), applied only by "
+        "POST /api/members/import/{id}/confirm; the members of your countries it does not "
+        "list are then marked as having left. With preview=true a partial import is "
+        "previewed the same way. Without either, a partial import (additions and updates "
+        "only) is applied at once.",
         guards=[operator],
     )
-    async def import_csv(self, request: Req, member: MemberDep) -> Response[ImportResult]:
+    async def import_csv(
+        self,
+        request: Req,
+        member: MemberDep,
+        full: FromQuery[bool] = False,
+        preview: FromQuery[bool] = False,
+    ) -> Response[Any]:
         try:
+            if full or preview:
+                shown = await run_preview(request, member, await request.body(), full=full)
+                return Response(shown, status_code=201)
             return Response(await run_import(request, member, await request.body()))
         except ImportRefused as exc:
             # The problem, with ``errors`` (the first ones, by line) and ``error_count`` (all).
@@ -367,3 +580,26 @@ class MembersAPI(Controller):
     @get("/members/import/columns", summary="The columns a member import expects")
     async def columns(self) -> list[str]:
         return list(importer.COLUMNS)
+
+    @post(
+        "/members/import/{import_id:int}/confirm",
+        status_code=200,
+        summary="Apply a previewed member import (once: a second confirmation is 409)",
+        guards=[operator],
+    )
+    async def import_confirm(
+        self, request: Req, member: MemberDep, import_id: FromPath[int]
+    ) -> ImportPreview:
+        return await run_confirm(request, member, import_id)
+
+    @post(
+        "/members/import/{import_id:int}/cancel",
+        status_code=200,
+        summary="Cancel a previewed member import (the register is not touched)",
+        guards=[operator],
+    )
+    async def import_cancel(
+        self, request: Req, member: MemberDep, import_id: FromPath[int]
+    ) -> ImportPreview:
+        await importer.cancel_import(import_id, actor=member)
+        return preview_out(await importer.load_import(import_id))

@@ -30,22 +30,35 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import re
 import secrets
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from core import clock, db
 from core.audit import services as audit
 from core.auth.tables import SignInToken, WebSession
 from core.config import COUNTRIES, LANGUAGES
-from core.errors import Conflict
+from core.errors import Conflict, Forbidden, NotFound
 from core.events import EmailChanged
 from core.i18n import _
 from core.members.model import CurrentMember
-from core.members.tables import ROLE_BOARD, ROLE_OPERATOR, ROLE_TELLER, Member, MemberRole
+from core.members.tables import (
+    IMPORT_CANCELLED,
+    IMPORT_CONFIRMED,
+    IMPORT_PENDING,
+    ROLE_BOARD,
+    ROLE_OPERATOR,
+    ROLE_TELLER,
+    ROLES,
+    Member,
+    MemberRole,
+    RegisterImport,
+)
 from core.rules import Rules
 
 if TYPE_CHECKING:
@@ -102,6 +115,8 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)  # the first MAX_ERRORS, by line
     by_country: dict[str, tuple[int, int]] = field(default_factory=dict)  # created, updated
     error_count: int = 0  # every problem found, listed or not
+    left: int = 0  # members marked as having left (a full register)
+    returned: int = 0  # members who had left, listed again: reactivated
 
     @property
     def ok(self) -> bool:
@@ -548,41 +563,33 @@ async def _write(
     progress: Progress | None,
     actor: audit.Actor | None = None,
     notify: _Notify | None = None,
+    *,
+    full: list[str] | None = None,
+    confirming: RegisterImportInfo | None = None,
 ) -> ImportReport:
+    """Plan and write the import in one write transaction. ``full`` (the countries a full
+    register covers) marks the members of those countries absent from the file as having
+    left. ``confirming`` is the preview being confirmed: its state moves from pending to
+    confirmed first (refused if it is not pending), and the whole transaction is undone if
+    the register no longer gives the preview's figures."""
     async with db.write_transaction():
-        current_rows = await Member.select(
-            Member.id,
-            Member.member_number,
-            Member.email,
-            Member.name,
-            Member.country,
-            Member.language,
-            Member.shareholder,
-        )
+        if confirming is not None:
+            await _mark_decided(confirming, IMPORT_CONFIRMED, actor)
+        current_rows = await _register_rows()
         work = await asyncio.to_thread(plan, rows, current_rows, allowed_countries)
+        moves = await asyncio.to_thread(sweep, rows, current_rows, full)
         errors.extend(work.errors)
         to_create, to_update, email_changes = work.to_create, work.to_update, work.email_changes
         report.unchanged = work.unchanged
         holders = await guarded_roles([c.member_id for c in email_changes])
-        if holders and not board_or_command_line(actor):
-            for change in email_changes:
-                if change.member_id in holders:
-                    errors.append(
-                        RowError(
-                            change.row.line,
-                            _(
-                                "member %(number)s holds a role (%(roles)s): only the board "
-                                "can change their email address"
-                            )
-                            % {
-                                "number": change.row.member_number,
-                                "roles": role_names(holders[change.member_id]),
-                            },
-                        )
-                    )
+        errors.extend(guard_errors(email_changes, holders, actor))
         if errors:
             report.unchanged = 0
+            if confirming is not None:  # undo the confirmation: nothing changes
+                raise changed_since_preview()
             return report
+        if confirming is not None and figures(work, moves) != confirming.figures:
+            raise changed_since_preview()
 
         total = len(to_create) + len(to_update)
         done = 0
@@ -616,7 +623,18 @@ async def _write(
         report.created = len(to_create)
         report.updated = len(to_update)
         report.by_country = work.by_country
-        await end_sign_ins([c.member_id for c in email_changes])
+        moment = clock.now()
+        for start in range(0, len(moves.leaving), CHUNK):
+            chunk = [member_id for member_id, _n, _c in moves.leaving[start : start + CHUNK]]
+            await Member.update({Member.left_at: moment}).where(Member.id.is_in(chunk))
+        for start in range(0, len(moves.returning), CHUNK):
+            chunk = [member_id for member_id, _n, _c in moves.returning[start : start + CHUNK]]
+            await Member.update({Member.left_at: None}).where(Member.id.is_in(chunk))
+        report.left = len(moves.leaving)
+        report.returned = len(moves.returning)
+        await end_sign_ins(
+            [c.member_id for c in email_changes] + [m for m, _n, _c in moves.leaving]
+        )
         for change in email_changes:
             if notify is not None:
                 await notify(
@@ -635,10 +653,12 @@ async def _write(
                     country=f"{change.old_country} {change.row.country}",
                     object_type="member",
                     object_id=change.member_id,
-                    details={
-                        "member_number": change.row.member_number,
-                        "old": change.old_email,
-                        "new": change.row.email,
+                    personal={
+                        change.member_id: {
+                            "member_number": change.row.member_number,
+                            "old": change.old_email,
+                            "new": change.row.email,
+                        }
                     },
                     role=_acting_role(actor, change.member_id in holders),
                 )
@@ -650,8 +670,57 @@ async def _write(
                     object_type="member_register",
                     object_id=country,
                     details=details,
+                    by_member_number=("new", "changed"),
+                )
+            for action, key, members in (
+                ("member.left", "left", moves.leaving),
+                ("member.returned", "returned", moves.returning),
+            ):
+                for country, numbers in _by_country(members):
+                    for start in range(0, len(numbers), AUDITED_MEMBERS):
+                        part = numbers[start : start + AUDITED_MEMBERS]
+                        await audit.record(
+                            action,
+                            actor=actor,
+                            country=country,
+                            object_type="member_register",
+                            object_id=country,
+                            details={"count": len(part), key: part},
+                            by_member_number=(key,),
+                        )
+            if confirming is not None:
+                await audit.record(
+                    "member.import.confirm",
+                    actor=actor,
+                    country=" ".join(confirming.countries),
+                    object_type="register_import",
+                    object_id=confirming.id,
+                    details={"full": confirming.full, **confirming.figures},
                 )
     return report
+
+
+def _by_country(members: list[tuple[int, str, str]]) -> list[tuple[str, list[str]]]:
+    """(member id, member number, country) grouped as (country, member numbers), sorted."""
+    grouped: dict[str, list[str]] = {}
+    for _id, number, country in members:
+        grouped.setdefault(country, []).append(number)
+    return sorted((country, sorted(numbers)) for country, numbers in grouped.items())
+
+
+async def _register_rows() -> list[dict[str, Any]]:
+    """Every member, as an import compares them with the file."""
+    return await Member.select(
+        Member.id,
+        Member.member_number,
+        Member.email,
+        Member.name,
+        Member.country,
+        Member.language,
+        Member.shareholder,
+        Member.left_at,
+        Member.erased_at,
+    )
 
 
 def _acting_role(actor: audit.Actor, role_holder: bool) -> str | None:
@@ -659,3 +728,368 @@ def _acting_role(actor: audit.Actor, role_holder: bool) -> str | None:
     if role_holder and isinstance(actor, CurrentMember):
         return ROLE_BOARD
     return None
+
+
+def guard_errors(
+    email_changes: list[EmailChange],
+    holders: dict[int, list[tuple[str, str]]],
+    actor: audit.Actor | None,
+) -> list[RowError]:
+    """The rows changing the address of a role holder, refused unless the board (or the
+    command line) imports."""
+    if not holders or board_or_command_line(actor):
+        return []
+    return [
+        RowError(
+            change.row.line,
+            _(
+                "member %(number)s holds a role (%(roles)s): only the board "
+                "can change their email address"
+            )
+            % {
+                "number": change.row.member_number,
+                "roles": role_names(holders[change.member_id]),
+            },
+        )
+        for change in email_changes
+        if change.member_id in holders
+    ]
+
+
+# -- register sync: a preview, then a confirmation (or a cancellation), once ----------------
+
+PREVIEW_LISTED = 100  # members each list of a preview shows (the figures count them all)
+
+
+@dataclass
+class Sweep:
+    """What a register file does beyond additions and updates: (member id, number, country)
+    of the members a full register no longer lists, and of those listed again after leaving."""
+
+    leaving: list[tuple[int, str, str]] = field(default_factory=list)
+    returning: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+def sweep(
+    rows: list[MemberRow], current_rows: list[dict[str, Any]], full: list[str] | None
+) -> Sweep:
+    """Who leaves (``full``: the countries the register covers; None for a partial import,
+    where nobody leaves) and who returns. Erased members are left as they are."""
+    listed = {row.member_number for row in rows}
+    result = Sweep()
+    for r in current_rows:
+        if r["erased_at"] is not None:
+            continue
+        member = (r["id"], r["member_number"], r["country"])
+        if r["member_number"] in listed:
+            if r["left_at"] is not None:
+                result.returning.append(member)
+        elif full is not None and r["country"] in full and r["left_at"] is None:
+            result.leaving.append(member)
+    return result
+
+
+def figures(work: Plan, moves: Sweep) -> dict[str, int]:
+    """A preview's counts; a confirmation applies the file only if the register gives them
+    still."""
+    return {
+        "new": len(work.to_create),
+        "changed": len(work.to_update),
+        "unchanged": work.unchanged,
+        "left": len(moves.leaving),
+        "returning": len(moves.returning),
+    }
+
+
+def changed_since_preview() -> Conflict:
+    return Conflict(
+        _(
+            "The member register changed since this preview: nothing was imported. "
+            "Upload the file again for a new preview."
+        )
+    )
+
+
+@dataclass(frozen=True)
+class RegisterImportInfo:
+    id: int
+    full: bool
+    state: str
+    countries: list[str]  # the countries the file covers (those a full register sweeps)
+    allowed: list[str] | None  # the importer's countries (None: the command line, all)
+    figures: dict[str, int]
+    summary: dict[str, Any]
+    created_at: datetime
+
+
+async def held_roles(member_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """Every role each of these members holds (members without any are left out)."""
+    held: dict[int, list[tuple[str, str]]] = {}
+    for start in range(0, len(member_ids), CHUNK):
+        rows = await MemberRole.select(
+            MemberRole.member, MemberRole.role, MemberRole.country
+        ).where(
+            MemberRole.member.is_in(member_ids[start : start + CHUNK])
+            & MemberRole.role.is_in(list(ROLES))
+        )
+        for r in rows:
+            held.setdefault(r["member"], []).append((r["role"], r["country"]))
+    return held
+
+
+def _summary(
+    checked: Checked,
+    work: Plan,
+    moves: Sweep,
+    current_rows: list[dict[str, Any]],
+    roles: dict[int, list[tuple[str, str]]],
+) -> dict[str, Any]:
+    """The preview as stored (JSON): the figures, and the first members of each list."""
+    by_id = {r["id"]: r for r in current_rows}
+    changed_fields = {
+        line: names for entries in work.changes.values() for line, _n, names in entries
+    }
+
+    def member(member_id: int) -> dict[str, str]:
+        r = by_id[member_id]
+        return {"member_number": r["member_number"], "name": r["name"]}
+
+    affected = [
+        {**member(member_id), "roles": roles[member_id], "why": "leaves"}
+        for member_id, _n, _c in moves.leaving
+        if member_id in roles
+    ] + [
+        {**member(change.member_id), "roles": roles[change.member_id], "why": "email"}
+        for change in work.email_changes
+        if change.member_id in roles
+    ]
+    return {
+        "rows": checked.count,
+        **figures(work, moves),
+        "new_members": [
+            {"member_number": r.member_number, "name": r.name}
+            for r in work.to_create[:PREVIEW_LISTED]
+        ],
+        "changed_members": [
+            {"member_number": r.member_number, "name": r.name, "fields": changed_fields[r.line]}
+            for _id, r in work.to_update[:PREVIEW_LISTED]
+        ],
+        "leaving_members": [member(m) for m, _n, _c in moves.leaving[:PREVIEW_LISTED]],
+        "returning_members": [member(m) for m, _n, _c in moves.returning[:PREVIEW_LISTED]],
+        "roles_affected": affected[:PREVIEW_LISTED],
+        "roles_affected_count": len(affected),
+    }
+
+
+async def preview_import(
+    text: str,
+    *,
+    full: bool,
+    allowed_countries: list[str] | None = None,
+    actor: audit.Actor | None = None,
+) -> tuple[ImportReport, RegisterImportInfo | None]:
+    """Check the file and compare it with the register, writing nothing to the register: a
+    preview (a pending ``RegisterImport``) to confirm or cancel, or the report of the rows to
+    correct (and no preview). A full register covers the importer's countries
+    (``allowed_countries``; None: every country): their members it does not list would leave.
+    """
+    checked = await asyncio.to_thread(check, text, allowed_countries)
+    rows, errors = checked.rows, list(checked.errors)
+    report = ImportReport(rows=checked.count)
+    countries = sorted(allowed_countries) if allowed_countries is not None else list(COUNTRIES)
+    if full and not rows and not errors:
+        errors.append(RowError(1, _("the file lists no member: a full register cannot be empty")))
+    info = None
+    if not errors:
+        current_rows = await _register_rows()
+        work = await asyncio.to_thread(plan, rows, current_rows, allowed_countries)
+        moves = await asyncio.to_thread(sweep, rows, current_rows, countries if full else None)
+        errors.extend(work.errors)
+        holders = await guarded_roles([c.member_id for c in work.email_changes])
+        errors.extend(guard_errors(work.email_changes, holders, actor))
+        if not errors:
+            roles = await held_roles(
+                [m for m, _n, _c in moves.leaving] + [c.member_id for c in work.email_changes]
+            )
+            summary = await asyncio.to_thread(_summary, checked, work, moves, current_rows, roles)
+            summary.update(countries=countries, allowed=allowed_countries)
+            report.created, report.updated = len(work.to_create), len(work.to_update)
+            report.unchanged = work.unchanged
+            report.left, report.returned = len(moves.leaving), len(moves.returning)
+            info = await _store_preview(rows, summary, full, countries, allowed_countries, actor)
+    if errors:
+        report.error_count = len(errors)
+        report.errors = await asyncio.to_thread(first_errors, errors)
+    return report, info
+
+
+async def _store_preview(
+    rows: list[MemberRow],
+    summary: dict[str, Any],
+    full: bool,
+    countries: list[str],
+    allowed: list[str] | None,
+    actor: audit.Actor | None,
+) -> RegisterImportInfo:
+    stored = [
+        [r.line, r.member_number, r.email, r.name, r.country, r.language, r.shareholder]
+        for r in rows
+    ]
+    rows_json, summary_json = await asyncio.to_thread(
+        lambda: (json.dumps(stored), json.dumps(summary))
+    )
+    async with db.write_transaction():
+        inserted = await RegisterImport.insert(
+            RegisterImport(
+                created_by=actor.id if isinstance(actor, CurrentMember) else None,
+                country=countries[0] if len(countries) == 1 else "",
+                full=full,
+                state=IMPORT_PENDING,
+                rows=rows_json,
+                summary=summary_json,
+            )
+        ).returning(RegisterImport.id)
+        import_id = int(inserted[0]["id"])
+        if actor is not None:
+            await audit.record(
+                "member.import.preview",
+                actor=actor,
+                country=" ".join(countries),
+                object_type="register_import",
+                object_id=import_id,
+                details={"full": full, **figures_of(summary)},
+            )
+    return await load_import(import_id)
+
+
+def figures_of(summary: dict[str, Any]) -> dict[str, int]:
+    return {key: int(summary.get(key, 0)) for key in ("new", "changed", "unchanged", "left")} | {
+        "returning": int(summary.get("returning", 0))
+    }
+
+
+async def load_import(import_id: int) -> RegisterImportInfo:
+    """A stored preview; 404 for an unknown one."""
+    row = (
+        await RegisterImport.select().where(RegisterImport.id == import_id).first()
+        if 1 <= import_id <= db.ID_MAX
+        else None
+    )
+    if row is None:
+        raise NotFound(_("There is no member import %(id)d.") % {"id": import_id})
+    summary = json.loads(row["summary"] or "{}")
+    return RegisterImportInfo(
+        id=row["id"],
+        full=bool(row["full"]),
+        state=row["state"],
+        countries=list(summary.get("countries", [])),
+        allowed=summary.get("allowed"),
+        figures=figures_of(summary),
+        summary=summary,
+        created_at=row["created_at"],
+    )
+
+
+def require_scope(info: RegisterImportInfo, actor: audit.Actor | None) -> None:
+    """Only an operator of every country an import covers sees, confirms or cancels it (the
+    command line too)."""
+    if isinstance(actor, CurrentMember):
+        if info.allowed is None or not set(info.countries) <= set(actor.operator_countries):
+            raise Forbidden(
+                _("Only operators of %(countries)s can do this.")
+                % {"countries": ", ".join(info.countries)}
+            )
+
+
+def _decided_already(state: str) -> Conflict:
+    if state == IMPORT_CONFIRMED:
+        return Conflict(_("This import was confirmed already: nothing was changed again."))
+    return Conflict(_("This import was cancelled: nothing was imported. Upload the file again."))
+
+
+async def _mark_decided(info: RegisterImportInfo, state: str, actor: audit.Actor | None) -> None:
+    """Move the import from pending to ``state``, once: a conditional update (inside the
+    caller's write transaction), so a second confirmation, or one after a cancellation, is
+    refused whatever the timing."""
+    decided = await (
+        RegisterImport.update(
+            {
+                RegisterImport.state: state,
+                RegisterImport.decided_at: clock.now(),
+                RegisterImport.decided_by: actor.id if isinstance(actor, CurrentMember) else None,
+            }
+        )
+        .where((RegisterImport.id == info.id) & (RegisterImport.state == IMPORT_PENDING))
+        .returning(RegisterImport.id)
+    )
+    if not decided:
+        row = (
+            await RegisterImport.select(RegisterImport.state)
+            .where(RegisterImport.id == info.id)
+            .first()
+        )
+        raise _decided_already(row["state"] if row else IMPORT_CANCELLED)
+
+
+async def confirm_import(
+    import_id: int,
+    *,
+    actor: audit.Actor | None = None,
+    registry: PluginRegistry | None = None,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+) -> tuple[ImportReport, RegisterImportInfo]:
+    """Apply a previewed import in one write transaction, once: a confirmed or cancelled one
+    is refused (409) and nothing changes; so is one whose figures the register no longer
+    gives (another change since the preview)."""
+    info = await load_import(import_id)
+    require_scope(info, actor)
+    if info.state != IMPORT_PENDING:
+        raise _decided_already(info.state)
+    stored = (
+        await RegisterImport.select(RegisterImport.rows)
+        .where(RegisterImport.id == import_id)
+        .first()
+    )
+    rows = await asyncio.to_thread(
+        lambda: [MemberRow(*r) for r in json.loads(stored["rows"] if stored else "[]")]
+    )
+    report = ImportReport(rows=int(info.summary.get("rows", len(rows))))
+    notify = _Notify(registry, settings) if registry is not None and settings is not None else None
+    errors: list[RowError] = []
+    try:
+        await _write(
+            rows,
+            errors,
+            report,
+            info.allowed,
+            progress,
+            actor,
+            notify,
+            full=info.countries if info.full else None,
+            confirming=info,
+        )
+    except Exception as exc:
+        if db.is_unique_violation(exc):
+            raise changed_since_preview() from None
+        raise
+    return report, await load_import(import_id)
+
+
+async def cancel_import(import_id: int, *, actor: audit.Actor | None = None) -> None:
+    """Drop a previewed import, once; the register is not touched."""
+    info = await load_import(import_id)
+    require_scope(info, actor)
+    if info.state != IMPORT_PENDING:
+        raise _decided_already(info.state)
+    async with db.write_transaction():
+        await _mark_decided(info, IMPORT_CANCELLED, actor)
+        if actor is not None:
+            await audit.record(
+                "member.import.cancel",
+                actor=actor,
+                country=" ".join(info.countries),
+                object_type="register_import",
+                object_id=info.id,
+                details={"full": info.full},
+            )

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from litestar import Router
 
-from core.members.controllers import AccountPages, MembersAPI, account
+from core.members.controllers import AccountPages, MembersAPI, account, import_preview
+from core.members.privacy_controllers import (
+    PrivacyAPI,
+    PrivacyPages,
+    erasure_link,
+    erasure_scope,
+    my_data,
+)
+from core.members.role_controllers import RolePages, RolesAPI, role_list
 
 router = Router(
     path="/",
@@ -17,5 +25,14 @@ router = Router(
         AccountPages,
         MembersAPI,
         *account.handlers,
+        *import_preview.handlers,
+        RolePages,
+        RolesAPI,
+        *role_list.handlers,
+        PrivacyPages,
+        PrivacyAPI,
+        *my_data.handlers,
+        *erasure_link.handlers,
+        *erasure_scope.handlers,
     ],
 )

@@ -9,6 +9,7 @@ failed after ``notifications.max_attempts`` attempts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,6 +53,8 @@ class Delivery:
     attempt: int
     now: datetime
     settings: Settings
+    # A digest's events (``event`` is a ``core.notifications.digests.Digest``), in order.
+    items: tuple[Event, ...] = ()
 
 
 class Notifier:
@@ -67,12 +70,19 @@ class Notifier:
     raises otherwise (``PermanentFailure`` when retrying cannot help). It may be called more
     than once for the same ``Delivery.key`` (a relay killed after sending, before recording
     it): make that harmless for the receiver (email Message-ID, webhook id, unique key).
+
+    A channel with ``digests`` renders a digest (``Delivery.items``): its members may choose
+    daily or weekly digests instead of a message per event. A channel with ``batches`` sends
+    several messages at once (one connection for a batch): the relay calls ``deliver_batch``,
+    which answers one outcome per delivery, None for sent or the exception that stopped it.
     """
 
     name: str = ""
     label: str = ""
     per_member: bool = True
     default_events: AbstractSet[str] | None = None
+    digests: bool = False
+    batches: bool = False
 
     def default_for(self, event_type: str) -> bool:
         return self.default_events is None or event_type in self.default_events
@@ -82,6 +92,18 @@ class Notifier:
 
     async def deliver(self, delivery: Delivery) -> None:
         raise NotImplementedError
+
+    async def deliver_batch(self, deliveries: Sequence[Delivery]) -> list[BaseException | None]:
+        """Deliver each message; one outcome per delivery (None: sent), in order."""
+        outcomes: list[BaseException | None] = []
+        for delivery in deliveries:
+            try:
+                await self.deliver(delivery)
+            except Exception as exc:
+                outcomes.append(exc)
+            else:
+                outcomes.append(None)
+        return outcomes
 
 
 __all__ = ["Delivery", "Notifier", "PermanentFailure", "Recipient"]

@@ -16,6 +16,7 @@ from core.i18n import N_, _, ngettext
 from core.members.controllers import require_member
 from core.notifications import inapp, services
 from core.notifications.catalog import KINDS
+from core.notifications.digests import DIGEST
 from core.notifications.inapp import NotificationList
 from core.notifications.services import OutboxItem, OutboxView, Preferences, Retried
 from core.notifications.tables import FAILED, STATES
@@ -43,9 +44,11 @@ class RetryFailedIn(msgspec.Struct):
 
 
 class PreferencesIn(msgspec.Struct):
-    """Event type -> channel -> on/off; what is not named keeps its value."""
+    """Event type -> channel -> on/off, and event type -> channel -> "immediate", "daily" or
+    "weekly" (channels with digests); what is not named keeps its value."""
 
-    events: dict[str, dict[str, bool]]
+    events: dict[str, dict[str, bool]] = {}
+    frequencies: dict[str, dict[str, str]] = {}
 
 
 def _registry(request: Req) -> Any:
@@ -163,7 +166,10 @@ async def outbox_page(
                 c.name: _(c.label)
                 for c in Rules(_registry(request), settings_of(request)).notifiers(country).values()
             },
-            "event_labels": {name: _(kind.label) for name, kind in KINDS.items()},
+            "event_labels": {
+                DIGEST: _("Digest"),
+                **{name: _(kind.label) for name, kind in KINDS.items()},
+            },
             "error": error,
             "notice": notice,
         },
@@ -193,10 +199,12 @@ class NotificationPages(Controller):
     async def save_preferences(self, request: Req, member: MemberDep) -> Template:
         form = await request.form()
         ticked = [str(v) for v in form.getall("choice")] if "choice" in form else []
+        fields = {str(k): str(v) for k, v in form.items() if str(k).startswith("frequency:")}
         registry, settings = _registry(request), settings_of(request)
         try:
             choices = services.choices_from_form(registry, settings, member, ticked)
-            await services.set_preferences(registry, settings, member, choices)
+            how_often = services.frequencies_from_form(registry, settings, member, fields)
+            await services.set_preferences(registry, settings, member, choices, how_often)
         except DomainError as exc:
             return await preferences_page(request, error=exc.message, status_code=exc.status_code)
         return await preferences_page(request, notice=_("Your notification choices are saved."))
@@ -289,7 +297,7 @@ class NotificationsAPI(Controller):
         self, request: Req, member: MemberDep, data: JSONBody[PreferencesIn]
     ) -> Preferences:
         return await services.set_preferences(
-            _registry(request), settings_of(request), member, data.events
+            _registry(request), settings_of(request), member, data.events, data.frequencies
         )
 
     @get(

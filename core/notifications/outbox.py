@@ -17,34 +17,42 @@ import msgspec
 from core import clock, db
 from core.events import Event, event_type
 from core.notifications.catalog import KINDS
+from core.notifications.digests import IMMEDIATE, gone_members
 from core.notifications.tables import (
+    MESSAGE_COLUMNS,
     PENDING,
+    DigestItem,
     NotificationEvent,
     NotificationPreference,
     OutboxMessage,
+    message_key,
 )
 
 if TYPE_CHECKING:
     from core.rules import Rules
 
 INSERT_CHUNK = 5000  # rows per executemany: one prepared statement, a bounded list in memory
-MESSAGE_COLUMNS = (
-    "event",
-    "idempotency_key",
-    "event_type",
-    "country",
-    "channel",
-    "member",
-    "state",
-    "attempts",
-    "next_attempt_at",
-    "last_error",
-    "created_at",
-)
+DIGEST_ITEM_COLUMNS = ("member", "channel", "frequency", "event", "created_at")
 
 
-def message_key(event_key: str, channel: str, member_id: int | None) -> str:
-    return f"{event_key}/{channel}/{member_id if member_id is not None else 'event'}"
+async def frequencies(
+    member_ids: Iterable[int], event_type: str | None = None
+) -> dict[tuple[int, str, str], str]:
+    """How often members want their news: (member, event type, channel) -> "immediate",
+    "daily" or "weekly" (only the choices made; no row is immediate)."""
+    wanted = set(member_ids)
+    pref = NotificationPreference
+    query = pref.select(pref.member, pref.event_type, pref.channel, pref.frequency).where(
+        pref.frequency != IMMEDIATE
+    )
+    if event_type is not None:
+        query = query.where(pref.event_type == event_type)
+    rows = await query
+    return {
+        (r["member"], r["event_type"], r["channel"]): r["frequency"]
+        for r in rows
+        if r["member"] in wanted
+    }
 
 
 def _in_transaction() -> bool:
@@ -79,11 +87,15 @@ async def enqueue(
     key: str | None = None,
     recipients: list[int] | None = None,
 ) -> int:
-    """Write ``event`` and its messages to the outbox; returns how many messages were written.
+    """Write ``event`` and its messages to the outbox; returns how many messages (and digest
+    items) were written.
 
     Must run inside the caller's write transaction, so the messages exist exactly when the
     change does. An event whose key is already in the outbox is skipped (0): enqueueing is
-    idempotent. ``recipients`` overrides the event type's own audience.
+    idempotent. ``recipients`` overrides the event type's own audience. Members who left the
+    cooperative or whose data was erased get nothing. A member who chose a daily or weekly
+    digest for the kind on a channel gets a digest item there instead of a message (the relay
+    gathers them); security notices are always sent at once.
     """
     if not _in_transaction():
         raise RuntimeError("outbox.enqueue must run inside the change's db.write_transaction()")
@@ -109,7 +121,12 @@ async def enqueue(
     channels = rules.notifiers(event.country)
     members = recipients if recipients is not None else await kind.recipients(event)
     members = list(dict.fromkeys(members))
+    if members:
+        gone = await gone_members()
+        members = [m for m in members if m not in gone]
     chosen = await preferences(members, kind.type) if members else {}
+    digested = await frequencies(members, kind.type) if members and not kind.mandatory else {}
+    held: list[tuple[Any, ...]] = []
 
     # Rows as plain tuples, written with one prepared statement: a results notice goes to
     # every shareholder (40,000 rows), and building ORM objects for each costs seconds.
@@ -140,10 +157,16 @@ async def enqueue(
         default = channel.default_for(kind.type)
         for member_id in members:
             if (kind.mandatory and default) or chosen.get((member_id, kind.type, name), default):
-                add(name, member_id)
+                frequency = digested.get((member_id, kind.type, name), IMMEDIATE)
+                if channel.digests and frequency != IMMEDIATE:
+                    held.append((member_id, name, frequency, event_id, now))
+                else:
+                    add(name, member_id)
     for start in range(0, len(rows), INSERT_CHUNK):
         await db.insert_many("outbox_message", MESSAGE_COLUMNS, rows[start : start + INSERT_CHUNK])
-    return len(rows)
+    for start in range(0, len(held), INSERT_CHUNK):
+        await db.insert_many("digest_item", DIGEST_ITEM_COLUMNS, held[start : start + INSERT_CHUNK])
+    return len(rows) + len(held)
 
 
 async def hold_back(event: Event, until: datetime) -> None:
@@ -156,6 +179,10 @@ async def hold_back(event: Event, until: datetime) -> None:
         await OutboxMessage.update({OutboxMessage.next_attempt_at: until}).where(
             OutboxMessage.event == found[0]["id"]
         )
+        # A digest takes it in the period of ``until``, not of today.
+        await DigestItem.update({DigestItem.created_at: until}).where(
+            (DigestItem.event == found[0]["id"]) & DigestItem.digest_key.is_null()
+        )
 
 
 async def take_back(key: str) -> None:
@@ -165,6 +192,9 @@ async def take_back(key: str) -> None:
     if found:
         await OutboxMessage.delete().where(
             (OutboxMessage.event == found[0]["id"]) & (OutboxMessage.state == PENDING)
+        )
+        await DigestItem.delete().where(
+            (DigestItem.event == found[0]["id"]) & DigestItem.digest_key.is_null()
         )
 
 

@@ -31,6 +31,7 @@ from core.events import PollClosing
 from core.members.tables import Member
 from core.notifications import Delivery, Notifier, PermanentFailure, Recipient
 from core.notifications.catalog import decode_event
+from core.notifications.digests import DIGEST, Digest, decode_digest, gather
 from core.notifications.outbox import enqueue
 from core.notifications.tables import FAILED, PENDING, SENT, NotificationEvent, OutboxMessage
 from core.rules import Rules
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("sip.notifications")
 
 REMINDER_BEFORE = timedelta(hours=24)
+GATHER_EVERY = timedelta(minutes=1)
 ERROR_MAX = 2000
 
 
@@ -55,6 +57,7 @@ class Round:
     failed: int = 0
     reminders: int = 0
     closed_polls: int = 0
+    digests: int = 0
 
     def add(self, other: Round) -> None:
         self.claimed += other.claimed
@@ -63,6 +66,7 @@ class Round:
         self.failed += other.failed
         self.reminders += other.reminders
         self.closed_polls += other.closed_polls
+        self.digests += other.digests
 
 
 def backoff(attempts: int, base: float, ceiling: float) -> timedelta:
@@ -87,6 +91,7 @@ class Relay:
         self.now = now
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._channels: dict[str, dict[str, Notifier]] = {}
+        self._gathered_at: datetime | None = None
 
     def channels(self, country: str) -> dict[str, Notifier]:
         if country not in self._channels:
@@ -125,6 +130,7 @@ class Relay:
     async def run_once(self) -> Round:
         done = Round(closed_polls=await self.close_due_polls())
         done.reminders = await self.write_reminders()
+        done.digests = await self.gather_digests()
         claimed = await self.claim()
         done.claimed = len(claimed)
         if not claimed:
@@ -133,18 +139,48 @@ class Relay:
         members = await self._recipients({row["member"] for row in claimed if row["member"]})
         limit = asyncio.Semaphore(self.config.concurrency)
 
-        async def one(row: dict[str, Any]) -> str:
-            async with limit:
-                return await self.deliver(row, events, members)
-
-        for outcome in await asyncio.gather(*(one(row) for row in claimed)):
-            if outcome == SENT:
-                done.sent += 1
-            elif outcome == FAILED:
-                done.failed += 1
+        # Channels that send a batch at once (one SMTP connection) get theirs in up to
+        # ``concurrency`` parts; the others get one message at a time.
+        singles: list[dict[str, Any]] = []
+        batched: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for row in claimed:
+            channel = self.channels(row["country"]).get(row["channel"])
+            if channel is not None and channel.batches:
+                batched.setdefault((row["country"], row["channel"]), []).append(row)
             else:
-                done.retrying += 1
+                singles.append(row)
+
+        async def one(row: dict[str, Any]) -> list[str]:
+            async with limit:
+                return [await self.deliver(row, events, members)]
+
+        async def batch(channel: Notifier, rows: list[dict[str, Any]]) -> list[str]:
+            async with limit:
+                return await self.deliver_batch(channel, rows, events, members)
+
+        work = [one(row) for row in singles]
+        for (country, name), rows in batched.items():
+            channel = self.channels(country)[name]
+            parts = max(1, min(self.config.concurrency, len(rows)))
+            size = -(-len(rows) // parts)
+            work += [batch(channel, rows[i : i + size]) for i in range(0, len(rows), size)]
+        for outcomes in await asyncio.gather(*work):
+            for outcome in outcomes:
+                if outcome == SENT:
+                    done.sent += 1
+                elif outcome == FAILED:
+                    done.failed += 1
+                else:
+                    done.retrying += 1
         return done
+
+    async def gather_digests(self) -> int:
+        """Write the digests of the periods that ended (at most once a minute)."""
+        now = self.now()
+        if self._gathered_at is not None and now - self._gathered_at < GATHER_EVERY:
+            return 0
+        self._gathered_at = now
+        return await gather(now)
 
     # -- claiming and recording -------------------------------------------------------------
 
@@ -190,44 +226,90 @@ class Relay:
                 )
             )
 
-    async def _events(self, ids: set[int]) -> dict[int, str]:
+    async def _events(self, ids: set[int]) -> dict[int, Any]:
+        """The claimed messages' events, decoded; a digest's events come along with it."""
         rows = await NotificationEvent.select(
-            NotificationEvent.id, NotificationEvent.payload
+            NotificationEvent.id, NotificationEvent.event_type, NotificationEvent.payload
         ).where(NotificationEvent.id.is_in(list(ids)))
-        return {r["id"]: r["payload"] for r in rows}
+        found: dict[int, Any] = {}
+        wanted: set[int] = set()
+        for r in rows:
+            if r["event_type"] == DIGEST:
+                digest = decode_digest(r["payload"])
+                wanted.update(digest.events)
+                found[r["id"]] = digest
+            else:
+                found[r["id"]] = r["payload"]
+        if wanted:
+            listed = sorted(wanted)
+            for start in range(0, len(listed), 5000):
+                more = await NotificationEvent.select(
+                    NotificationEvent.id, NotificationEvent.payload
+                ).where(NotificationEvent.id.is_in(listed[start : start + 5000]))
+                found.update({r["id"]: r["payload"] for r in more})
+        return found
 
-    async def _recipients(self, ids: set[int]) -> dict[int, Recipient]:
+    async def _recipients(self, ids: set[int]) -> dict[int, Recipient | None]:
+        """The members the messages are for, as they are now; None for one who left the
+        cooperative or whose data was erased (they get nothing more)."""
         if not ids:
             return {}
         rows = await Member.select(
-            Member.id, Member.email, Member.name, Member.language, Member.country
+            Member.id,
+            Member.email,
+            Member.name,
+            Member.language,
+            Member.country,
+            Member.left_at,
+            Member.erased_at,
         ).where(Member.id.is_in(list(ids)))
-        return {r["id"]: Recipient(**r) for r in rows}
+        found: dict[int, Recipient | None] = {}
+        for r in rows:
+            left, erased = r.pop("left_at"), r.pop("erased_at")
+            found[r["id"]] = None if left is not None or erased is not None else Recipient(**r)
+        return found
+
+    def _delivery(
+        self, row: dict[str, Any], events: dict[int, Any], members: dict[int, Recipient | None]
+    ) -> tuple[Notifier, Delivery]:
+        """The channel and what to hand it for one claimed message (raises when it cannot go)."""
+        channel = self.channels(row["country"]).get(row["channel"])
+        if channel is None:
+            raise PermanentFailure(
+                f"the channel {row['channel']} is not enabled for {row['country']}"
+            )
+        member = members.get(row["member"]) if row["member"] else None
+        if row["member"] and row["member"] not in members:
+            raise PermanentFailure("the member no longer exists")
+        if row["member"] and member is None:
+            raise PermanentFailure("the member left the cooperative or was erased")
+        found = events[row["event"]]
+        items: tuple[Any, ...] = ()
+        if isinstance(found, Digest):
+            event: Any = found
+            items = tuple(decode_event(events[i]) for i in found.events if i in events)
+        else:
+            event = decode_event(found)
+        delivery = Delivery(
+            key=row["idempotency_key"],
+            channel=row["channel"],
+            event_id=row["event"],
+            event=event,
+            event_type=row["event_type"],
+            member=member,
+            attempt=row["attempts"],
+            now=self.now(),
+            settings=self.settings,
+            items=items,
+        )
+        return channel, delivery
 
     async def deliver(
-        self, row: dict[str, Any], events: dict[int, str], members: dict[int, Recipient]
+        self, row: dict[str, Any], events: dict[int, Any], members: dict[int, Recipient | None]
     ) -> str:
         """Hand one claimed message to its channel and record the outcome."""
         try:
-            channel = self.channels(row["country"]).get(row["channel"])
-            if channel is None:
-                raise PermanentFailure(
-                    f"the channel {row['channel']} is not enabled for {row['country']}"
-                )
-            member = members.get(row["member"]) if row["member"] else None
-            if row["member"] and member is None:
-                raise PermanentFailure("the member no longer exists")
-            delivery = Delivery(
-                key=row["idempotency_key"],
-                channel=row["channel"],
-                event_id=row["event"],
-                event=decode_event(events[row["event"]]),
-                event_type=row["event_type"],
-                member=member,
-                attempt=row["attempts"],
-                now=self.now(),
-                settings=self.settings,
-            )
+            channel, delivery = self._delivery(row, events, members)
             # Finish (or give up) well within the lease, so no other relay takes it meanwhile.
             await asyncio.wait_for(channel.deliver(delivery), self.config.lease_seconds / 2)
         except Exception as exc:
@@ -235,6 +317,45 @@ class Relay:
             return await self._record_failure(row, _describe(exc), permanent)
         await self._record_sent(row)
         return SENT
+
+    async def deliver_batch(
+        self,
+        channel: Notifier,
+        rows: list[dict[str, Any]],
+        events: dict[int, Any],
+        members: dict[int, Recipient | None],
+    ) -> list[str]:
+        """Hand claimed messages of one channel to it at once (one connection); each
+        message's outcome is its own: the sent ones are recorded together, each failure with
+        its error and back-off, as ``deliver`` does."""
+        outcomes: list[str] = []
+        ready: list[tuple[dict[str, Any], Delivery]] = []
+        for row in rows:
+            try:
+                ready.append((row, self._delivery(row, events, members)[1]))
+            except Exception as exc:
+                permanent = isinstance(exc, PermanentFailure)
+                outcomes.append(await self._record_failure(row, _describe(exc), permanent))
+        if not ready:
+            return outcomes
+        try:
+            results: list[BaseException | None] = await asyncio.wait_for(
+                channel.deliver_batch([delivery for _row, delivery in ready]),
+                self.config.lease_seconds / 2,
+            )
+            if len(results) != len(ready):
+                raise RuntimeError(f"{channel.name} answered {len(results)} of {len(ready)}")
+        except Exception as exc:
+            results = [exc] * len(ready)
+        pairs = list(zip(ready, results, strict=True))
+        sent = [row for (row, _delivery), result in pairs if result is None]
+        await self._record_sent_many(sent)
+        outcomes += [SENT] * len(sent)
+        for (row, _delivery), result in pairs:
+            if result is not None:
+                permanent = isinstance(result, PermanentFailure)
+                outcomes.append(await self._record_failure(row, _describe(result), permanent))
+        return outcomes
 
     async def _record_sent(self, row: dict[str, Any]) -> None:
         m = OutboxMessage
@@ -247,6 +368,21 @@ class Relay:
                 m.last_error: "",
             }
         ).where((m.id == row["id"]) & (m.state == PENDING))
+
+    async def _record_sent_many(self, rows: list[dict[str, Any]]) -> None:
+        """Record a batch's sent messages with one statement."""
+        if not rows:
+            return
+        m = OutboxMessage
+        await m.update(
+            {
+                m.state: SENT,
+                m.sent_at: self.now(),
+                m.lease_owner: None,
+                m.lease_until: None,
+                m.last_error: "",
+            }
+        ).where(m.id.is_in([row["id"] for row in rows]) & (m.state == PENDING))
 
     async def _record_failure(self, row: dict[str, Any], error: str, permanent: bool) -> str:
         m = OutboxMessage

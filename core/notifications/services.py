@@ -16,8 +16,9 @@ from core.i18n import _
 from core.members.model import CurrentMember
 from core.notifications import Notifier
 from core.notifications.catalog import KINDS, PRIVATE_RECIPIENTS
+from core.notifications.digests import DIGEST, FREQUENCIES, IMMEDIATE
 from core.notifications.inapp import IN_APP
-from core.notifications.outbox import preferences
+from core.notifications.outbox import frequencies, preferences
 from core.notifications.tables import FAILED, PENDING, STATES, NotificationPreference, OutboxMessage
 from core.rules import Rules
 
@@ -35,12 +36,16 @@ OUTBOX_PAGE = 200
 class ChannelOut(msgspec.Struct):
     name: str
     label: str
+    # The channel can gather news in a daily or weekly digest (email; not the in-app centre).
+    digests: bool = False
 
 
 class EventPreference(msgspec.Struct):
     type: str
     label: str
     channels: dict[str, bool]
+    # Channel -> "immediate", "daily" or "weekly", for the channels with digests.
+    frequencies: dict[str, str] = {}
 
 
 class Preferences(msgspec.Struct):
@@ -59,8 +64,9 @@ async def get_preferences(
 ) -> Preferences:
     channels = member_channels(registry, settings, member.country)
     chosen = await preferences([member.id])
+    often = await frequencies([member.id])
     return Preferences(
-        channels=[ChannelOut(c.name, _(c.label)) for c in channels],
+        channels=[ChannelOut(c.name, _(c.label), c.digests) for c in channels],
         events=[
             EventPreference(
                 type=kind.type,
@@ -68,6 +74,11 @@ async def get_preferences(
                 channels={
                     c.name: chosen.get((member.id, kind.type, c.name), c.default_for(kind.type))
                     for c in channels
+                },
+                frequencies={
+                    c.name: often.get((member.id, kind.type, c.name), IMMEDIATE)
+                    for c in channels
+                    if c.digests
                 },
             )
             for kind in KINDS.values()
@@ -81,30 +92,69 @@ async def set_preferences(
     settings: Settings,
     member: CurrentMember,
     choices: dict[str, dict[str, bool]],
+    how_often: dict[str, dict[str, str]] | None = None,
 ) -> Preferences:
-    """Record the member's choices (event type -> channel -> on/off); the ones not named keep
-    what they were. An unknown event type or channel changes nothing."""
-    names = {c.name for c in member_channels(registry, settings, member.country)}
-    for event_type, channels in choices.items():
+    """Record the member's choices (event type -> channel -> on/off) and how often they want
+    the news on a channel with digests (event type -> channel -> "immediate", "daily" or
+    "weekly"); the ones not named keep what they were. Anything unknown changes nothing."""
+    how_often = how_often or {}
+    channels = {c.name: c for c in member_channels(registry, settings, member.country)}
+    for event_type in [*choices, *how_often]:
         if event_type not in KINDS or KINDS[event_type].mandatory:
             raise InvalidInput(_("Unknown notification %(name)s.") % {"name": event_type})
-        for channel in channels:
-            if channel not in names:
+    for named in [*choices.values(), *how_often.values()]:
+        for channel in named:
+            if channel not in channels:
                 raise InvalidInput(_("Unknown channel %(name)s.") % {"name": channel})
+    for per_channel in how_often.values():
+        for channel, frequency in per_channel.items():
+            if not channels[channel].digests and frequency != IMMEDIATE:
+                raise InvalidInput(
+                    _("%(channel)s sends each piece of news at once; it has no digest.")
+                    % {"channel": _(channels[channel].label)}
+                )
+            if frequency not in FREQUENCIES:
+                raise InvalidInput(
+                    _("Unknown frequency %(name)s; choose immediately, daily or weekly.")
+                    % {"name": frequency}
+                )
     pref = NotificationPreference
+    current = await get_preferences(registry, settings, member)
+    enabled_now = {(e.type, c): on for e in current.events for c, on in e.channels.items()}
     rows = [
         pref(member=member.id, event_type=event_type, channel=channel, enabled=enabled)
-        for event_type, channels in choices.items()
-        for channel, enabled in channels.items()
+        for event_type, named in choices.items()
+        for channel, enabled in named.items()
     ]
-    if rows:
-        # One upsert on the (member, event_type, channel) unique index: two saves racing each
-        # other both succeed, the later one wins.
-        await pref.insert(*rows).on_conflict(
-            target=(pref.member, pref.event_type, pref.channel),
-            action="DO UPDATE",
-            values=[pref.enabled],
+    # A frequency on a row not written yet keeps the channel's on/off as it is now.
+    timed = [
+        pref(
+            member=member.id,
+            event_type=event_type,
+            channel=channel,
+            enabled=choices.get(event_type, {}).get(
+                channel, enabled_now.get((event_type, channel), True)
+            ),
+            frequency=frequency,
         )
+        for event_type, named in how_often.items()
+        for channel, frequency in named.items()
+    ]
+    async with db.write_transaction():
+        # Upserts on the (member, event_type, channel) unique index: two saves racing each
+        # other both succeed, the later one wins.
+        if rows:
+            await pref.insert(*rows).on_conflict(
+                target=(pref.member, pref.event_type, pref.channel),
+                action="DO UPDATE",
+                values=[pref.enabled],
+            )
+        if timed:
+            await pref.insert(*timed).on_conflict(
+                target=(pref.member, pref.event_type, pref.channel),
+                action="DO UPDATE",
+                values=[pref.frequency],
+            )
     return await get_preferences(registry, settings, member)
 
 
@@ -121,6 +171,23 @@ def choices_from_form(
     return {
         t: {c: f"{t}:{c}" in ticked for c in names} for t, k in KINDS.items() if not k.mandatory
     }
+
+
+def frequencies_from_form(
+    registry: PluginRegistry, settings: Settings, member: CurrentMember, form: dict[str, str]
+) -> dict[str, dict[str, str]]:
+    """The form's frequency fields ("frequency:event_type:channel" -> value), for the channels
+    with digests; a field the form did not send keeps its value."""
+    digests = [c.name for c in member_channels(registry, settings, member.country) if c.digests]
+    found: dict[str, dict[str, str]] = {}
+    for t, kind in KINDS.items():
+        if kind.mandatory:
+            continue
+        for channel in digests:
+            value = form.get(f"frequency:{t}:{channel}")
+            if value is not None:
+                found.setdefault(t, {})[channel] = value
+    return found
 
 
 # -- the operators' outbox view --------------------------------------------------------------
@@ -284,7 +351,7 @@ async def retry_failed(
     queue; answers how many. This is how the unlisted kinds are retried: without naming, or
     even counting per person, who they go to."""
     require_country_operator(actor, country)
-    if event_type not in KINDS:
+    if event_type not in KINDS and event_type != DIGEST:
         raise InvalidInput(_("Unknown notification %(name)s.") % {"name": event_type})
     m = OutboxMessage
     where = (m.country == country) & (m.event_type == event_type) & (m.state == FAILED)

@@ -92,3 +92,23 @@ class DigestItem(Table, tablename="digest_item"):
     event = ForeignKey(references=NotificationEvent, on_delete=OnDelete.cascade)
     created_at = Timestamptz(default=TimestamptzNow())
     digest_key = Varchar(length=200, null=True, default=None)
+
+
+# The columns of an outbox row as ``db.insert_many`` writes them (outbox and digests).
+MESSAGE_COLUMNS = (
+    "event",
+    "idempotency_key",
+    "event_type",
+    "country",
+    "channel",
+    "member",
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "created_at",
+)
+
+
+def message_key(event_key: str, channel: str, member_id: int | None) -> str:
+    return f"{event_key}/{channel}/{member_id if member_id is not None else 'event'}"

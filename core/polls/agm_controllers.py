@@ -25,6 +25,7 @@ from core.i18n import _
 from core.members.controllers import require_member
 from core.members.model import CurrentMember
 from core.polls import proxies, room
+from core.polls import queries as poll_queries
 from core.polls import services as polls
 from core.polls.controllers import (
     Receipt,
@@ -333,7 +334,7 @@ async def room_show_context(request: Req, found: Turnout) -> dict[str, Any]:
 )
 async def poll_turnout(member: MemberDep, poll_id: FromPath[int]) -> Turnout:
     polls.require_operator(member, (await polls.get_poll(poll_id)).country)
-    return await room.turnout(poll_id)
+    return await poll_queries.turnout(poll_id)
 
 
 class RoomPages(Controller):

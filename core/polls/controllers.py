@@ -18,11 +18,12 @@ from litestar.response import Redirect, Template
 from core import clock
 from core.editions import services as editions
 from core.editions.services import EditionInfo
-from core.errors import Conflict, DomainError, Forbidden, InvalidInput
+from core.errors import Conflict, DomainError, InvalidInput
 from core.formats import count as figure
 from core.formats import moment
 from core.i18n import N_, _, country_name, current_language, ngettext
 from core.polls import export, room
+from core.polls import queries as poll_queries
 from core.polls import services as polls
 from core.polls.pictures import pictures
 from core.polls.services import PollInfo
@@ -198,10 +199,8 @@ async def checked_ballot(
     storing: who may vote (``holder``: the proxy holder casting for ``voter``), the ballot
     itself, the poll open now, no ballot cast yet for ``voter``. Answers the validated ballot."""
     poll = await polls.get_poll(poll_id)  # as it is now: closed early, say
-    if not rules.may_vote(holder or voter, poll):
-        raise Forbidden(
-            _("Only shareholders of %(country)s vote in this poll.") % {"country": poll.country}
-        )
+    if not await polls.may_vote(rules, holder or voter, poll):
+        raise polls.not_eligible(rules, holder or voter, poll)
     method = voting_method(rules.registry, poll.method)
     numbers = [number for number, _theme in poll.candidates]
     normalised = method.validate(choice, numbers, poll.seats)
@@ -299,7 +298,7 @@ async def poll_context(request: Req, rules: Rules, poll_id: int, **extra: Any) -
     edition = await editions.get_edition_by_id(poll.edition_id)
     voted = member is not None and await polls.has_voted(poll_id, member.id)
     is_operator = member is not None and member.is_operator(poll.country)
-    turnout = await room.turnout(poll_id) if is_operator else None
+    turnout = await poll_queries.turnout(poll_id) if is_operator else None
     tellers = await polls.tellers_of(poll)
     naming = is_operator and poll.state == polls.DRAFT
     return {
@@ -311,7 +310,9 @@ async def poll_context(request: Req, rules: Rules, poll_id: int, **extra: Any) -
         "edition": edition,
         "method": method,
         "candidates": await candidates_of(poll),
-        "may_vote": member is not None and rules.may_vote(member, poll),
+        "may_vote": member is not None and await polls.may_vote(rules, member, poll),
+        "has_roll": polls.has_roll(poll),
+        "roll_opened_at": await polls.opened_at(poll_id) if polls.has_roll(poll) else None,
         "voted": voted,
         "turnout": turnout,
         "is_operator": is_operator,
@@ -393,7 +394,7 @@ async def poll_result(poll_id: FromPath[int]) -> PollResult:
         poll=poll,
         winners=[int(n) for n in tally.winners],
         elected=[by_number[int(n)] for n in tally.winners],
-        turnout=await room.turnout(poll_id),
+        turnout=await poll_queries.turnout(poll_id),
         tally=tally,
     )
 
@@ -419,7 +420,7 @@ async def confirm_open(request: Req, member: Any, poll_id: int) -> Template:
     tellers = await polls.tellers_of(poll)
     if not tellers:
         raise Conflict(_("Name the poll's tellers before opening it: they hold its key."))
-    eligible = (await room.turnout(poll_id)).eligible
+    eligible = (await poll_queries.turnout(poll_id)).eligible
     country = poll.country
     return confirm_page(
         request,
@@ -463,7 +464,7 @@ async def confirm_close(request: Req, member: Any, poll_id: int) -> Template | N
     polls.require_operator(member, poll.country)
     if poll.state not in (polls.DRAFT, polls.OPEN):
         return None
-    turnout = await room.turnout(poll_id)
+    turnout = await poll_queries.turnout(poll_id)
     waiting = max(turnout.eligible - turnout.voted, 0)
     consequences = [
         ngettext(

@@ -272,7 +272,7 @@ async def _give(
     if operator is not None and not operator.is_operator(country):
         raise Forbidden(_("Only operators of %(countries)s can do this.") % {"countries": country})
     grantor = await member_from_ref(grantor_ref)
-    if grantor is None or not rules.may_vote(grantor, poll):
+    if grantor is None or not await polls.may_vote(rules, grantor, poll):
         if not paper:
             raise Forbidden(
                 _("Only shareholders of %(country)s vote in this poll, so only they give proxies.")
@@ -289,7 +289,11 @@ async def _give(
         raise InvalidInput(
             _("The grantor and the holder of a proxy must be two different shareholders.")
         )
-    if holder is None or holder.country != grantor.country or not rules.may_vote(holder, poll):
+    if (
+        holder is None
+        or holder.country != grantor.country
+        or not await polls.may_vote(rules, holder, poll)
+    ):
         # One answer for unknown and ineligible members: it does not tell who is a member.
         raise InvalidInput(
             _(
@@ -490,10 +494,8 @@ async def cast_as_proxy(
     """The holder casts the grantor's ballot (one separate ballot per grantor) and gets its
     receipt. The proxy must still be active at the moment of the vote."""
     poll = await polls.get_poll(poll_id)
-    if not rules.may_vote(holder, poll):
-        raise Forbidden(
-            _("Only shareholders of %(country)s vote in this poll.") % {"country": poll.country}
-        )
+    if not await polls.may_vote(rules, holder, poll):
+        raise polls.not_eligible(rules, holder, poll)
     no_proxy = Forbidden(_("You hold no active proxy of this member in this poll."))
     grantor = await member_from_ref(grantor_id) if isinstance(grantor_id, int) else None
     if grantor is None or grantor.id == holder.id:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from core.polls.tables import Participation, Poll
+
+if TYPE_CHECKING:
+    from core.polls.room import Turnout
 
 DRAFT, OPEN = "draft", "open"
 
@@ -119,3 +122,16 @@ async def voted_in(member_id: int, poll_ids: Iterable[int]) -> set[int]:
         (Participation.member == member_id) & Participation.poll.is_in(ids)
     )
     return {r["poll"] for r in rows}
+
+
+async def turnout(poll_id: int) -> Turnout:
+    """The poll's turnout (``room.turnout``), against its electoral roll when it has one: the
+    members who could vote when it opened, not the register as it is now."""
+    from core.polls import room
+    from core.polls.services import get_poll, has_roll
+
+    counted = await room.turnout(poll_id)
+    poll = await get_poll(poll_id)
+    if has_roll(poll) and poll.roll_size is not None:
+        return msgspec.structs.replace(counted, eligible=poll.roll_size)
+    return counted

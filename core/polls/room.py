@@ -178,7 +178,8 @@ async def participation_shown(
         country=poll.country,
         object_type="poll",
         object_id=poll.id,
-        details={"member": member.id, "member_number": member.member_number, "via": via},
+        details={"member": member.id, "via": via},
+        personal={member.id: {"member_number": member.member_number}},
     )
 
 
@@ -216,7 +217,8 @@ async def check_in(
                 country=poll.country,
                 object_type="poll",
                 object_id=poll_id,
-                details={"member": member.id, "member_number": member.member_number},
+                details={"member": member.id},
+                personal={member.id: {"member_number": member.member_number}},
             )
     except Exception as exc:
         if db.is_unique_violation(exc):  # a concurrent check-in of the same member won
@@ -256,7 +258,8 @@ async def check_out(
             country=poll.country,
             object_type="poll",
             object_id=poll_id,
-            details={"member": member.id, "member_number": member.member_number},
+            details={"member": member.id},
+            personal={member.id: {"member_number": member.member_number}},
         )
     return True
 
@@ -303,7 +306,8 @@ async def enter_paper_ballot(
             country=poll.country,
             object_type="poll",
             object_id=poll_id,
-            details={"member": member.id, "member_number": member.member_number},
+            details={"member": member.id},
+            personal={member.id: {"member_number": member.member_number}},
         )
 
     try:

@@ -30,6 +30,7 @@ import msgspec
 
 from core import clock, db, formats
 from core.audit import services as audit
+from core.audit.tables import AuditEntry
 from core.config import COUNTRIES, zone_of
 from core.editions.services import AGM_VOTE, EditionInfo, get_edition_by_id, phase_label
 from core.editions.tables import Edition
@@ -38,7 +39,7 @@ from core.events import PollOpened, ResultsPublished
 from core.i18n import N_, _
 from core.members.model import CurrentMember
 from core.members.services import load_member
-from core.members.tables import ROLE_TELLER, MemberRole
+from core.members.tables import ROLE_TELLER, Member, MemberRole
 from core.polls import ballot_box
 from core.polls.tables import (
     ClearBallot,
@@ -46,6 +47,7 @@ from core.polls.tables import (
     Poll,
     PollCandidate,
     PollTeller,
+    RollEntry,
     SealedBallot,
 )
 from core.rules import Rules
@@ -81,6 +83,9 @@ class PollInfo(msgspec.Struct, frozen=True):
     candidates: list[tuple[int, int]]  # (number, theme id), in list order
     public_key: str = ""  # the ballot box's public key (hex); "" until the poll opens
     tellers_needed: int = 1  # how many tellers' shares open the box
+    # The electoral roll's size, frozen when the poll opened (None: not opened, or opened
+    # before polls had rolls: eligibility is then the live rule).
+    roll_size: int | None = None
 
 
 def _tracker_of(receipt: str) -> str:
@@ -123,6 +128,7 @@ async def get_poll(poll_id: int) -> PollInfo:
         candidates=[(c["number"], c["theme"]) for c in candidates],
         public_key=row["public_key"],
         tellers_needed=row["tellers_needed"],
+        roll_size=row["roll_size"],
     )
 
 
@@ -558,6 +564,7 @@ async def open_poll(rules: Rules, actor: audit.Actor, poll_id: int) -> None:
             .returning(Poll.id)
         )
         if changed:
+            roll_size = await _freeze_roll(rules, poll)
             for theme, text in texts.items():
                 await PollCandidate.update({PollCandidate.texts: text}).where(
                     (PollCandidate.poll == poll_id) & (PollCandidate.theme == theme)
@@ -569,13 +576,121 @@ async def open_poll(rules: Rules, actor: audit.Actor, poll_id: int) -> None:
                 country=poll.country,
                 object_type="poll",
                 object_id=poll_id,
-                details={"public_key": keys.public_key, "tellers_needed": row["tellers_needed"]},
+                details={
+                    "public_key": keys.public_key,
+                    "tellers_needed": row["tellers_needed"],
+                    "roll_size": roll_size,
+                },
             )
     if not changed:
         raise Conflict(_("Only a draft poll can be opened."))
     for teller, share in zip(tellers, keys.shares, strict=True):
         ballot_box.DESK.put(keys.public_key, teller.member_id, share)
     rules.emit(opened)
+
+
+# Rows of the electoral roll per statement batch.
+ROLL_CHUNK = 5000
+
+
+async def eligible_now(rules: Rules, country: str, poll: PollInfo) -> list[int]:
+    """The members who may vote in ``poll`` as the register stands: the country's members who
+    have not left (nor been erased) and whom the country's ``vote_eligibility`` rule accepts.
+    Read in two statements (members, then their roles), whatever the register's size."""
+    rows = await Member.raw(
+        "SELECT id, member_number, email, name, country, language, shareholder FROM member "
+        "WHERE country = {} AND left_at IS NULL AND erased_at IS NULL ORDER BY id",
+        country,
+    )
+    role_rows = await MemberRole.raw(
+        "SELECT r.member, r.role, r.country FROM member_role r JOIN member m ON m.id = r.member "
+        "WHERE m.country = {} AND m.left_at IS NULL AND m.erased_at IS NULL",
+        country,
+    )
+    roles: dict[int, list[tuple[str, str]]] = {}
+    for r in role_rows:
+        roles.setdefault(r["member"], []).append((r["role"], r["country"]))
+    eligible = []
+    for r in rows:
+        member = CurrentMember(
+            id=r["id"],
+            member_number=r["member_number"],
+            email=r["email"],
+            name=r["name"],
+            country=r["country"],
+            language=r["language"],
+            shareholder=bool(r["shareholder"]),
+            roles=tuple(sorted(roles.get(r["id"], ()))),
+        )
+        if rules.may_vote(member, poll):
+            eligible.append(member.id)
+    return eligible
+
+
+async def _freeze_roll(rules: Rules, poll: PollInfo) -> int:
+    """Write the poll's electoral roll (inside the opening's transaction) and its size: who
+    may vote, never how or whether they did. Answers the roll's size."""
+    members = await eligible_now(rules, poll.country, poll)
+    for start in range(0, len(members), ROLL_CHUNK):
+        await db.insert_many(
+            "poll_roll",
+            ("poll", "member"),
+            [(poll.id, member_id) for member_id in members[start : start + ROLL_CHUNK]],
+        )
+    await Poll.update({Poll.roll_size: len(members)}).where(Poll.id == poll.id)
+    return len(members)
+
+
+def has_roll(poll: PollInfo) -> bool:
+    """Whether eligibility in ``poll`` is its frozen electoral roll (every poll opened since
+    rolls exist), rather than the live rule (a draft, or a poll opened before)."""
+    return poll.roll_size is not None and poll.state != DRAFT
+
+
+async def on_roll(poll_id: int, member_id: int) -> bool:
+    """Whether the member is on the poll's electoral roll: one indexed look-up."""
+    rows = await RollEntry.raw(
+        "SELECT 1 AS found FROM poll_roll WHERE poll = {} AND member = {}", poll_id, member_id
+    )
+    return bool(rows)
+
+
+async def may_vote(rules: Rules, member: CurrentMember, poll: PollInfo) -> bool:
+    """Whether ``member`` votes in ``poll``: on its roll once it has one (a register change
+    during the vote neither adds nor removes voters), else the country's live rule."""
+    if has_roll(poll):
+        return await on_roll(poll.id, member.id)
+    return rules.may_vote(member, poll)
+
+
+def not_eligible(rules: Rules, member: CurrentMember, poll: PollInfo) -> Forbidden:
+    """The refusal for a member who does not vote in ``poll``: the roll is named when the
+    member would be eligible now but was not when the poll opened."""
+    if has_roll(poll) and rules.may_vote(member, poll):
+        return Forbidden(
+            _(
+                "You are not on this poll's electoral roll: only the members who could vote "
+                "when it opened vote in it."
+            )
+        )
+    return Forbidden(
+        _("Only shareholders of %(country)s vote in this poll.") % {"country": poll.country}
+    )
+
+
+async def opened_at(poll_id: int) -> datetime | None:
+    """When the poll opened (its roll was frozen then), from its audit entry."""
+    row = await (
+        AuditEntry.select(AuditEntry.at)
+        .where(
+            (AuditEntry.action == "poll.open")
+            & (AuditEntry.object_type == "poll")
+            & (AuditEntry.object_id == str(poll_id))
+        )
+        .order_by(AuditEntry.seq)
+        .first()
+    )
+    return row["at"] if row else None
 
 
 class ShareOut(msgspec.Struct, frozen=True):
@@ -679,10 +794,8 @@ async def cast(
     of the vote (the proxy still active, the member present).
     """
     poll = await poll_for_ballot(poll_id)
-    if not rules.may_vote(voter, poll):
-        raise Forbidden(
-            _("Only shareholders of %(country)s vote in this poll.") % {"country": poll.country}
-        )
+    if not await may_vote(rules, voter, poll):
+        raise not_eligible(rules, voter, poll)
     method = _method(rules, poll.method)
     numbers = [number for number, _theme in poll.candidates]
     normalised = method.validate(choice, numbers, poll.seats)

@@ -14,6 +14,7 @@ from litestar.static_files import create_static_files_router
 
 from core.web.pages import PlatformAPI, PlatformPages, healthz, home
 from core.web.plugin_pages import PluginSwitchAPI, PluginSwitchPages, plugin_list
+from core.web.privacy_page import privacy
 from core.web.statement import accessibility
 
 STATIC_DIR = Path(__file__).parent.parent / "static"
@@ -38,6 +39,7 @@ router = Router(
         PluginSwitchPages,
         PluginSwitchAPI,
         *accessibility.handlers,
+        *privacy.handlers,
         healthz,
         favicon,
         create_static_files_router(path="/static", directories=[STATIC_DIR]),

@@ -44,6 +44,8 @@ Later parts of the platform add their own demo data through ``seed_demo``.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from functools import partial
 
 from core import db
@@ -89,11 +91,25 @@ __all__ = [
 # -- seeding ----------------------------------------------------------------------------------
 
 
+# One seed at a time in a process (a lock per event loop); across processes, see below.
+_SEEDING: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 async def seed_demo(settings: Settings) -> bool:
     """Seed each missing part of the demo; True when something was created.
 
-    ``settings`` (and the plugins it enables) give the support thresholds.
+    ``settings`` (and the plugins it enables) give the support thresholds. Two seeds in one
+    process take turns; two processes seeding at once each write what is missing, and a
+    unique constraint refuses the loser's duplicates (``_lost_race``).
     """
+    lock = _SEEDING.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    async with lock:
+        return await _seed_parts(settings)
+
+
+async def _seed_parts(settings: Settings) -> bool:
     created = False
     for part in (
         _seed_accounts,

@@ -2,9 +2,11 @@
 
 Each message goes out as text and HTML in the recipient's language, with a Message-ID derived
 from the outbox message's idempotency key: a message the relay had to send twice carries the
-same Message-ID both times, so mail systems and readers see one message. The plugin also sends
-the one-time sign-in links (``deliver_sign_in_link``), directly rather than through the outbox:
-the link is a secret, and the database keeps only hashes of secrets.
+same Message-ID both times, so mail systems and readers see one message. A member may take
+their news as a daily or weekly digest: one email listing each event's summary with its link.
+The relay hands the channel its messages in batches, sent over one SMTP connection each. The
+plugin also sends the one-time sign-in links (``deliver_sign_in_link``), directly rather than
+through the outbox: the link is a secret, and the database keeps only hashes of secrets.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from typing import TYPE_CHECKING, Any
 import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from core import hookimpl, i18n
+from core import formats, hookimpl, i18n
 from core.events import EmailChanged
-from core.i18n import N_, _
+from core.i18n import N_, _, ngettext
 from core.notifications import Delivery, Notifier, PermanentFailure
-from core.notifications.catalog import DIRECT_EVENTS, in_language, render
+from core.notifications.catalog import DIRECT_EVENTS, KINDS, in_language, render
+from core.notifications.digests import WEEKLY, Digest
 
 # What the operators' plugin page says of this plugin, in their language.
 DESCRIPTION = N_("Email notifications over SMTP, set in config.toml.")
@@ -78,12 +81,15 @@ def compose(
     url: str,
     key: str,
     footer: str,
+    items: Sequence[tuple[str, str]] = (),
 ) -> EmailMessage:
-    """A text and HTML email; call inside ``in_language(language)``."""
+    """A text and HTML email; call inside ``in_language(language)``. ``items`` (a digest's
+    events: one-line summary, link) are listed after the paragraphs."""
     context = {
         "platform": settings.platform.name,
         "subject": subject,
         "paragraphs": paragraphs,
+        "items": list(items),
         "url": url,
         "footer": footer,
         "language": language,
@@ -95,7 +101,8 @@ def compose(
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = message_id(key, settings)
     message["Auto-Submitted"] = "auto-generated"
-    text = "\n\n".join([subject, *paragraphs, url])
+    listed = ["\n".join(f"- {summary}\n  {link}" for summary, link in items)] if items else []
+    text = "\n\n".join([subject, *paragraphs, *listed, url])
     if footer:
         text += f"\n\n-- \n{footer}"
     message.set_content(text + "\n")
@@ -104,7 +111,7 @@ def compose(
     return message
 
 
-async def send(settings: Settings, message: EmailMessage) -> None:
+def _options(settings: Settings) -> dict[str, Any]:
     smtp = settings.notifications.email
     options: dict[str, Any] = {
         "hostname": smtp.host,
@@ -115,10 +122,52 @@ async def send(settings: Settings, message: EmailMessage) -> None:
     }
     if smtp.username:
         options.update(username=smtp.username, password=smtp.password)
+    return options
+
+
+async def send(settings: Settings, message: EmailMessage) -> None:
+    """One message over a connection of its own."""
     try:
-        await aiosmtplib.send(message, **options)
+        await aiosmtplib.send(message, **_options(settings))
     except aiosmtplib.SMTPRecipientsRefused as exc:
         raise PermanentFailure(f"the mail server refused the address: {exc}") from None
+
+
+async def send_batch(
+    settings: Settings, messages: Sequence[EmailMessage]
+) -> list[BaseException | None]:
+    """Several messages over one connection (connect, log in if configured, send each, quit);
+    one outcome per message, None for sent. A message the server refuses fails alone: the
+    others still go, over a new connection if that one broke. A server that cannot be reached
+    fails the messages not sent yet, to be retried later."""
+    outcomes: list[BaseException | None] = [None] * len(messages)
+    client: aiosmtplib.SMTP | None = None
+    try:
+        for index, message in enumerate(messages):
+            if client is None:
+                client = aiosmtplib.SMTP(**_options(settings))
+                try:
+                    await client.connect()  # logs in when a username is set
+                except Exception as exc:
+                    for later in range(index, len(messages)):
+                        outcomes[later] = exc
+                    client = None
+                    break
+            try:
+                await client.send_message(message)
+            except aiosmtplib.SMTPRecipientsRefused as exc:
+                outcomes[index] = PermanentFailure(f"the mail server refused the address: {exc}")
+            except Exception as exc:
+                outcomes[index] = exc
+            if not client.is_connected:
+                client = None  # the next message connects again
+    finally:
+        if client is not None and client.is_connected:
+            try:
+                await client.quit()
+            except Exception:  # the messages are sent; a failed goodbye changes nothing
+                client.close()
+    return outcomes
 
 
 class EmailNotifier(Notifier):
@@ -127,8 +176,30 @@ class EmailNotifier(Notifier):
     per_member = True
     # What concerns the member directly (the notice that their email address changed too).
     default_events = DIRECT_EVENTS
+    digests = True
+    batches = True
 
     async def deliver(self, delivery: Delivery) -> None:
+        await send(delivery.settings, self.message(delivery))
+
+    async def deliver_batch(self, deliveries: Sequence[Delivery]) -> list[BaseException | None]:
+        outcomes: list[BaseException | None] = [None] * len(deliveries)
+        ready: list[tuple[int, EmailMessage]] = []
+        for index, delivery in enumerate(deliveries):
+            try:
+                ready.append((index, self.message(delivery)))
+            except Exception as exc:
+                outcomes[index] = exc
+        if ready:
+            sent = await send_batch(deliveries[0].settings, [message for _i, message in ready])
+            for (index, _message), outcome in zip(ready, sent, strict=True):
+                outcomes[index] = outcome
+        return outcomes
+
+    def message(self, delivery: Delivery) -> EmailMessage:
+        """The email of one delivery, in the member's language."""
+        if isinstance(delivery.event, Digest):
+            return self.digest_message(delivery, delivery.event)
         member = delivery.member
         address = member.email if member is not None else ""
         if isinstance(delivery.event, EmailChanged):
@@ -156,7 +227,53 @@ class EmailNotifier(Notifier):
                 footer=footer,
             )
         message["X-SIP-Notification"] = delivery.key
-        await send(settings, message)
+        return message
+
+    def digest_message(self, delivery: Delivery, digest: Digest) -> EmailMessage:
+        """A digest: each event's one-line summary and link, in the member's language."""
+        member = delivery.member
+        if member is None or "@" not in member.email:
+            raise PermanentFailure("the member has no email address")
+        settings = delivery.settings
+        base = settings.platform.base_url.rstrip("/")
+        with in_language(member.language):
+            items = []
+            for event in delivery.items:
+                if type(event).__struct_config__.tag in KINDS:
+                    text = render(event, member.language)
+                    items.append((text.subject, base + text.path))
+            if digest.frequency == WEEKLY:
+                subject = _("%(platform)s: your news of the week %(days)s") % {
+                    "platform": settings.platform.name,
+                    "days": formats.day_range(digest.period_start, digest.period_end),
+                }
+            else:
+                subject = _("%(platform)s: your news of %(day)s") % {
+                    "platform": settings.platform.name,
+                    "day": formats.day(digest.period_start),
+                }
+            intro = ngettext(
+                "%(num)d piece of news you asked to receive together:",
+                "%(num)d pieces of news you asked to receive together:",
+                len(items),
+            ) % {"num": len(items)}
+            footer = _("You receive this email because of your notification settings: %(url)s") % {
+                "url": f"{base}/notifications/preferences"
+            }
+            message = compose(
+                settings,
+                to_name=member.name,
+                to_address=member.email,
+                language=member.language,
+                subject=subject,
+                paragraphs=[intro],
+                url=f"{base}/notifications",
+                key=delivery.key,
+                footer=footer,
+                items=items,
+            )
+        message["X-SIP-Notification"] = delivery.key
+        return message
 
 
 @hookimpl
